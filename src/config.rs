@@ -1,0 +1,203 @@
+//! Settings: flags override environment variables, which override an optional TOML
+//! file, which overrides the defaults. Loaded once in `main` and passed in.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Everything the server needs to know at start.
+#[derive(Clone)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub addr: String,
+    pub database_url: String,
+    /// HMAC secret for access tokens. Required on PostgreSQL; on SQLite one is generated
+    /// on first start and kept in a file beside the database.
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub invite_ttl: Duration,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    pub db_pool_size: Option<u32>,
+    /// HTTP worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// Failed logins allowed per account, and per client address, within the window.
+    pub login_max_failures_per_account: usize,
+    pub login_max_failures_per_address: usize,
+    pub login_failure_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            addr: "127.0.0.1:8080".into(),
+            database_url: "sqlite://groundswell.db".into(),
+            jwt_secret: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            invite_ttl: Duration::from_secs(7 * 24 * 3600),
+            max_body_bytes: 1024 * 1024,
+            db_pool_size: None,
+            workers: None,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 50,
+            login_failure_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("database_url", &crate::db::redact(&self.database_url))
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The optional TOML file: every key may be left out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub addr: Option<String>,
+    pub database_url: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl_secs: Option<u64>,
+    pub refresh_token_ttl_secs: Option<u64>,
+    pub invite_ttl_secs: Option<u64>,
+    pub max_body_bytes: Option<usize>,
+    pub db_pool_size: Option<u32>,
+    pub workers: Option<usize>,
+    pub login_max_failures_per_account: Option<usize>,
+    pub login_max_failures_per_address: Option<usize>,
+    pub login_failure_window_secs: Option<u64>,
+}
+
+impl FileSettings {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("config file {} is invalid: {e}", path.display()))
+    }
+
+    /// Fills the settings from the file where it says something.
+    pub fn apply(self, s: &mut Settings) {
+        let secs = Duration::from_secs;
+        if let Some(v) = self.addr {
+            s.addr = v;
+        }
+        if let Some(v) = self.database_url {
+            s.database_url = v;
+        }
+        if let Some(v) = self.jwt_secret {
+            s.jwt_secret = Some(v);
+        }
+        if let Some(v) = self.access_token_ttl_secs {
+            s.access_token_ttl = secs(v);
+        }
+        if let Some(v) = self.refresh_token_ttl_secs {
+            s.refresh_token_ttl = secs(v);
+        }
+        if let Some(v) = self.invite_ttl_secs {
+            s.invite_ttl = secs(v);
+        }
+        if let Some(v) = self.max_body_bytes {
+            s.max_body_bytes = v;
+        }
+        if let Some(v) = self.db_pool_size {
+            s.db_pool_size = Some(v);
+        }
+        if let Some(v) = self.workers {
+            s.workers = Some(v);
+        }
+        if let Some(v) = self.login_max_failures_per_account {
+            s.login_max_failures_per_account = v;
+        }
+        if let Some(v) = self.login_max_failures_per_address {
+            s.login_max_failures_per_address = v;
+        }
+        if let Some(v) = self.login_failure_window_secs {
+            s.login_failure_window = secs(v);
+        }
+    }
+}
+
+/// Where the generated JWT secret of a SQLite database lives: beside the database file.
+pub fn secret_file_for(sqlite_path: &str) -> PathBuf {
+    PathBuf::from(format!("{sqlite_path}.jwt-secret"))
+}
+
+/// Reads the secret kept beside a SQLite database, creating it (mode 0600) on first start.
+pub fn load_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+        anyhow::bail!(
+            "the JWT secret in {} is shorter than 32 bytes",
+            path.display()
+        );
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let secret = hex::encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create JWT secret file {}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes())?;
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_override_defaults_only_where_given() {
+        let file: FileSettings =
+            toml::from_str("addr = \"0.0.0.0:9000\"\nmax_body_bytes = 10").unwrap_or_default();
+        let mut s = Settings::default();
+        file.apply(&mut s);
+        assert_eq!(s.addr, "0.0.0.0:9000");
+        assert_eq!(s.max_body_bytes, 10);
+        assert_eq!(s.database_url, "sqlite://groundswell.db");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        assert!(toml::from_str::<FileSettings>("adress = \"typo\"").is_err());
+    }
+
+    #[test]
+    fn the_generated_secret_is_kept_private_and_reused() {
+        let dir = std::env::temp_dir().join(format!("gs-secret-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).ok();
+        let path = dir.join("db.jwt-secret");
+        let first = load_or_create_secret(&path).ok();
+        let second = load_or_create_secret(&path).ok();
+        assert!(first.is_some());
+        assert_eq!(first, second);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .ok();
+            assert_eq!(mode, Some(0o600));
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

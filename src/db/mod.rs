@@ -1,0 +1,229 @@
+//! The store: one code base over SQLite (the zero-setup default) and PostgreSQL
+//! (production). The backend is picked from the URL scheme; every query runs on the
+//! blocking thread pool through [`run`], never on the async executor.
+
+pub mod audit;
+pub mod campaigns;
+pub mod devices;
+pub mod invites;
+pub mod regions;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Set on every SQLite connection: WAL lets readers run beside the one writer,
+/// `busy_timeout` makes a second writer wait instead of failing, and foreign keys are
+/// off by default in SQLite (and per connection).
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// A connection to whichever backend the URL names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The pool handed to handlers through the app state.
+pub type DbPool = Pool<DbManager>;
+/// A connection checked out of [`DbPool`].
+pub type PooledDb = PooledConnection<DbManager>;
+
+/// Which store a database URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` are PostgreSQL; `sqlite://path` or a plain path is SQLite.
+    pub fn from_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The file path inside a SQLite URL (`sqlite://groundswell.db` → `groundswell.db`).
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Opens exactly one kind of connection, chosen by URL scheme, so a failure reports the
+/// backend's own error (diesel's derived `establish` tries every variant and hides it).
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: String,
+    backend: Backend,
+}
+
+impl DbManager {
+    pub fn new(url: &str) -> Self {
+        DbManager {
+            url: url.to_owned(),
+            backend: Backend::from_url(url),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A fresh connection outside any pool (used for migrations and the CLI).
+    pub fn establish(&self) -> Result<DbConnection, r2d2::Error> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(DbConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Applies the embedded migrations for the connection's backend.
+pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let result = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))
+}
+
+/// Connects, migrates and builds the pool. The first connection is opened directly so a
+/// wrong URL or a database that is down fails at once with the driver's message.
+pub fn connect(url: &str, pool_size: Option<u32>) -> anyhow::Result<DbPool> {
+    let manager = DbManager::new(url);
+    let backend = manager.backend();
+    let mut first = manager
+        .establish()
+        .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))?;
+    migrate(&mut first)?;
+    drop(first);
+    let size = pool_size.unwrap_or(match backend {
+        // SQLite has one writer at a time; a few connections serve the readers.
+        Backend::Sqlite => 8,
+        Backend::Postgres => 16,
+    });
+    Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .map_err(|e| anyhow::anyhow!("cannot build the connection pool: {e}"))
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool. Handlers call this for
+/// every query; waiting for a connection blocks too, so it happens inside as well.
+pub async fn run<F, T>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::pool)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Like [`run`], inside one transaction: all of `f` commits or none of it does.
+pub async fn transaction<F, T>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    run(pool, move |conn| conn.transaction(f)).await
+}
+
+/// The current time as stored: UTC without zone, cut to microseconds so both backends
+/// round-trip the same value.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_url_scheme() {
+        assert_eq!(Backend::from_url("postgres://u@h/db"), Backend::Postgres);
+        assert_eq!(Backend::from_url("postgresql://u@h/db"), Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("sqlite://groundswell.db"),
+            Backend::Sqlite
+        );
+        assert_eq!(Backend::from_url("data/canvass.db"), Backend::Sqlite);
+        assert_eq!(sqlite_path("sqlite://groundswell.db"), "groundswell.db");
+        assert_eq!(sqlite_path("sqlite:///var/lib/gs.db"), "/var/lib/gs.db");
+        assert_eq!(sqlite_path("gs.db"), "gs.db");
+    }
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://me:secret@db:5432/gs"),
+            "postgres://me:***@db:5432/gs"
+        );
+        assert_eq!(redact("postgres://me@db/gs"), "postgres://me@db/gs");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

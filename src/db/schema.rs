@@ -1,0 +1,98 @@
+//! Diesel's view of the tables. Hand-kept: the column types are the subset both backends
+//! share (BigInt, Text, Bool, Timestamp), and a test checks that both migration folders
+//! produce exactly these tables and columns.
+
+diesel::table! {
+    campaigns (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        region_id -> Nullable<BigInt>,
+        password_hash -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    regions (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        name -> Text,
+        director_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        user_id -> BigInt,
+        family_id -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        rotated -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invites (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        created_by -> Nullable<BigInt>,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        user_id -> BigInt,
+        token -> Text,
+        platform -> Text,
+        last_seen_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<BigInt>,
+        details -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    campaigns,
+    users,
+    regions,
+    refresh_tokens,
+    invites,
+    devices,
+    audit_log,
+);

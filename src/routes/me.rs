@@ -1,0 +1,119 @@
+//! The signed-in user: their profile and their registered devices.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::views::{DeviceView, UserView};
+use crate::auth::AuthUser;
+use crate::db;
+use crate::domain::{DeviceToken, Platform, Role};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+pub async fn get_me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    let user = db::run(&state.db, move |conn| {
+        Ok(db::users::find(conn, auth.campaign_id, auth.user_id)?)
+    })
+    .await?
+    .filter(|u| u.active)
+    .ok_or_else(|| {
+        ApiError::Unauthorized("this account no longer exists or is deactivated".into())
+    })?;
+    Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
+}
+
+pub async fn list_devices(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let devices = db::run(&state.db, move |conn| {
+        Ok(db::devices::list_for_user(
+            conn,
+            auth.campaign_id,
+            auth.user_id,
+        )?)
+    })
+    .await?;
+    let items: Vec<DeviceView> = devices.into_iter().map(DeviceView::from).collect();
+    Ok(HttpResponse::Ok().json(super::Paged {
+        items,
+        next_after: None,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceBody {
+    token: String,
+    platform: String,
+}
+
+pub async fn register_device(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<DeviceBody>,
+) -> Result<HttpResponse, ApiError> {
+    let token = DeviceToken::parse(&body.token)?;
+    let platform = Platform::parse(&body.platform)?;
+    let (registered, device) = db::transaction(&state.db, move |conn| {
+        let result = db::devices::register(
+            conn,
+            auth.campaign_id,
+            auth.user_id,
+            token.as_str(),
+            platform.as_str(),
+        )?;
+        if auth.role >= Role::Organizer && result.0 == db::devices::Registered::Created {
+            db::audit::record(
+                conn,
+                db::audit::Change {
+                    campaign_id: auth.campaign_id,
+                    actor_id: Some(auth.user_id),
+                    action: "device.register",
+                    target_type: "device",
+                    target_id: Some(result.1.id),
+                    details: serde_json::json!({ "platform": platform.as_str() }),
+                },
+            )?;
+        }
+        Ok(result)
+    })
+    .await?;
+    let view = DeviceView::from(device);
+    Ok(match registered {
+        db::devices::Registered::Created => HttpResponse::Created().json(view),
+        db::devices::Registered::Refreshed => HttpResponse::Ok().json(view),
+    })
+}
+
+pub async fn delete_device(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = path.into_inner();
+    let deleted = db::transaction(&state.db, move |conn| {
+        let deleted = db::devices::delete_for_user(conn, auth.campaign_id, auth.user_id, &token)?;
+        if deleted && auth.role >= Role::Organizer {
+            db::audit::record(
+                conn,
+                db::audit::Change {
+                    campaign_id: auth.campaign_id,
+                    actor_id: Some(auth.user_id),
+                    action: "device.delete",
+                    target_type: "device",
+                    target_id: None,
+                    details: serde_json::json!({}),
+                },
+            )?;
+        }
+        Ok(deleted)
+    })
+    .await?;
+    if deleted {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::not_found("device"))
+    }
+}

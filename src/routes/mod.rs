@@ -1,0 +1,121 @@
+//! HTTP only: every route is listed once in [`endpoints`], which both registers it and
+//! lets a test compare the served routes with `api-spec/openapi.yaml`.
+
+mod audit;
+mod auth;
+mod health;
+mod me;
+mod regions;
+mod users;
+mod views;
+
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
+use serde::Deserialize;
+
+use crate::domain::PageRequest;
+use crate::error::ApiError;
+
+/// One route: method, path pattern (OpenAPI and actix share the `{param}` syntax), handler.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    route: Route,
+}
+
+fn ep<F, Args>(method: Method, path: &'static str, handler: F) -> Endpoint
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    Endpoint {
+        route: web::route().method(method.clone()).to(handler),
+        method,
+        path,
+    }
+}
+
+/// Every route the server answers.
+pub fn endpoints() -> Vec<Endpoint> {
+    use Method as M;
+    vec![
+        ep(M::GET, "/healthz", health::healthz),
+        ep(M::GET, "/readyz", health::readyz),
+        ep(M::GET, "/metrics", health::metrics),
+        ep(M::GET, "/api/v1/openapi.json", health::openapi),
+        ep(M::POST, "/api/v1/auth/login", auth::login),
+        ep(M::POST, "/api/v1/auth/refresh", auth::refresh),
+        ep(M::POST, "/api/v1/auth/logout", auth::logout),
+        ep(M::POST, "/api/v1/auth/accept-invite", auth::accept_invite),
+        ep(M::GET, "/api/v1/me", me::get_me),
+        ep(M::GET, "/api/v1/me/devices", me::list_devices),
+        ep(M::POST, "/api/v1/me/devices", me::register_device),
+        ep(M::DELETE, "/api/v1/me/devices/{token}", me::delete_device),
+        ep(M::GET, "/api/v1/regions", regions::list),
+        ep(M::POST, "/api/v1/regions", regions::create),
+        ep(M::GET, "/api/v1/regions/{id}", regions::get),
+        ep(M::GET, "/api/v1/users", users::list),
+        ep(M::POST, "/api/v1/users", users::create),
+        ep(M::GET, "/api/v1/users/{id}", users::get),
+        ep(M::PATCH, "/api/v1/users/{id}", users::update),
+        ep(M::DELETE, "/api/v1/users/{id}", users::deactivate),
+        ep(M::GET, "/api/v1/audit", audit::list),
+    ]
+}
+
+/// The (method, path) pairs the server answers, for comparing with the spec.
+pub fn route_table() -> Vec<(String, String)> {
+    endpoints()
+        .into_iter()
+        .map(|e| (e.method.to_string(), e.path.to_owned()))
+        .collect()
+}
+
+/// Registers all routes: one resource per path, so a wrong method is a JSON 405.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut by_path: Vec<(&'static str, Vec<Route>)> = Vec::new();
+    for e in endpoints() {
+        match by_path.iter_mut().find(|(p, _)| *p == e.path) {
+            Some((_, routes)) => routes.push(e.route),
+            None => by_path.push((e.path, vec![e.route])),
+        }
+    }
+    for (path, routes) in by_path {
+        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+        for route in routes {
+            resource = resource.route(route);
+        }
+        cfg.service(resource);
+    }
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+/// The answer for a path no route matches.
+pub async fn route_not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::RouteNotFound)
+}
+
+/// `?limit=&after=` as given; parsed into a [`PageRequest`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub after: Option<i64>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest::parse(self.limit, self.after)?)
+    }
+}
+
+/// A page of items and the cursor of the next one.
+#[derive(Debug, serde::Serialize)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<i64>,
+}

@@ -1,0 +1,92 @@
+//! Regions of the caller's campaign.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::views::RegionView;
+use super::{PageQuery, Paged};
+use crate::auth::AuthUser;
+use crate::db;
+use crate::domain::{DisplayName, Role};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.page()?;
+    let rows = db::run(&state.db, move |conn| {
+        Ok(db::regions::list(conn, auth.campaign_id, &page)?)
+    })
+    .await?;
+    let (rows, next_after) = page.finish(rows, |r| r.id);
+    let items = rows.into_iter().map(RegionView::from).collect();
+    Ok(HttpResponse::Ok().json(Paged::<RegionView> { items, next_after }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let region = db::run(&state.db, move |conn| {
+        Ok(db::regions::find(conn, auth.campaign_id, id)?)
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("region"))?;
+    Ok(HttpResponse::Ok().json(RegionView::from(region)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegionBody {
+    name: String,
+    director_id: Option<i64>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<NewRegionBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Director)?;
+    let name = DisplayName::parse("name", &body.name)?;
+    let director_id = body.director_id;
+    let region = db::transaction(&state.db, move |conn| {
+        if let Some(director) = director_id {
+            let ok = db::users::find(conn, auth.campaign_id, director)?
+                .is_some_and(|u| u.active && (u.role == "director" || u.role == "admin"));
+            if !ok {
+                return Err(ApiError::validation(
+                    "director_id",
+                    "director_id must be an active director or admin of this campaign",
+                ));
+            }
+        }
+        if db::regions::name_taken(conn, auth.campaign_id, name.as_str())? {
+            return Err(ApiError::Conflict(format!(
+                "a region named {:?} already exists",
+                name.as_str()
+            )));
+        }
+        let region = db::regions::insert(conn, auth.campaign_id, name.as_str(), director_id)?;
+        db::audit::record(
+            conn,
+            db::audit::Change {
+                campaign_id: auth.campaign_id,
+                actor_id: Some(auth.user_id),
+                action: "region.create",
+                target_type: "region",
+                target_id: Some(region.id),
+                details: serde_json::json!({ "name": region.name, "director_id": director_id }),
+            },
+        )?;
+        Ok(region)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(RegionView::from(region)))
+}

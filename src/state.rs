@@ -1,0 +1,19 @@
+//! The one state shared by all handlers.
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Settings;
+use crate::db::DbPool;
+
+/// Registered once as `web::Data<AppState>`.
+pub struct AppState {
+    pub db: DbPool,
+    pub jwt: JwtKeys,
+    pub login_throttle: LoginThrottle,
+    pub settings: Settings,
+    /// `api-spec/openapi.yaml`, converted to JSON once at start.
+    pub openapi_json: String,
+    pub metrics: PrometheusHandle,
+}
