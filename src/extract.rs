@@ -159,7 +159,7 @@ mod tests {
             Err(ApiError::InvalidJson(_))
         ));
         assert!(matches!(
-            parse::<Login>(b"{} trailing"),
+            parse::<Login>(br#"{"email": "a"} trailing"#),
             Err(ApiError::InvalidJson(_))
         ));
     }

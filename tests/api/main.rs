@@ -1,0 +1,20 @@
+//! Black-box tests: each starts the real application on port 0 with its own fresh
+//! database (SQLite by default; PostgreSQL when GROUNDSWELL_TEST_DATABASE_URL is set).
+
+#![expect(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test that cannot set up should stop loudly"
+)]
+
+mod helpers;
+
+mod accounts;
+mod auth;
+mod cli;
+mod contract;
+mod devices;
+mod errors;
+mod isolation;
+mod ops;
+mod schema;
