@@ -124,6 +124,9 @@ fn load_settings(cli: &Cli, addr: Option<String>) -> anyhow::Result<Settings> {
     if let Some(v) = addr {
         s.addr = v;
     }
+    if s.workers == Some(0) {
+        anyhow::bail!("workers must be at least 1");
+    }
     Ok(s)
 }
 
