@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `campaign create`, `user create`.
+//! The command line: `serve` (the default), `migrate`, `campaign create`, `user create`,
+//! `import people`, `demo`.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -48,6 +49,25 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Load data files.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Create a demo campaign on the real doors of Liechtenstein and print its logins.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import a voter file (CSV; columns in the README). Re-importing updates people by
+    /// external_id and never duplicates a person or a door.
+    People {
+        /// The CSV file.
+        file: PathBuf,
+        #[arg(long)]
+        campaign: i64,
     },
 }
 
@@ -105,6 +125,12 @@ fn load_settings(cli: &Cli, addr: Option<String>) -> anyhow::Result<Settings> {
     }
     if let Some(v) = env_parse::<usize>("GROUNDSWELL_MAX_BODY_BYTES")? {
         s.max_body_bytes = v;
+    }
+    if let Some(v) = env_parse::<u64>("GROUNDSWELL_MAX_IMPORT_BYTES")? {
+        s.max_import_bytes = v;
+    }
+    if let Some(v) = env_parse::<usize>("GROUNDSWELL_MAX_AREA_CELLS")? {
+        s.max_area_cells = v;
     }
     if let Some(v) = env_parse::<u32>("GROUNDSWELL_DB_POOL_SIZE")? {
         s.db_pool_size = Some(v);
@@ -199,7 +225,88 @@ pub async fn run() -> anyhow::Result<()> {
             println!("{id}");
             Ok(())
         }
+        Some(Command::Import {
+            command: ImportCommand::People { file, campaign },
+        }) => {
+            let mut conn = connect_and_migrate(&load_settings(&cli, None)?)?;
+            import_people_file(&mut conn, *campaign, file)
+        }
+        Some(Command::Demo) => {
+            let mut conn = connect_and_migrate(&load_settings(&cli, None)?)?;
+            let demo = crate::demo::create(&mut conn)?;
+            println!(
+                "Demo campaign {} created on the real doors of Liechtenstein",
+                demo.campaign_id
+            );
+            println!("(map data (c) OpenStreetMap contributors, ODbL; people are synthetic)");
+            println!(
+                "  {} people on {} regions' doors; rejected rows: {}",
+                demo.report.created + demo.report.updated,
+                demo.regions,
+                demo.report.rejected
+            );
+            println!("Logins (POST /api/v1/auth/login):");
+            for login in &demo.logins {
+                println!(
+                    "  {:<10} {:<45} {}",
+                    login.role.to_string(),
+                    login.email,
+                    login.password
+                );
+            }
+            Ok(())
+        }
     }
+}
+
+fn import_people_file(
+    conn: &mut db::DbConnection,
+    campaign: i64,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    if db::campaigns::find(conn, campaign)?.is_none() {
+        anyhow::bail!("campaign {campaign} does not exist");
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {msg} ({elapsed}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let reader = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(file));
+    let report = crate::import::import_people(conn, campaign, reader, &mut |_, r| {
+        bar.set_message(format!("{} rows, {} rejected", r.rows_read, r.rejected));
+        Ok(())
+    });
+    bar.finish_and_clear();
+    let report = report?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} rows read in {secs:.1} s ({:.0} rows/s): {} created, {} updated, {} rejected",
+        report.rows_read,
+        report.rows_read as f64 / secs.max(1e-9),
+        report.created,
+        report.updated,
+        report.rejected
+    );
+    if !report.ignored_columns.is_empty() {
+        println!("ignored columns: {}", report.ignored_columns.join(", "));
+    }
+    for e in &report.errors {
+        println!("  line {}: {}", e.line, e.reason);
+    }
+    if report.rejected > report.errors.len() as u64 {
+        println!(
+            "  … and {} more rejected rows",
+            report.rejected - report.errors.len() as u64
+        );
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

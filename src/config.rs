@@ -27,6 +27,12 @@ pub struct Settings {
     pub login_max_failures_per_account: usize,
     pub login_max_failures_per_address: usize,
     pub login_failure_window: Duration,
+    /// Largest voter file accepted over HTTP, in bytes (it is spooled to disk, not memory).
+    pub max_import_bytes: u64,
+    /// Most vertices one turf geometry may have.
+    pub max_area_vertices: usize,
+    /// Most cells one turf or auto-cut area may produce.
+    pub max_area_cells: usize,
 }
 
 impl Default for Settings {
@@ -44,6 +50,19 @@ impl Default for Settings {
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 50,
             login_failure_window: Duration::from_secs(15 * 60),
+            max_import_bytes: 1024 * 1024 * 1024,
+            max_area_vertices: 20_000,
+            max_area_cells: 100_000,
+        }
+    }
+}
+
+impl Settings {
+    /// The caps on one turf area.
+    pub fn area_limits(&self) -> crate::spatial::tiling::AreaLimits {
+        crate::spatial::tiling::AreaLimits {
+            max_vertices: self.max_area_vertices,
+            max_cells: self.max_area_cells,
         }
     }
 }
@@ -75,6 +94,9 @@ pub struct FileSettings {
     pub login_max_failures_per_account: Option<usize>,
     pub login_max_failures_per_address: Option<usize>,
     pub login_failure_window_secs: Option<u64>,
+    pub max_import_bytes: Option<u64>,
+    pub max_area_vertices: Option<usize>,
+    pub max_area_cells: Option<usize>,
 }
 
 impl FileSettings {
@@ -123,6 +145,15 @@ impl FileSettings {
         }
         if let Some(v) = self.login_failure_window_secs {
             s.login_failure_window = secs(v);
+        }
+        if let Some(v) = self.max_import_bytes {
+            s.max_import_bytes = v;
+        }
+        if let Some(v) = self.max_area_vertices {
+            s.max_area_vertices = v;
+        }
+        if let Some(v) = self.max_area_cells {
+            s.max_area_cells = v;
         }
     }
 }

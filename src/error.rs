@@ -37,6 +37,12 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with machine-readable details (which records, how many).
+    #[error("{message}")]
+    ConflictWith { message: String, details: Value },
+    /// Input past a limit other than the body size (vertices, cells, rows).
+    #[error("{message}")]
+    TooLarge { message: String, details: Value },
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -85,7 +91,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::RouteNotFound => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::Conflict(_) => "conflict",
+            ApiError::Conflict(_) | ApiError::ConflictWith { .. } => "conflict",
+            ApiError::TooLarge { .. } => "payload_too_large",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
@@ -96,7 +103,9 @@ impl ApiError {
 
     fn details(&self) -> Value {
         match self {
-            ApiError::BadRequest { details, .. } => details.clone(),
+            ApiError::BadRequest { details, .. }
+            | ApiError::ConflictWith { details, .. }
+            | ApiError::TooLarge { details, .. } => details.clone(),
             ApiError::Validation { field: Some(f), .. } => json!({ "field": f }),
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
             ApiError::TooManyRequests {
@@ -123,7 +132,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::ConflictWith { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -5,10 +5,13 @@
 pub mod audit;
 pub mod campaigns;
 pub mod devices;
+pub mod imports;
 pub mod invites;
+pub mod people;
 pub mod regions;
 pub mod schema;
 pub mod sessions;
+pub mod turfs;
 pub mod users;
 
 use std::time::Duration;
@@ -190,6 +193,27 @@ where
     T: Send + 'static,
 {
     run(pool, move |conn| conn.transaction(f)).await
+}
+
+/// Serialises writers of one campaign's turf cells until the surrounding transaction
+/// ends, so two organizers cutting at the same moment cannot both take a cell. PostgreSQL
+/// takes a transaction-scoped advisory lock keyed by campaign; SQLite has one writer at a
+/// time already, and the write issued here makes this transaction that writer.
+pub fn lock_campaign_turfs(conn: &mut DbConnection, campaign_id: i64) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::BigInt;
+    match conn {
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7, CAST($1 % 2147483647 AS INTEGER))")
+                .bind::<BigInt, _>(campaign_id)
+                .execute(c)
+                .map(|_| ())
+        }
+        DbConnection::Sqlite(c) => diesel::sql_query("UPDATE campaigns SET id = id WHERE id = ?")
+            .bind::<BigInt, _>(campaign_id)
+            .execute(c)
+            .map(|_| ()),
+    }
 }
 
 /// The current time as stored: UTC without zone, cut to microseconds so both backends

@@ -15,6 +15,8 @@ pub struct Region {
     pub name: String,
     pub director_id: Option<i64>,
     pub created_at: NaiveDateTime,
+    /// GeoJSON Polygon or MultiPolygon, already validated.
+    pub area: Option<String>,
 }
 
 pub fn insert(
@@ -22,12 +24,14 @@ pub fn insert(
     campaign_id: i64,
     name: &str,
     director_id: Option<i64>,
+    area: Option<&str>,
 ) -> QueryResult<Region> {
     diesel::insert_into(regions::table)
         .values((
             regions::campaign_id.eq(campaign_id),
             regions::name.eq(name),
             regions::director_id.eq(director_id),
+            regions::area.eq(area),
             regions::created_at.eq(super::now()),
         ))
         .returning(regions::all_columns)

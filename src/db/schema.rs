@@ -32,6 +32,7 @@ diesel::table! {
         name -> Text,
         director_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        area -> Nullable<Text>,
     }
 }
 
@@ -87,6 +88,94 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    doors (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        address_key -> Text,
+        unit -> Text,
+        street -> Text,
+        housenumber -> Text,
+        postcode -> Text,
+        city -> Text,
+        lat -> Double,
+        lng -> Double,
+        cell -> BigInt,
+        do_not_walk -> Bool,
+        last_contact_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    people (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        external_id -> Text,
+        door_id -> BigInt,
+        first_name -> Text,
+        last_name -> Text,
+        party -> Nullable<Text>,
+        birth_year -> Nullable<BigInt>,
+        phone -> Nullable<Text>,
+        do_not_walk -> Bool,
+        deceased -> Bool,
+        moved -> Bool,
+        support_score -> Nullable<Double>,
+        turnout_score -> Nullable<Double>,
+        last_contact_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        kind -> Text,
+        status -> Text,
+        rows_read -> BigInt,
+        created -> BigInt,
+        updated -> BigInt,
+        rejected -> BigInt,
+        errors -> Text,
+        message -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    turfs (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        name -> Text,
+        region_id -> Nullable<BigInt>,
+        resolution -> BigInt,
+        cell_count -> BigInt,
+        min_lng -> Double,
+        min_lat -> Double,
+        max_lng -> Double,
+        max_lat -> Double,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    turf_cells (campaign_id, turf_id, cell) {
+        campaign_id -> BigInt,
+        turf_id -> BigInt,
+        cell -> BigInt,
+        lo -> BigInt,
+        hi -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     users,
@@ -95,4 +184,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     invites,
     devices,
     audit_log,
+    doors,
+    people,
+    imports,
+    turfs,
+    turf_cells,
 );

@@ -4,8 +4,10 @@
 mod audit;
 mod auth;
 mod health;
+mod imports;
 mod me;
 mod regions;
+mod turfs;
 mod users;
 mod views;
 
@@ -61,6 +63,16 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::PATCH, "/api/v1/users/{id}", users::update),
         ep(M::DELETE, "/api/v1/users/{id}", users::deactivate),
         ep(M::GET, "/api/v1/audit", audit::list),
+        ep(M::POST, "/api/v1/imports/people", imports::create_people),
+        ep(M::GET, "/api/v1/imports/{id}", imports::get),
+        ep(M::GET, "/api/v1/people", turfs::people),
+        ep(M::GET, "/api/v1/turfs", turfs::list),
+        ep(M::POST, "/api/v1/turfs", turfs::create),
+        ep(M::POST, "/api/v1/turfs/autocut", turfs::autocut_area),
+        ep(M::GET, "/api/v1/turfs/{id}", turfs::get),
+        ep(M::DELETE, "/api/v1/turfs/{id}", turfs::delete),
+        ep(M::GET, "/api/v1/turfs/{id}/geojson", turfs::geojson),
+        ep(M::GET, "/api/v1/turfs/{id}/doors", turfs::doors),
     ]
 }
 

@@ -46,6 +46,8 @@ pub async fn get(
 pub struct NewRegionBody {
     name: String,
     director_id: Option<i64>,
+    /// Optional GeoJSON Polygon or MultiPolygon: the region's area, for auto-cut.
+    area: Option<geojson::Geometry>,
 }
 
 pub async fn create(
@@ -56,6 +58,15 @@ pub async fn create(
     auth.require(Role::Director)?;
     let name = DisplayName::parse("name", &body.name)?;
     let director_id = body.director_id;
+    let area = match body.area {
+        Some(geometry) => {
+            let limits = state.settings.area_limits();
+            crate::spatial::tiling::parse_area(&geometry.value, &limits)
+                .map_err(|e| ApiError::validation("area", e.to_string()))?;
+            Some(serde_json::to_string(&geometry).map_err(|e| ApiError::Internal(e.into()))?)
+        }
+        None => None,
+    };
     let region = db::transaction(&state.db, move |conn| {
         if let Some(director) = director_id {
             let ok = db::users::find(conn, auth.campaign_id, director)?
@@ -73,7 +84,13 @@ pub async fn create(
                 name.as_str()
             )));
         }
-        let region = db::regions::insert(conn, auth.campaign_id, name.as_str(), director_id)?;
+        let region = db::regions::insert(
+            conn,
+            auth.campaign_id,
+            name.as_str(),
+            director_id,
+            area.as_deref(),
+        )?;
         db::audit::record(
             conn,
             db::audit::Change {

@@ -53,6 +53,8 @@ pub struct RegionView {
     pub name: String,
     pub director_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// Whether the region has an area (for auto-cut by region).
+    pub has_area: bool,
 }
 
 impl From<db::regions::Region> for RegionView {
@@ -63,6 +65,81 @@ impl From<db::regions::Region> for RegionView {
             name: r.name,
             director_id: r.director_id,
             created_at: utc(r.created_at),
+            has_area: r.area.is_some(),
+        }
+    }
+}
+
+/// A door as organizers see it; `cell` is the resolution-15 H3 index in hex.
+#[derive(Debug, Serialize)]
+pub struct DoorView {
+    pub id: i64,
+    pub street: String,
+    pub housenumber: String,
+    pub unit: String,
+    pub postcode: String,
+    pub city: String,
+    pub lat: f64,
+    pub lng: f64,
+    pub cell: String,
+    pub do_not_walk: bool,
+    pub last_contact_at: Option<DateTime<Utc>>,
+}
+
+impl From<db::people::Door> for DoorView {
+    fn from(d: db::people::Door) -> Self {
+        DoorView {
+            id: d.id,
+            cell: crate::spatial::cells::from_db(d.cell)
+                .map_or_else(String::new, |c| c.to_string()),
+            street: d.street,
+            housenumber: d.housenumber,
+            unit: d.unit,
+            postcode: d.postcode,
+            city: d.city,
+            lat: d.lat,
+            lng: d.lng,
+            do_not_walk: d.do_not_walk,
+            last_contact_at: d.last_contact_at.map(utc),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PersonView {
+    pub id: i64,
+    pub external_id: String,
+    pub door_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub party: Option<String>,
+    pub birth_year: Option<i64>,
+    pub phone: Option<String>,
+    pub do_not_walk: bool,
+    pub deceased: bool,
+    pub moved: bool,
+    pub support_score: Option<f64>,
+    pub turnout_score: Option<f64>,
+    pub last_contact_at: Option<DateTime<Utc>>,
+}
+
+impl From<db::people::Person> for PersonView {
+    fn from(p: db::people::Person) -> Self {
+        PersonView {
+            id: p.id,
+            external_id: p.external_id,
+            door_id: p.door_id,
+            first_name: p.first_name,
+            last_name: p.last_name,
+            party: p.party,
+            birth_year: p.birth_year,
+            phone: p.phone,
+            do_not_walk: p.do_not_walk,
+            deceased: p.deceased,
+            moved: p.moved,
+            support_score: p.support_score,
+            turnout_score: p.turnout_score,
+            last_contact_at: p.last_contact_at.map(utc),
         }
     }
 }

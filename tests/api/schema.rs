@@ -30,6 +30,8 @@ fn type_class(t: &str) -> &'static str {
         "timestamp"
     } else if t.starts_with("bool") {
         "boolean"
+    } else if t.starts_with("double") {
+        "double"
     } else if t == "text" {
         "text"
     } else {

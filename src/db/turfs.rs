@@ -1,0 +1,276 @@
+//! Turfs: named sets of H3 cells, and the doors and people inside them.
+//!
+//! Membership is by range: each turf cell keeps `[lo, hi]`, the span of its
+//! resolution-15 descendants, and a door is inside when its cell lies in a span. The
+//! queries join `turf_cells` to `doors` on that range, which the `(campaign_id, cell)`
+//! index on doors answers with one range scan per turf cell: no door outside the turf is
+//! read.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use h3o::CellIndex;
+
+use super::DbConnection;
+use super::people::{Door, Person, on_backend};
+use super::schema::{doors, people, turf_cells, turfs};
+use crate::spatial::cells;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = turfs)]
+pub struct Turf {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub name: String,
+    pub region_id: Option<i64>,
+    pub resolution: i64,
+    pub cell_count: i64,
+    pub min_lng: f64,
+    pub min_lat: f64,
+    pub max_lng: f64,
+    pub max_lat: f64,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A turf to store.
+pub struct NewTurf<'a> {
+    pub name: &'a str,
+    pub region_id: Option<i64>,
+    pub cells: &'a [CellIndex],
+    pub bbox: [f64; 4],
+    pub created_by: Option<i64>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = turf_cells)]
+struct NewTurfCell {
+    campaign_id: i64,
+    turf_id: i64,
+    cell: i64,
+    lo: i64,
+    hi: i64,
+}
+
+/// Every cell of every live turf of the campaign, with its turf.
+pub fn taken_cells(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+) -> QueryResult<Vec<(i64, CellIndex)>> {
+    Ok(turf_cells::table
+        .filter(turf_cells::campaign_id.eq(campaign_id))
+        .select((turf_cells::turf_id, turf_cells::cell))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .filter_map(|(turf, cell)| cells::from_db(cell).map(|c| (turf, c)))
+        .collect())
+}
+
+/// Stores a turf and its cells (all of one resolution). Call inside the campaign's turf
+/// lock (see [`super::lock_campaign`]) after checking the cells are free.
+pub fn create(conn: &mut DbConnection, campaign_id: i64, turf: &NewTurf) -> QueryResult<Turf> {
+    let resolution = turf
+        .cells
+        .first()
+        .map_or(10, |c| i64::from(u8::from(c.resolution())));
+    let [min_lng, min_lat, max_lng, max_lat] = turf.bbox;
+    let stored: Turf = diesel::insert_into(turfs::table)
+        .values((
+            turfs::campaign_id.eq(campaign_id),
+            turfs::name.eq(turf.name),
+            turfs::region_id.eq(turf.region_id),
+            turfs::resolution.eq(resolution),
+            turfs::cell_count.eq(i64::try_from(turf.cells.len()).unwrap_or(i64::MAX)),
+            turfs::min_lng.eq(min_lng),
+            turfs::min_lat.eq(min_lat),
+            turfs::max_lng.eq(max_lng),
+            turfs::max_lat.eq(max_lat),
+            turfs::created_by.eq(turf.created_by),
+            turfs::created_at.eq(super::now()),
+        ))
+        .returning(turfs::all_columns)
+        .get_result(conn)?;
+    let rows: Vec<NewTurfCell> = turf
+        .cells
+        .iter()
+        .map(|&cell| {
+            let (lo, hi) = cells::door_range(cell);
+            NewTurfCell {
+                campaign_id,
+                turf_id: stored.id,
+                cell: cells::to_db(cell),
+                lo,
+                hi,
+            }
+        })
+        .collect();
+    // 5 parameters a row: 4,000 rows stay below SQLite's 32,766 bound parameters.
+    for chunk in rows.chunks(4000) {
+        on_backend!(conn, |c| diesel::insert_into(turf_cells::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(stored)
+}
+
+pub fn get(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult<Option<Turf>> {
+    turfs::table
+        .filter(turfs::campaign_id.eq(campaign_id))
+        .filter(turfs::id.eq(id))
+        .select(Turf::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    region_id: Option<i64>,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Turf>> {
+    let mut query = turfs::table
+        .filter(turfs::campaign_id.eq(campaign_id))
+        .into_boxed();
+    if let Some(region) = region_id {
+        query = query.filter(turfs::region_id.eq(region));
+    }
+    if let Some(after) = after {
+        query = query.filter(turfs::id.gt(after));
+    }
+    query
+        .order(turfs::id)
+        .limit(limit)
+        .select(Turf::as_select())
+        .load(conn)
+}
+
+/// Deletes a turf and its cells; returns whether it existed.
+pub fn delete(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult<bool> {
+    diesel::delete(
+        turf_cells::table
+            .filter(turf_cells::campaign_id.eq(campaign_id))
+            .filter(turf_cells::turf_id.eq(id)),
+    )
+    .execute(conn)?;
+    let n = diesel::delete(
+        turfs::table
+            .filter(turfs::campaign_id.eq(campaign_id))
+            .filter(turfs::id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// The turf's cells, ascending.
+pub fn cells_of(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    turf_id: i64,
+) -> QueryResult<Vec<CellIndex>> {
+    Ok(turf_cells::table
+        .filter(turf_cells::campaign_id.eq(campaign_id))
+        .filter(turf_cells::turf_id.eq(turf_id))
+        .order(turf_cells::cell)
+        .select(turf_cells::cell)
+        .load::<i64>(conn)?
+        .into_iter()
+        .filter_map(cells::from_db)
+        .collect())
+}
+
+/// `turf_cells` joined to the doors inside each cell's range.
+macro_rules! turf_doors {
+    ($campaign_id:expr, $turf_id:expr) => {
+        turf_cells::table
+            .inner_join(
+                doors::table.on(doors::campaign_id
+                    .eq(turf_cells::campaign_id)
+                    .and(doors::cell.between(turf_cells::lo, turf_cells::hi))),
+            )
+            .filter(turf_cells::campaign_id.eq($campaign_id))
+            .filter(turf_cells::turf_id.eq($turf_id))
+    };
+}
+
+/// How many doors and people the turf holds.
+pub fn counts(conn: &mut DbConnection, campaign_id: i64, turf_id: i64) -> QueryResult<(i64, i64)> {
+    let doors: i64 = turf_doors!(campaign_id, turf_id).count().get_result(conn)?;
+    let people: i64 = turf_doors!(campaign_id, turf_id)
+        .inner_join(
+            people::table.on(people::campaign_id
+                .eq(doors::campaign_id)
+                .and(people::door_id.eq(doors::id))),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok((doors, people))
+}
+
+/// A page of the turf's doors, by id.
+pub fn doors_in(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    turf_id: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Door>> {
+    turf_doors!(campaign_id, turf_id)
+        .filter(doors::id.gt(after.unwrap_or(0)))
+        .order(doors::id)
+        .limit(limit)
+        .select(Door::as_select())
+        .load(conn)
+}
+
+/// A page of the people living in the turf, by id.
+pub fn people_in(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    turf_id: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Person>> {
+    turf_doors!(campaign_id, turf_id)
+        .inner_join(
+            people::table.on(people::campaign_id
+                .eq(doors::campaign_id)
+                .and(people::door_id.eq(doors::id))),
+        )
+        .filter(people::id.gt(after.unwrap_or(0)))
+        .order(people::id)
+        .limit(limit)
+        .select(Person::as_select())
+        .load(conn)
+}
+
+/// Door counts per cell of `area` (cells of one resolution, without duplicates); cells
+/// without doors are left out. The area is compacted first, so each range scan of the
+/// door index covers as many cells as possible.
+pub fn door_counts(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    area: &[CellIndex],
+) -> QueryResult<Vec<(CellIndex, u32)>> {
+    let Some(res) = area.first().map(|c| c.resolution()) else {
+        return Ok(Vec::new());
+    };
+    let mut compacted = area.to_vec();
+    if CellIndex::compact(&mut compacted).is_err() {
+        compacted = area.to_vec();
+    }
+    let mut counts: std::collections::BTreeMap<CellIndex, u32> = std::collections::BTreeMap::new();
+    for cell in compacted {
+        let (lo, hi) = cells::door_range(cell);
+        let found: Vec<i64> = doors::table
+            .filter(doors::campaign_id.eq(campaign_id))
+            .filter(doors::cell.between(lo, hi))
+            .select(doors::cell)
+            .load(conn)?;
+        for door in found {
+            if let Some(parent) = cells::from_db(door).and_then(|d| d.parent(res)) {
+                *counts.entry(parent).or_default() += 1;
+            }
+        }
+    }
+    Ok(counts.into_iter().collect())
+}

@@ -1,0 +1,353 @@
+//! One voter-file row: the columns we know, parsed and checked. Pure: no I/O.
+
+use crate::spatial::cells;
+
+/// Columns of the people CSV. Names are matched case-insensitively; columns we do not
+/// know are ignored (voter files carry many), and the required ones must be present.
+pub const REQUIRED_COLUMNS: [&str; 5] = ["external_id", "street", "housenumber", "lat", "lng"];
+pub const OPTIONAL_COLUMNS: [&str; 11] = [
+    "first_name",
+    "last_name",
+    "party",
+    "birth_year",
+    "phone",
+    "unit",
+    "postcode",
+    "city",
+    "flags",
+    "support_score",
+    "turnout_score",
+];
+/// The flags a row may carry in its `flags` column, separated by `;` or `|`.
+pub const FLAGS: [&str; 3] = ["do_not_walk", "deceased", "moved"];
+/// The longest text a field may hold.
+pub const MAX_FIELD_CHARS: usize = 200;
+
+/// Where each known column sits in a row.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
+    index: [Option<usize>; 16],
+    /// Columns present in the file that we do not use.
+    pub ignored: Vec<String>,
+}
+
+const ALL: [&str; 16] = [
+    "external_id",
+    "street",
+    "housenumber",
+    "lat",
+    "lng",
+    "first_name",
+    "last_name",
+    "party",
+    "birth_year",
+    "phone",
+    "unit",
+    "postcode",
+    "city",
+    "flags",
+    "support_score",
+    "turnout_score",
+];
+
+impl Header {
+    /// Reads the header row, or says which required columns are missing or repeated.
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Header, String> {
+        let mut header = Header::default();
+        for (position, raw) in names.into_iter().enumerate() {
+            let name = raw.trim().trim_start_matches('\u{feff}').to_lowercase();
+            match ALL.iter().position(|known| *known == name) {
+                Some(slot) => {
+                    if header.index[slot].is_some() {
+                        return Err(format!("column `{name}` appears twice in the header"));
+                    }
+                    header.index[slot] = Some(position);
+                }
+                None => header.ignored.push(name),
+            }
+        }
+        let missing: Vec<&str> = REQUIRED_COLUMNS
+            .iter()
+            .enumerate()
+            .filter(|(slot, _)| header.index[*slot].is_none())
+            .map(|(_, name)| *name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the header lacks required column(s): {}",
+                missing.join(", ")
+            ));
+        }
+        Ok(header)
+    }
+
+    fn field<'r>(&self, row: &'r [&'r str], column: &str) -> &'r str {
+        ALL.iter()
+            .position(|known| *known == column)
+            .and_then(|slot| self.index[slot])
+            .and_then(|i| row.get(i))
+            .map_or("", |v| v.trim())
+    }
+}
+
+/// A normalised postal address: what makes two rows the same door.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Address {
+    pub street: String,
+    pub housenumber: String,
+    pub postcode: String,
+    pub city: String,
+    pub unit: String,
+}
+
+impl Address {
+    /// The key two rows share when they are the same building: street, number, postcode
+    /// and city compared without case, surplus spaces or dots (`Haupt-Str. 5 A` and
+    /// `haupt-str 5a` are one door). The unit is kept beside the key.
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            normalise(&self.street),
+            normalise(&self.housenumber).replace(' ', ""),
+            normalise(&self.postcode).replace(' ', ""),
+            normalise(&self.city)
+        )
+    }
+
+    pub fn unit_key(&self) -> String {
+        normalise(&self.unit)
+    }
+}
+
+fn normalise(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c == '.' || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// A person as the voter file gives them, with the door they live at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonRecord {
+    pub external_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub party: Option<String>,
+    pub birth_year: Option<i64>,
+    pub phone: Option<String>,
+    pub do_not_walk: bool,
+    pub deceased: bool,
+    pub moved: bool,
+    pub support_score: Option<f64>,
+    pub turnout_score: Option<f64>,
+    pub address: Address,
+    pub lat: f64,
+    pub lng: f64,
+    /// The door's resolution-15 H3 cell, as stored.
+    pub cell: i64,
+}
+
+/// Parses one data row; the error is the reason it was skipped.
+pub fn parse_row(header: &Header, row: &[&str], this_year: i64) -> Result<PersonRecord, String> {
+    let text = |column: &str| -> Result<String, String> {
+        let value = header.field(row, column);
+        if value.chars().count() > MAX_FIELD_CHARS {
+            return Err(format!(
+                "{column} is longer than {MAX_FIELD_CHARS} characters"
+            ));
+        }
+        Ok(value.to_owned())
+    };
+    let optional = |column: &str| -> Result<Option<String>, String> {
+        text(column).map(|v| if v.is_empty() { None } else { Some(v) })
+    };
+    let external_id = text("external_id")?;
+    if external_id.is_empty() {
+        return Err("external_id is missing".into());
+    }
+    let street = text("street")?;
+    if street.is_empty() {
+        return Err("street is missing".into());
+    }
+    let housenumber = text("housenumber")?;
+    if housenumber.is_empty() {
+        return Err("housenumber is missing".into());
+    }
+    let lat = coordinate(header.field(row, "lat"), "lat")?;
+    let lng = coordinate(header.field(row, "lng"), "lng")?;
+    let cell = cells::door_cell(lat, lng).map_err(str::to_owned)?;
+    let birth_year = match header.field(row, "birth_year") {
+        "" => None,
+        v => {
+            let year: i64 = v
+                .parse()
+                .map_err(|_| format!("birth_year `{v}` is not a whole number"))?;
+            if !(1900..=this_year).contains(&year) {
+                return Err(format!("birth_year {year} is outside 1900..{this_year}"));
+            }
+            Some(year)
+        }
+    };
+    let (mut do_not_walk, mut deceased, mut moved) = (false, false, false);
+    for flag in header
+        .field(row, "flags")
+        .split([';', '|'])
+        .map(|f| f.trim().to_lowercase())
+        .filter(|f| !f.is_empty())
+    {
+        match flag.as_str() {
+            "do_not_walk" => do_not_walk = true,
+            "deceased" => deceased = true,
+            "moved" => moved = true,
+            other => {
+                return Err(format!(
+                    "unknown flag `{other}` (known: {})",
+                    FLAGS.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(PersonRecord {
+        external_id,
+        first_name: text("first_name")?,
+        last_name: text("last_name")?,
+        party: optional("party")?,
+        birth_year,
+        phone: optional("phone")?,
+        do_not_walk,
+        deceased,
+        moved,
+        support_score: score(header.field(row, "support_score"), "support_score")?,
+        turnout_score: score(header.field(row, "turnout_score"), "turnout_score")?,
+        address: Address {
+            street,
+            housenumber,
+            postcode: text("postcode")?,
+            city: text("city")?,
+            unit: text("unit")?,
+        },
+        lat,
+        lng,
+        cell: cells::to_db(cell),
+    })
+}
+
+fn coordinate(value: &str, column: &str) -> Result<f64, String> {
+    if value.is_empty() {
+        return Err(format!("{column} is missing"));
+    }
+    let number: f64 = value
+        .parse()
+        .map_err(|_| format!("{column} `{value}` is not a number"))?;
+    let limit = if column == "lat" { 90.0 } else { 180.0 };
+    if !number.is_finite() || number.abs() > limit {
+        return Err(format!("{column} {value} is outside -{limit}..{limit}"));
+    }
+    Ok(number)
+}
+
+fn score(value: &str, column: &str) -> Result<Option<f64>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let number: f64 = value
+        .parse()
+        .map_err(|_| format!("{column} `{value}` is not a number"))?;
+    if !number.is_finite() || !(0.0..=100.0).contains(&number) {
+        return Err(format!("{column} {value} is outside 0..100"));
+    }
+    Ok(Some(number))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header::parse(
+            "external_id,first_name,last_name,street,housenumber,unit,postcode,city,lat,lng,flags,support_score,birth_year,precinct"
+                .split(','),
+        )
+        .unwrap()
+    }
+
+    fn row(line: &str) -> Result<PersonRecord, String> {
+        let fields: Vec<&str> = line.split(',').collect();
+        parse_row(&header(), &fields, 2026)
+    }
+
+    #[test]
+    fn a_good_row_parses_with_its_door() {
+        let p = row("V1,Anna,Beck,Städtle,23,,9490,Vaduz,47.1399905,9.5228593,moved;do_not_walk,71.5,1980,P7").unwrap();
+        assert_eq!(p.external_id, "V1");
+        assert!(p.moved && p.do_not_walk && !p.deceased);
+        assert_eq!(p.support_score, Some(71.5));
+        assert_eq!(p.birth_year, Some(1980));
+        assert_eq!(p.address.key(), "städtle|23|9490|vaduz");
+        assert_eq!(header().ignored, vec!["precinct".to_owned()]);
+    }
+
+    #[test]
+    fn bad_rows_say_why() {
+        let cases = [
+            (
+                ",Anna,Beck,Städtle,23,,9490,Vaduz,47.1,9.5,,,,",
+                "external_id is missing",
+            ),
+            (
+                "V1,Anna,Beck,Städtle,23,,9490,Vaduz,north,9.5,,,,",
+                "lat `north` is not a number",
+            ),
+            (
+                "V1,Anna,Beck,Städtle,23,,9490,Vaduz,47.1,190,,,,",
+                "lng 190 is outside",
+            ),
+            (
+                "V1,Anna,Beck,Städtle,23,,9490,Vaduz,,9.5,,,,",
+                "lat is missing",
+            ),
+            (
+                "V1,Anna,Beck,Städtle,23,,9490,Vaduz,47.1,9.5,vip,,,",
+                "unknown flag `vip`",
+            ),
+            (
+                "V1,Anna,Beck,Städtle,23,,9490,Vaduz,47.1,9.5,,101,,",
+                "support_score 101 is outside 0..100",
+            ),
+            (
+                "V1,Anna,Beck,Städtle,23,,9490,Vaduz,47.1,9.5,,,1850,",
+                "birth_year 1850",
+            ),
+            (
+                "V1,Anna,Beck,,23,,9490,Vaduz,47.1,9.5,,,,",
+                "street is missing",
+            ),
+        ];
+        for (line, expected) in cases {
+            let err = row(line).unwrap_err();
+            assert!(err.contains(expected), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_same_address_written_differently_is_one_door() {
+        let a = row("V1,,,Haupt-Str.  5,5 A,,9490,Vaduz,47.1,9.5,,,,").unwrap();
+        let b = row("V2,,,haupt-str 5,5a,,9490, VADUZ ,47.1,9.5,,,,").unwrap();
+        assert_eq!(a.address.key(), b.address.key());
+        let c = row("V3,,,Haupt-Str. 5,5a,,9494,Schaan,47.1,9.5,,,,").unwrap();
+        assert_ne!(a.address.key(), c.address.key());
+    }
+
+    #[test]
+    fn a_header_without_required_columns_is_refused() {
+        let err = Header::parse("id,name,lat".split(',')).unwrap_err();
+        assert!(
+            err.contains("external_id, street, housenumber, lng"),
+            "{err}"
+        );
+        let err =
+            Header::parse("external_id,street,housenumber,lat,lng,LAT".split(',')).unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+    }
+}
