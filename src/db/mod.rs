@@ -186,13 +186,35 @@ where
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
-/// Like [`run`], inside one transaction: all of `f` commits or none of it does.
+/// Like [`run`], inside one write transaction: all of `f` commits or none of it does.
 pub async fn transaction<F, T>(pool: &DbPool, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    run(pool, move |conn| conn.transaction(f)).await
+    run(pool, move |conn| write_transaction(conn, f)).await
+}
+
+/// Runs `f` in a transaction that holds the write lock from its first statement.
+///
+/// SQLite starts transactions deferred: one that reads and then writes must upgrade its
+/// read snapshot to a write lock, and when another writer committed in between, SQLite
+/// answers "database is locked" at once instead of waiting out `busy_timeout`. Taking the
+/// write lock first (a no-op write) makes concurrent writers queue politely instead.
+/// PostgreSQL needs nothing: its row locks and MVCC handle this.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        if let DbConnection::Sqlite(c) = conn {
+            c.batch_execute("UPDATE campaigns SET id = id WHERE id = -1")?;
+        }
+        f(conn)
+    })
 }
 
 /// Serialises writers of one campaign's turf cells until the surrounding transaction

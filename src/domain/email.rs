@@ -14,21 +14,33 @@ impl Email {
         if email.is_empty() {
             return Err(Invalid::new("email", "email must not be empty"));
         }
-        if email.len() > Self::MAX_LEN {
+        if email.chars().count() > Self::MAX_LEN {
             return Err(Invalid::new(
                 "email",
                 format!("email must be at most {} characters", Self::MAX_LEN),
             ));
         }
+        // The dot-atom form of RFC 5322 (quoted local parts are not accepted), with
+        // non-ASCII letters allowed as RFC 6531 does.
+        let atom_char = |c: char| {
+            c.is_alphanumeric()
+                || "!#$%&'*+-/=?^_`{|}~".contains(c)
+                || !c.is_ascii() && !c.is_whitespace() && !c.is_control()
+        };
+        let dot_atom = |s: &str| {
+            !s.is_empty()
+                && s.split('.')
+                    .all(|part| !part.is_empty() && part.chars().all(atom_char))
+        };
+        let label = |l: &str| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
         let shaped = match email.split_once('@') {
             Some((local, domain)) => {
-                !local.is_empty()
-                    && !domain.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                dot_atom(local) && domain.contains('.') && domain.split('.').all(label)
             }
             None => false,
         };
@@ -58,6 +70,11 @@ mod tests {
         for bad in [
             "",
             "ada",
+            "a..b@x.test",
+            ".a@x.test",
+            "a<b>@x.test",
+            "a@x..test",
+            "a b@x.test",
             "ada@",
             "@example.org",
             "ada@example",

@@ -86,15 +86,26 @@ pub fn route_table() -> Vec<(String, String)> {
 
 /// Registers all routes: one resource per path, so a wrong method is a JSON 405.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut by_path: Vec<(&'static str, Vec<Route>)> = Vec::new();
+    let mut by_path: Vec<(&'static str, Vec<Method>, Vec<Route>)> = Vec::new();
     for e in endpoints() {
-        match by_path.iter_mut().find(|(p, _)| *p == e.path) {
-            Some((_, routes)) => routes.push(e.route),
-            None => by_path.push((e.path, vec![e.route])),
+        match by_path.iter_mut().find(|(p, _, _)| *p == e.path) {
+            Some((_, methods, routes)) => {
+                methods.push(e.method);
+                routes.push(e.route);
+            }
+            None => by_path.push((e.path, vec![e.method], vec![e.route])),
         }
     }
-    for (path, routes) in by_path {
-        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+    for (path, methods, routes) in by_path {
+        let allow = methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut resource = web::resource(path).default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { method_not_allowed(allow) }
+        }));
         for route in routes {
             resource = resource.route(route);
         }
@@ -102,8 +113,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// 405 with the `Allow` header naming the methods the path does answer (RFC 9110).
+fn method_not_allowed(allow: String) -> HttpResponse {
+    use actix_web::ResponseError;
+    let mut response = ApiError::MethodNotAllowed.error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 /// The answer for a path no route matches.

@@ -31,6 +31,12 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let q = query.into_inner();
+    if q.region_id.is_some_and(|r| r < 1) {
+        return Err(ApiError::validation(
+            "region_id",
+            "region_id must be a positive id",
+        ));
+    }
     let page = PageQuery {
         limit: q.limit,
         after: q.after,
@@ -173,13 +179,24 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(de).map(Some)
 }
 
+/// A field that may be left out but, when given, must not be null.
+fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(de: D) -> Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(de)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom("may be left out but not null")),
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserBody {
+    #[serde(default, deserialize_with = "not_null")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     role: Option<Role>,
     #[serde(default, deserialize_with = "present")]
     region_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "not_null")]
     active: Option<bool>,
 }
 

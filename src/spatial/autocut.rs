@@ -9,60 +9,77 @@
 //!
 //! # Algorithm
 //!
-//! 1. **Graph.** The cells are sorted (so the result does not depend on the
-//!    input order) and every cell learns its up to six neighbours that are
-//!    part of the input, in the order in which they lie around the cell.
-//! 2. **Groups.** The cells are split into connected groups: cells that cannot
-//!    reach each other through input cells (an exclave, a village separated
-//!    by land that is not part of the area) are cut separately. A group
-//!    without doors gets no turf. A group with `D` doors gets
-//!    `max(1, round(D / target))` turfs (never more than it has cells with
-//!    doors).
-//! 3. **Recursive bisection.** A group that needs `k > 1` turfs is split in
-//!    two parts that get `floor(k / 2)` and `ceil(k / 2)` turfs, and the
-//!    parts are split again until every part is one turf. A split looks at
-//!    the door-weighted positions of the cells and finds their longest
-//!    direction (principal axis), so that a long area is cut across, which
-//!    keeps turfs round rather than stringy. The two parts are then grown at
-//!    the same time from the door cells at the two ends of that axis: each part
+//! 1. **Graph.** The cells are sorted, so the result does not depend on the
+//!    input order, and every cell learns which of its six neighbours are part
+//!    of the input, in the order in which they lie around it.
+//! 2. **Groups.** The cells are split into connected groups. Cells that cannot
+//!    reach each other through input cells (an exclave, or a village
+//!    separated by land that is not part of the area) are cut separately. A
+//!    group without doors gets no turf. A group with `D` doors gets
+//!    `max(1, round(D / target))` turfs, but never more turfs than it has
+//!    cells with doors.
+//! 3. **Leaving out empty land.** Only the cells with doors, their direct
+//!    neighbours and the empty cells on the paths that link them take part in
+//!    the cut. Big empty areas (fields, forest, lakes inside the area) drop
+//!    out here. This keeps the cut fast and the turfs free of them.
+//! 4. **Recursive bisection.** A group that needs `k > 1` turfs is split in
+//!    two, and both parts are split again until every part is one turf. A
+//!    split finds the longest direction of the part (the principal axis of
+//!    its door-weighted cell centres), so a long area is cut across. This
+//!    keeps turfs round rather than stringy. The two sides then grow at the
+//!    same time from the door cells at the two ends of that axis. Each side
 //!    takes the neighbouring cell that lies furthest towards its own end, and
-//!    the part that is behind its share of the doors moves next. Because a part
-//!    only ever takes cells next to cells it already has, both parts are
-//!    connected by construction. If the growth leaves one side with more doors
-//!    than its share, cells along the cut are handed to the other side until
-//!    the split is as exact as the door counts allow.
-//! 4. **Refinement.** Cells on the border between two turfs of the same group
-//!    are moved from the heavier to the lighter turf when that brings both
-//!    closer to the ideal size (the group's doors divided by its number of
-//!    turfs), and border cells without doors are moved to the turf that
-//!    surrounds them more, which smooths the borders.
-//! 5. **Trimming.** Cells without doors that a turf does not need to stay
-//!    connected are left out, so a turf does not carry big empty areas around
-//!    with it. A turf keeps the empty cells on the paths (with the fewest empty
-//!    cells) that link its door cells.
-//! 6. **Report.** Turfs more than the tolerance (15 % by default) away from
-//!    the target are listed with a plain-English reason, for example a group
-//!    of cells that is too small for a full turf or one cell that alone holds
-//!    more doors than the target.
+//!    the side that is behind its share of the doors moves next. A side only
+//!    ever takes cells next to cells it already has, so both sides are
+//!    connected by construction. Each side then gets the whole number of
+//!    turfs that best fits the doors it got. The rest of the difference is
+//!    fixed by handing cells along the cut to the other side, until the split
+//!    is as exact as the door counts allow.
+//! 5. **Refinement.** Cells on the border between two turfs move from the
+//!    turf with more doors to the one with fewer when that lowers the sum of
+//!    the squared differences from the ideal size (the group's doors divided
+//!    by its number of turfs). Between turfs within 3 % of the ideal, a move
+//!    must bring both closer to it. A turf that is further out may pass doors
+//!    on through turfs of the right size to a turf short of doors further
+//!    away. A last pass moves border cells to the turf that surrounds them
+//!    more, which smooths the borders, as long as both turfs stay within 3 %
+//!    of the ideal size (or get no worse).
+//! 6. **Trimming.** Empty cells that a turf does not need to stay connected
+//!    are left out. A turf keeps the empty cells on the paths (with the fewest
+//!    empty cells) that link its door cells.
+//! 7. **Report.** Turfs further from the target than the tolerance (15 % by
+//!    default) are listed in [`Cut::unbalanced`] with a plain-English reason.
+//!    Examples: a group of cells too small for a full turf, or one cell that
+//!    alone holds more doors than the target.
 //!
-//! Every move of a cell from one turf to another keeps both turfs connected:
-//! the receiving turf is next to the cell, and the turf that gives the cell
-//! up must have its remaining neighbours of that cell in one unbroken run
-//! around the cell. Neighbouring cells in that run touch each other, so they
-//! stay connected without the cell. Cells next to one of the twelve H3
-//! pentagons, where this reasoning does not hold, are never moved. A final
-//! check walks every turf and, should a turf ever be found in pieces, hands
-//! the stray pieces to the turf next to them, so contiguity never rests on
-//! luck.
+//! # Contiguity
+//!
+//! Every move of a cell from one turf (or side) to another keeps both
+//! connected. The receiving turf is next to the cell. For the turf that gives
+//! the cell up, the fast check is that its remaining neighbours of the cell
+//! form one unbroken run around the cell. Neighbouring cells in that run
+//! touch each other, so they stay connected without the cell. When that check
+//! fails, a search finds the pieces the turf would fall into without the
+//! cell. The smaller pieces ("pockets") then go along with the cell, if that
+//! still improves the balance. Pockets touch the cell, so the receiving turf
+//! stays connected too. The search runs one breadth-first search from each
+//! run of neighbours in turns and stops when all but one have closed. Its cost
+//! therefore follows the size of the pockets, not of the turf. Near the twelve
+//! H3 pentagons, where the order of neighbours is not reliable, only that
+//! search is used. A final check walks every turf. Should a turf ever be found
+//! in pieces, the stray pieces go to the turfs next to them, so contiguity
+//! never rests on luck.
 //!
 //! # Cost
 //!
-//! Building the graph is linear in the number of cells, each level of the
-//! bisection touches every cell once with a priority queue over the border of
-//! the growing parts, and there are about `log2(turfs)` levels, so the whole
-//! cut takes `O(n log n)` time and `O(n)` memory for `n` cells. Cutting
-//! 100,000 doors (about 60,000 cells at resolution 11) into 1,000 turfs
-//! takes well under a second.
+//! Building the graph is linear in the number of cells, on all cores.
+//! Each level of the bisection touches every cell once, with a priority queue
+//! over the border of the growing sides, and there are about `log2(turfs)`
+//! levels. Refinement runs at most a fixed number of rounds over the cells.
+//! The whole cut takes `O(n log n)` time and `O(n)` memory for `n` cells.
+//! Cutting 100,000 synthetic doors (36,000 cells at resolution 11) into
+//! 1,000 turfs takes about 0.1 s. 1,000,000 doors (190,000 cells) into 10,000
+//! turfs take about 1 s.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -261,11 +278,26 @@ pub fn is_contiguous(cells: &[CellIndex]) -> bool {
 /// Marks a missing neighbour or an unassigned cell.
 const NONE: u32 = u32::MAX;
 
+/// The most cells [`Scratch::detach`] explores in one pocket.
+const POCKET_CELLS: usize = 2_048;
+
+/// Turfs further than this share from their ideal size may pass doors on to
+/// neighbours of the right size, to reach a turf short of doors further away.
+const BALANCE_BAND: f64 = 0.03;
+
+/// How far, as a share of the ideal size, smoothing may take a turf.
+const SMOOTH_BAND: f64 = 0.03;
+
+/// How many rounds of smoothing to run at most.
+const SMOOTH_ROUNDS: usize = 4;
+
 /// How many rounds of border refinement to run at most.
 const REFINE_ROUNDS: usize = 30;
 
 /// The cells as a graph: door counts, neighbours and planar positions.
 struct Graph {
+    /// The cells, sorted.
+    cells: Vec<CellIndex>,
     /// The doors of every cell, by index into the sorted input.
     doors: Vec<u32>,
     /// The neighbours of every cell that are part of the input, `NONE` where
@@ -274,71 +306,44 @@ struct Graph {
     /// the array (and the last and the first) are neighbours of each other.
     nbr: Vec<[u32; 6]>,
     /// Whether the neighbours of the cell are in ring order. Not the case for
-    /// pentagons and cells distorted by a nearby pentagon.
+    /// pentagons and the cells around them.
     ordered: Vec<bool>,
-    /// Cell centres in a local planar frame (degrees of latitude).
-    pos: Vec<[f64; 2]>,
 }
 
 impl Graph {
     fn build(sorted: &[CellLoad]) -> Self {
         let n = sorted.len();
         let table = CellTable::new(sorted);
-        let (lat0, lng0) = sorted.first().map_or((0.0, 0.0), |c| {
-            let centre = LatLng::from(c.cell);
-            (centre.lat(), centre.lng())
-        });
-        let scale = lat0.to_radians().cos().max(1e-6);
         let mut nbr = vec![[NONE; 6]; n];
         let mut ordered = vec![false; n];
-        let mut pos = vec![[0.0; 2]; n];
-
-        let fill =
-            |offset: usize, nbr: &mut [[u32; 6]], ordered: &mut [bool], pos: &mut [[f64; 2]]| {
-                for (i, ((ring, ord), p)) in nbr
-                    .iter_mut()
-                    .zip(ordered.iter_mut())
-                    .zip(pos.iter_mut())
-                    .enumerate()
-                {
-                    let cell = sorted[offset + i].cell;
-                    *ord = neighbour_ring(cell, &table, ring);
-                    let centre = LatLng::from(cell);
-                    let mut dlng = centre.lng() - lng0;
-                    if dlng > 180.0 {
-                        dlng -= 360.0;
-                    } else if dlng < -180.0 {
-                        dlng += 360.0;
-                    }
-                    *p = [dlng * scale, centre.lat() - lat0];
-                }
-            };
-
+        let fill = |offset: usize, nbr: &mut [[u32; 6]], ordered: &mut [bool]| {
+            for (i, (ring, ord)) in nbr.iter_mut().zip(ordered.iter_mut()).enumerate() {
+                *ord = neighbour_ring(sorted[offset + i].cell, &table, ring);
+            }
+        };
         let threads = std::thread::available_parallelism()
             .map_or(1, std::num::NonZeroUsize::get)
             .min(8);
-        if threads > 1 && n >= 20_000 {
+        if threads > 1 && n >= 50_000 {
             let chunk = n.div_ceil(threads);
             std::thread::scope(|scope| {
-                for (t, ((nb, or), ps)) in nbr
+                for (t, (nb, or)) in nbr
                     .chunks_mut(chunk)
                     .zip(ordered.chunks_mut(chunk))
-                    .zip(pos.chunks_mut(chunk))
                     .enumerate()
                 {
                     let fill = &fill;
-                    scope.spawn(move || fill(t * chunk, nb, or, ps));
+                    scope.spawn(move || fill(t * chunk, nb, or));
                 }
             });
         } else {
-            fill(0, &mut nbr, &mut ordered, &mut pos);
+            fill(0, &mut nbr, &mut ordered);
         }
-
         Self {
+            cells: sorted.iter().map(|c| c.cell).collect(),
             doors: sorted.iter().map(|c| c.doors).collect(),
             nbr,
             ordered,
-            pos,
         }
     }
 
@@ -372,35 +377,17 @@ impl Graph {
     }
 }
 
-/// Writes the neighbours of `cell` into `ring`; returns whether they are in
-/// ring order.
+/// Writes the neighbours of `cell` into `ring`, in counter-clockwise order
+/// (the order of the cell's edges); returns whether that order can be relied
+/// on, which is the case for every hexagon not next to a pentagon.
 fn neighbour_ring(cell: CellIndex, table: &CellTable, ring: &mut [u32; 6]) -> bool {
-    let mut count = 0;
-    let mut ok = true;
-    for next in cell.grid_ring_fast(1) {
-        match next {
-            Some(next) if count < 6 => {
-                ring[count] = table.get(next);
-                count += 1;
-            }
-            _ => {
-                ok = false;
-                break;
-            }
-        }
+    let mut ordered = !cell.is_pentagon();
+    for (slot, edge) in ring.iter_mut().zip(cell.edges()) {
+        let next = edge.destination();
+        ordered &= !next.is_pentagon();
+        *slot = table.get(next);
     }
-    if ok && count == 6 {
-        return true;
-    }
-    *ring = [NONE; 6];
-    let mut count = 0;
-    for next in cell.grid_disk_safe(1) {
-        if next != cell && count < 6 {
-            ring[count] = table.get(next);
-            count += 1;
-        }
-    }
-    false
+    ordered
 }
 
 /// A small open-addressing hash table from cell to index into the sorted
@@ -455,6 +442,312 @@ impl CellTable {
     }
 }
 
+/// Scratch space for [`connect`]; `cost` and `parent` are reset after use.
+struct Paths {
+    cost: Vec<u32>,
+    parent: Vec<u32>,
+    visited: Vec<u32>,
+    deque: VecDeque<u32>,
+}
+
+impl Paths {
+    fn new(n: usize) -> Self {
+        Self {
+            cost: vec![u32::MAX; n],
+            parent: vec![NONE; n],
+            visited: Vec::new(),
+            deque: VecDeque::new(),
+        }
+    }
+}
+
+/// Adds to `keep` the cells needed to link every kept cell reachable from
+/// `root` (through cells for which `allowed` holds) with `root`: a 0-1
+/// breadth-first search where entering a cell that is not kept costs 1 finds
+/// the paths with the fewest such cells, and the cells on the paths from the
+/// kept cells back to `root` are kept. The result is connected.
+fn connect(
+    g: &Graph,
+    root: u32,
+    allowed: impl Fn(u32) -> bool,
+    keep: &mut [bool],
+    paths: &mut Paths,
+) {
+    if root == NONE {
+        return;
+    }
+    let Paths {
+        cost,
+        parent,
+        visited,
+        deque,
+    } = paths;
+    visited.clear();
+    cost[root as usize] = 0;
+    visited.push(root);
+    deque.push_back(root);
+    while let Some(c) = deque.pop_front() {
+        let base = cost[c as usize];
+        for z in g.neighbours(c) {
+            let zi = z as usize;
+            if !allowed(z) {
+                continue;
+            }
+            let step = u32::from(!keep[zi]);
+            if base + step < cost[zi] {
+                if cost[zi] == u32::MAX {
+                    visited.push(z);
+                }
+                cost[zi] = base + step;
+                parent[zi] = c;
+                if step == 0 {
+                    deque.push_front(z);
+                } else {
+                    deque.push_back(z);
+                }
+            }
+        }
+    }
+    for &c in visited.iter() {
+        let c = c as usize;
+        if keep[c] {
+            let mut up = parent[c];
+            while up != NONE && !keep[up as usize] {
+                keep[up as usize] = true;
+                up = parent[up as usize];
+            }
+        }
+    }
+    for &c in visited.iter() {
+        cost[c as usize] = u32::MAX;
+        parent[c as usize] = NONE;
+    }
+}
+
+/// Scratch space for finding the cells that taking one cell out of a set
+/// would cut off from the rest.
+struct Scratch {
+    /// `stamp[c] == now` marks `c` as visited in the current search.
+    stamp: Vec<u32>,
+    /// The search (one per run of neighbours) that visited a cell.
+    search: Vec<u8>,
+    now: u32,
+    /// Cells visited by each search, in visiting order.
+    lists: [Vec<u32>; 6],
+}
+
+/// How a search of [`Scratch::detach`] ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Search {
+    /// Still has cells to visit.
+    Active,
+    /// Visited everything it can reach: a closed pocket.
+    Closed,
+    /// Too heavy or too large to be a pocket.
+    Big,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Self {
+        Self {
+            stamp: vec![0; n],
+            search: vec![0; n],
+            now: 0,
+            lists: Default::default(),
+        }
+    }
+
+    /// Finds what taking cell `c` out of the set `{x : labels[x] == label}`
+    /// would cut off from the rest of that set.
+    ///
+    /// Returns `Some(doors)` and appends the cut-off cells (without `c`) to
+    /// `out` if the pockets together hold at most `max_doors` doors and each
+    /// has at most `max_cells` cells; `Some(0)` with nothing appended means
+    /// `c` can go alone. Returns `None` if no such choice exists, or `c` is
+    /// the only cell of the set.
+    ///
+    /// One breadth-first search starts at each run of the set's cells around
+    /// `c`; searches that meet are merged. The searches run in turns, so
+    /// finding out that all but one of them are closed pockets costs time in
+    /// proportion to the size of those pockets, not of the whole set.
+    #[expect(clippy::too_many_arguments, reason = "plain inputs of one search")]
+    fn detach(
+        &mut self,
+        g: &Graph,
+        labels: &[u32],
+        label: u32,
+        c: u32,
+        max_doors: u64,
+        max_cells: usize,
+        out: &mut Vec<u32>,
+    ) -> Option<u64> {
+        let inside = |x: u32| x != NONE && labels[x as usize] == label;
+        let ring = &g.nbr[c as usize];
+        let mut starts = [NONE; 6];
+        let mut m = 0;
+        if g.ordered[c as usize] {
+            if g.removable(c, inside) {
+                return Some(0);
+            }
+            for i in 0..6 {
+                if inside(ring[i]) && !inside(ring[(i + 5) % 6]) {
+                    starts[m] = ring[i];
+                    m += 1;
+                }
+            }
+        } else {
+            for &x in ring {
+                if inside(x) {
+                    starts[m] = x;
+                    m += 1;
+                }
+            }
+        }
+        if m == 0 {
+            return None;
+        }
+        if m == 1 {
+            return Some(0);
+        }
+
+        self.now = self.now.wrapping_add(1);
+        if self.now == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.now = 1;
+        }
+        let now = self.now;
+        self.stamp[c as usize] = now;
+        self.search[c as usize] = u8::MAX;
+        let mut root: [usize; 6] = [0, 1, 2, 3, 4, 5];
+        let mut head = [0_usize; 6];
+        let mut doors = [0_u64; 6];
+        let find = |root: &[usize; 6], mut i: usize| {
+            while root[i] != i {
+                i = root[i];
+            }
+            i
+        };
+        for i in 0..m {
+            self.lists[i].clear();
+            let s = starts[i];
+            if self.stamp[s as usize] == now {
+                // Only for unordered rings: two starts in one search.
+                let j = usize::from(self.search[s as usize]);
+                let (ri, rj) = (find(&root, i), find(&root, j));
+                root[ri.max(rj)] = ri.min(rj);
+                continue;
+            }
+            self.stamp[s as usize] = now;
+            self.search[s as usize] = u8::try_from(i).unwrap_or(u8::MAX);
+            self.lists[i].push(s);
+            doors[i] = u64::from(g.doors[s as usize]);
+        }
+
+        let status = loop {
+            // The state of every merged search, by its root.
+            let mut state = [Search::Closed; 6];
+            let mut set_doors = [0_u64; 6];
+            let mut set_cells = [0_usize; 6];
+            for i in 0..m {
+                let r = find(&root, i);
+                set_doors[r] += doors[i];
+                set_cells[r] += self.lists[i].len();
+                if head[i] < self.lists[i].len() {
+                    state[r] = Search::Active;
+                }
+            }
+            let mut roots = 0;
+            let mut active = 0;
+            let mut big = 0;
+            for r in 0..m {
+                if find(&root, r) != r {
+                    continue;
+                }
+                roots += 1;
+                if set_doors[r] > max_doors || set_cells[r] > max_cells {
+                    state[r] = Search::Big;
+                    big += 1;
+                } else if state[r] == Search::Active {
+                    active += 1;
+                }
+            }
+            if roots == 1 {
+                return Some(0);
+            }
+            if big >= 2 {
+                return None;
+            }
+            if active == 0 || (active == 1 && big == 0) {
+                break (state, set_doors, set_cells);
+            }
+            // One step of every search that is still open and not too big.
+            for i in 0..m {
+                let r = find(&root, i);
+                if state[r] != Search::Active || head[i] >= self.lists[i].len() {
+                    continue;
+                }
+                let x = self.lists[i][head[i]];
+                head[i] += 1;
+                for z in g.neighbours(x) {
+                    if !inside(z) {
+                        continue;
+                    }
+                    let zi = z as usize;
+                    if self.stamp[zi] == now {
+                        let j = self.search[zi];
+                        if j != u8::MAX {
+                            let (ri, rj) = (find(&root, i), find(&root, usize::from(j)));
+                            root[ri.max(rj)] = ri.min(rj);
+                        }
+                        continue;
+                    }
+                    self.stamp[zi] = now;
+                    self.search[zi] = u8::try_from(i).unwrap_or(u8::MAX);
+                    self.lists[i].push(z);
+                    doors[i] += u64::from(g.doors[zi]);
+                }
+            }
+        };
+
+        // The rest of the set is the one open (or big) search, or else the
+        // heaviest closed one; every other closed search is a pocket.
+        let (state, set_doors, set_cells) = status;
+        let roots = (0..m).filter(|&r| find(&root, r) == r);
+        let keep = roots
+            .clone()
+            .find(|&r| state[r] != Search::Closed)
+            .or_else(|| roots.max_by_key(|&r| (set_doors[r], set_cells[r], Reverse(r))))
+            .unwrap_or(0);
+        let mut total = 0;
+        for (i, (list, searched)) in self.lists.iter().zip(doors).enumerate().take(m) {
+            if find(&root, i) != keep {
+                total += searched;
+                // A closed search has visited every cell of its pocket.
+                out.extend_from_slice(list);
+            }
+        }
+        (total <= max_doors).then_some(total)
+    }
+}
+
+/// The number of turfs, out of `k`, for a side with `wa` doors when the
+/// other side has `wb`: the whole number nearest to the share of the doors
+/// that keeps both sides' turfs closest to the average, at least 1 on each
+/// side.
+fn best_turfs(k: u32, wa: u64, wb: u64) -> u32 {
+    let total = (wa + wb).max(1) as f64;
+    let exact = f64::from(k) * wa as f64 / total;
+    let average = total / f64::from(k);
+    let worst = |ka: u32| {
+        let a = (wa as f64 / f64::from(ka) - average).abs();
+        let b = (wb as f64 / f64::from(k - ka) - average).abs();
+        a.max(b)
+    };
+    let low = (exact.floor() as u32).clamp(1, k - 1);
+    let high = (exact.ceil() as u32).clamp(1, k - 1);
+    if worst(high) < worst(low) { high } else { low }
+}
+
 /// Maps an `f64` to a `u64` with the same order (for finite values).
 fn order_key(x: f64) -> u64 {
     let bits = x.to_bits();
@@ -473,6 +766,8 @@ struct Group {
     doors: u64,
     /// The number of turfs the group is cut into.
     turfs: u32,
+    /// The doors of the group's heaviest cell.
+    heaviest: u32,
 }
 
 /// The two sides of one split: their set labels and their numbers of turfs.
@@ -501,6 +796,16 @@ struct Cutter<'g> {
     /// Doors in each turf.
     weight: Vec<u64>,
     groups: Vec<Group>,
+    scratch: Scratch,
+    /// Cell centres in a local planar frame (degrees of latitude), filled in
+    /// for the cells that take part in a cut.
+    pos: Vec<[f64; 2]>,
+    /// The cells that take part in the cut of their group.
+    kept: Vec<bool>,
+    /// Scratch space for [`connect`].
+    paths: Paths,
+    /// Latitude and longitude of the origin of the planar frame.
+    origin: (f64, f64),
 }
 
 impl<'g> Cutter<'g> {
@@ -517,6 +822,14 @@ impl<'g> Cutter<'g> {
             part_group: Vec::new(),
             weight: Vec::new(),
             groups: Vec::new(),
+            scratch: Scratch::new(n),
+            pos: vec![[0.0; 2]; n],
+            kept: vec![false; n],
+            paths: Paths::new(n),
+            origin: g.cells.first().map_or((0.0, 0.0), |&c| {
+                let centre = LatLng::from(c);
+                (centre.lat(), centre.lng())
+            }),
         }
     }
 
@@ -564,19 +877,65 @@ impl<'g> Cutter<'g> {
             let wanted = ((doors + target / 2) / target).max(1);
             let turfs = u32::try_from(wanted.min(door_cells as u64)).unwrap_or(u32::MAX);
             let group = self.groups.len();
+            let heaviest = members
+                .iter()
+                .map(|&c| self.g.doors[c as usize])
+                .max()
+                .unwrap_or(0);
             self.groups.push(Group {
                 cells: members.len(),
                 doors,
                 turfs,
+                heaviest,
             });
+            let set = self.reduce(&members);
             let label = self.label();
-            let mut set = members.clone();
-            set.sort_unstable();
             for &c in &set {
                 self.owner[c as usize] = label;
             }
             self.bisect(set, turfs, group);
         }
+    }
+
+    /// The cells of a group that take part in its cut, sorted: the cells with
+    /// doors, their neighbours, and the empty cells on the paths that link
+    /// them with the fewest other cells. Big empty areas drop out here, which
+    /// keeps the cut fast and the turfs free of them. Also computes the
+    /// positions of these cells.
+    fn reduce(&mut self, members: &[u32]) -> Vec<u32> {
+        let g = self.g;
+        let mut root = NONE;
+        for &c in members {
+            if g.doors[c as usize] > 0 {
+                if root == NONE {
+                    root = c;
+                }
+                self.kept[c as usize] = true;
+                for x in g.neighbours(c) {
+                    self.kept[x as usize] = true;
+                }
+            }
+        }
+        connect(g, root, |_| true, &mut self.kept, &mut self.paths);
+        let mut set: Vec<u32> = members
+            .iter()
+            .copied()
+            .filter(|&c| self.kept[c as usize])
+            .collect();
+        set.sort_unstable();
+        let (lat0, lng0) = self.origin;
+        let scale = lat0.to_radians().cos().max(1e-6);
+        for &c in &set {
+            let centre = LatLng::from(g.cells[c as usize]);
+            let mut dlng = centre.lng() - lng0;
+            if dlng > 180.0 {
+                dlng -= 360.0;
+            } else if dlng < -180.0 {
+                dlng += 360.0;
+            }
+            self.pos[c as usize] = [dlng * scale, centre.lat() - lat0];
+        }
+        set
     }
 
     /// Cuts the connected set `set` (all cells with the same owner label) into
@@ -601,7 +960,7 @@ impl<'g> Cutter<'g> {
         let (mut sw, mut sx, mut sy) = (0.0, 0.0, 0.0);
         for &c in &set {
             let d = f64::from(g.doors[c as usize]);
-            let [x, y] = g.pos[c as usize];
+            let [x, y] = self.pos[c as usize];
             sw += d;
             sx += d * x;
             sy += d * y;
@@ -610,7 +969,7 @@ impl<'g> Cutter<'g> {
         let (mut cxx, mut cxy, mut cyy) = (0.0, 0.0, 0.0);
         for &c in &set {
             let d = f64::from(g.doors[c as usize]);
-            let [x, y] = g.pos[c as usize];
+            let [x, y] = self.pos[c as usize];
             let (dx, dy) = (x - cx, y - cy);
             cxx += d * dx * dx;
             cxy += d * dx * dy;
@@ -622,7 +981,7 @@ impl<'g> Cutter<'g> {
         let mut seed_a = NONE;
         let mut seed_b = NONE;
         for &c in &set {
-            let [x, y] = g.pos[c as usize];
+            let [x, y] = self.pos[c as usize];
             let key = order_key((x - cx) * ax + (y - cy) * ay);
             self.key[c as usize] = key;
             if g.doors[c as usize] > 0 {
@@ -647,16 +1006,20 @@ impl<'g> Cutter<'g> {
             k2: u64::from(k2),
         };
         let (wa, wb) = self.grow(&split, seed_a, seed_b);
-        self.balance_split(&set, &split, wa, wb);
+        // The cut need not fall exactly at the `k1 : k2` share: the number of
+        // turfs on each side follows the doors each side got, and only the
+        // remainder is fixed by moving cells across the cut.
+        let ka = best_turfs(k, wa, wb);
+        let (wa, wb) = self.balance_split(&set, &split, wa, wb, u64::from(ka));
+        let ka = best_turfs(k, wa, wb);
         let label_a = split.label_a;
-
         let (set_a, set_b): (Vec<u32>, Vec<u32>) = set
             .into_iter()
             .partition(|&c| self.owner[c as usize] == label_a);
         let cells_a = set_a.iter().filter(|&&c| g.doors[c as usize] > 0).count();
         let cells_b = set_b.iter().filter(|&&c| g.doors[c as usize] > 0).count();
         let cap = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        let kb = (k - k1.min(cap(cells_a))).min(cap(cells_b)).max(1);
+        let kb = (k - ka.min(cap(cells_a))).min(cap(cells_b)).max(1);
         let ka = (k - kb).min(cap(cells_a)).max(1);
         self.bisect(set_a, ka, group);
         self.bisect(set_b, kb, group);
@@ -733,19 +1096,21 @@ impl<'g> Cutter<'g> {
 
     /// Moves cells across the cut between the two parts of a split until
     /// their doors are as close to the `k1 : k2` ratio as single cells allow.
-    fn balance_split(&mut self, set: &[u32], split: &Split, wa: u64, wb: u64) {
+    fn balance_split(
+        &mut self,
+        set: &[u32],
+        split: &Split,
+        wa: u64,
+        wb: u64,
+        ka: u64,
+    ) -> (u64, u64) {
         let g = self.g;
-        let Split {
-            label_a,
-            label_b,
-            k1,
-            k2,
-        } = *split;
+        let (label_a, label_b) = (split.label_a, split.label_b);
         let total = wa + wb;
-        let share_a = total as f64 * k1 as f64 / (k1 + k2) as f64;
+        let share_a = total as f64 * ka as f64 / (split.k1 + split.k2) as f64;
         let excess_a = wa as f64 - share_a;
         if excess_a.abs() < 0.5 {
-            return;
+            return (wa, wb);
         }
         // The donor gives cells to the receiver; A lies at the low end of the
         // axis, so A gives its highest cells first and B its lowest.
@@ -763,6 +1128,7 @@ impl<'g> Cutter<'g> {
                 heap.push((order(self.key[c as usize]), c));
             }
         }
+        let mut pocket = Vec::new();
         while excess >= 0.5 {
             let Some((_, c)) = heap.pop() else {
                 break;
@@ -778,18 +1144,35 @@ impl<'g> Cutter<'g> {
             if !g.neighbours(c).any(|x| self.owner[x as usize] == receiver) {
                 continue;
             }
-            let owner = &self.owner;
-            if !g.removable(c, |x| owner[x as usize] == donor) {
+            // Cells cut off from the donor by taking `c` go along with it, as
+            // long as that still improves the balance.
+            let room = ((2.0 * excess - d as f64).ceil() as u64)
+                .saturating_sub(1)
+                .min(donor_weight - d - 1);
+            pocket.clear();
+            let Some(extra) =
+                self.scratch
+                    .detach(g, &self.owner, donor, c, room, POCKET_CELLS, &mut pocket)
+            else {
                 continue;
-            }
+            };
             self.owner[ci] = receiver;
-            donor_weight -= d;
-            excess -= d as f64;
+            for &x in &pocket {
+                self.owner[x as usize] = receiver;
+            }
+            donor_weight -= d + extra;
+            excess -= (d + extra) as f64;
             for x in g.neighbours(c) {
                 if self.owner[x as usize] == donor {
                     heap.push((order(self.key[x as usize]), x));
                 }
             }
+        }
+        let receiver_weight = total - donor_weight;
+        if donor_is_a {
+            (donor_weight, receiver_weight)
+        } else {
+            (receiver_weight, donor_weight)
         }
     }
 
@@ -802,14 +1185,74 @@ impl<'g> Cutter<'g> {
     /// Moves border cells between neighbouring turfs to improve balance and
     /// smooth borders.
     fn refine(&mut self) {
+        self.refine_pass(false, REFINE_ROUNDS);
+        self.refine_pass(true, SMOOTH_ROUNDS);
+    }
+
+    /// One refinement pass of at most `rounds` rounds: balancing, or, if
+    /// `smoothing`, shortening the borders within the smoothing band.
+    fn refine_pass(&mut self, smoothing: bool, rounds: usize) {
         let g = self.g;
         let n = g.len();
         let ideal: Vec<f64> = (0..self.part_group.len())
             .map(|p| self.ideal(u32::try_from(p).unwrap_or(NONE)))
             .collect();
-        let deviation = |w: u64, p: u32| (w as f64 - ideal[p as usize]).abs();
+        // Whether moving `moved` doors from turf `x` to turf `y` is worth it,
+        // where `smooth` tells whether the cell has more neighbours in `y`
+        // than in `x`, so that moving it shortens the borders.
+        //
+        // Balancing moves lower the sum of the squared differences between
+        // the turfs' doors and their ideal size, which is the case when `x`
+        // has more than `moved` doors more than `y`; moves that keep the sum
+        // must shorten the borders. So every move lowers the sum of squares,
+        // or keeps it and shortens the borders, and the pass cannot go round
+        // in circles. Because the squares favour evening out any difference,
+        // a turf far from its ideal size can pass doors on through turfs of
+        // the right size to a turf short of doors further away.
+        //
+        // Smoothing moves shorten the borders and keep both turfs within the
+        // smoothing band (or no further out than they were).
+        let worth = |weight: &[u64], x: u32, y: u32, moved: u64, smooth: bool| {
+            let (wx, wy) = (weight[x as usize], weight[y as usize]);
+            if moved >= wx {
+                return false;
+            }
+            if moved == 0 {
+                return smooth;
+            }
+            let ideal = ideal[x as usize];
+            let (dx, dy) = (wx as f64 - ideal, wy as f64 - ideal);
+            let moved = moved as f64;
+            if smoothing {
+                let band = ideal * SMOOTH_BAND;
+                return smooth
+                    && (dx - moved).abs() <= dx.abs().max(band)
+                    && (dy + moved).abs() <= dy.abs().max(band);
+            }
+            if wx == wy + moved as u64 {
+                return smooth;
+            }
+            if wx < wy + moved as u64 {
+                return false;
+            }
+            // Between two turfs close to the ideal, only moves that bring
+            // both closer to it.
+            dx.abs() + dy.abs() > (dx - moved).abs() + (dy + moved).abs() + 1e-9
+                || dx > ideal * BALANCE_BAND
+                || dy < -ideal * BALANCE_BAND
+        };
+        // Whether turf `x` has more doors than `y` and one of them is outside
+        // the balancing band.
+        let far = |weight: &[u64], x: u32, y: u32| {
+            let (wx, wy) = (weight[x as usize], weight[y as usize]);
+            let ideal = ideal[x as usize];
+            wx > wy + 1
+                && (wx as f64 > ideal * (1.0 + BALANCE_BAND)
+                    || (wy as f64) < ideal * (1.0 - BALANCE_BAND))
+        };
         let mut candidates: Vec<(u64, u32, u32, u32)> = Vec::new();
-        for _ in 0..REFINE_ROUNDS {
+        let mut pocket = Vec::new();
+        for _ in 0..rounds {
             candidates.clear();
             for c in 0..n {
                 let x = self.part[c];
@@ -820,25 +1263,22 @@ impl<'g> Cutter<'g> {
                     continue;
                 };
                 let d = u64::from(g.doors[c]);
-                let wx = self.weight[x as usize];
                 for &(y, ny) in counts.iter().flatten() {
-                    let wy = self.weight[y as usize];
-                    if d > 0 {
-                        if d >= wx {
-                            continue;
-                        }
-                        let gain = deviation(wx, x) + deviation(wy, y)
-                            - deviation(wx - d, x)
-                            - deviation(wy + d, y);
-                        if gain > 1e-9 {
-                            // Larger gains first, then cells more surrounded
-                            // by the receiving turf.
-                            let rank = order_key(gain) ^ u64::MAX;
-                            candidates.push((rank, 6 - ny + own, c as u32, y));
-                        }
-                    } else if ny > own {
-                        candidates.push((u64::MAX, 6 - ny + own, c as u32, y));
+                    let smooth = ny > own;
+                    let probe = !smoothing && d == 0 && !smooth;
+                    if !(probe && far(&self.weight, x, y) || worth(&self.weight, x, y, d, smooth)) {
+                        continue;
                     }
+                    // Balancing moves first, the largest gain first; then
+                    // smoothing moves, the most surrounded cells first.
+                    let (wx, wy) = (self.weight[x as usize], self.weight[y as usize]);
+                    // The drop of the sum of squares is 2 d (wx - wy - d).
+                    let rank = if d > 0 && wx > wy + d {
+                        u64::MAX - d * (wx - wy - d)
+                    } else {
+                        u64::MAX
+                    };
+                    candidates.push((rank, 6 + own - ny, c as u32, y));
                 }
             }
             if candidates.is_empty() {
@@ -859,24 +1299,49 @@ impl<'g> Cutter<'g> {
                     continue;
                 };
                 let d = u64::from(g.doors[ci]);
-                let wx = self.weight[x as usize];
-                let wy = self.weight[y as usize];
-                let useful = if d > 0 {
-                    d < wx
-                        && deviation(wx, x) + deviation(wy, y)
-                            - deviation(wx - d, x)
-                            - deviation(wy + d, y)
-                            > 1e-9
+                let smooth = ny > own;
+                // A cell without doors that is not surrounded by `y` is only
+                // worth moving if it takes a pocket with doors along, from a
+                // turf with too many doors.
+                let probe = !smoothing && d == 0 && !smooth;
+                let wanted = if probe {
+                    far(&self.weight, x, y)
                 } else {
-                    ny > own
+                    worth(&self.weight, x, y, d, smooth)
                 };
-                let part = &self.part;
-                if !useful || !g.removable(c, |z| part[z as usize] == x) {
+                if !wanted {
                     continue;
                 }
+                let part = &self.part;
+                pocket.clear();
+                let mut extra = 0;
+                if probe || !g.removable(c, |z| part[z as usize] == x) {
+                    // Only balancing moves take cut-off pockets along.
+                    let (wx, wy) = (self.weight[x as usize], self.weight[y as usize]);
+                    let room = if smoothing {
+                        0
+                    } else {
+                        wx.saturating_sub(wy + d + 1)
+                    };
+                    let Some(found) =
+                        self.scratch
+                            .detach(g, &self.part, x, c, room, POCKET_CELLS, &mut pocket)
+                    else {
+                        continue;
+                    };
+                    if found == 0 && (probe || !pocket.is_empty())
+                        || found > 0 && !worth(&self.weight, x, y, d + found, false)
+                    {
+                        continue;
+                    }
+                    extra = found;
+                }
                 self.part[ci] = y;
-                self.weight[x as usize] -= d;
-                self.weight[y as usize] += d;
+                for &z in &pocket {
+                    self.part[z as usize] = y;
+                }
+                self.weight[x as usize] -= d + extra;
+                self.weight[y as usize] += d + extra;
                 moved += 1;
             }
             if moved == 0 {
@@ -888,9 +1353,9 @@ impl<'g> Cutter<'g> {
     /// Counts the neighbours of `c` per turf: the other turfs with their
     /// counts, and the count in the turf of `c`. `None` if all neighbours
     /// are in the turf of `c`.
-    fn neighbour_parts(&self, c: usize) -> Option<([Option<(u32, u32)>; 6], u32)> {
+    fn neighbour_parts(&self, c: usize) -> Option<(PartCounts, u32)> {
         let x = self.part[c];
-        let mut counts: [Option<(u32, u32)>; 6] = [None; 6];
+        let mut counts: PartCounts = [None; 6];
         let mut own = 0;
         let mut other = false;
         for z in self.g.neighbours(u32::try_from(c).unwrap_or(NONE)) {
@@ -950,10 +1415,10 @@ impl<'g> Cutter<'g> {
         }
         let mut queue: VecDeque<u32> = VecDeque::new();
         let mut stray = false;
-        for c in 0..n {
-            if self.part[c] != NONE && !reached[c] {
+        for (p, &reached) in self.part.iter_mut().zip(&reached) {
+            if *p != NONE && !reached {
                 stray = true;
-                self.part[c] = NONE;
+                *p = NONE;
             }
         }
         if !stray {
@@ -986,7 +1451,7 @@ impl<'g> Cutter<'g> {
     }
 
     /// Drops the empty cells the turfs do not need and builds the result.
-    fn finish(&self, sorted: &[CellLoad], params: &AutocutParams) -> Cut {
+    fn finish(&mut self, sorted: &[CellLoad], params: &AutocutParams) -> Cut {
         let g = self.g;
         let n = g.len();
         let parts = self.part_group.len();
@@ -1003,25 +1468,38 @@ impl<'g> Cutter<'g> {
                 turfs[p as usize].cells.push(sorted[c].cell);
             }
         }
-        // Heaviest cell per turf, for the report.
-        let mut heaviest = vec![0_u32; parts];
+        // For the report: the heaviest cell of every turf, and the heaviest
+        // cell next to it in a neighbouring turf.
+        let mut facts: Vec<TurfFacts> = (0..parts)
+            .map(|p| TurfFacts {
+                group: self.part_group[p],
+                heaviest: 0,
+                nearby: 0,
+            })
+            .collect();
         for c in 0..n {
             let p = self.part[c];
-            if p != NONE {
-                heaviest[p as usize] = heaviest[p as usize].max(g.doors[c]);
+            if p == NONE {
+                continue;
+            }
+            let facts = &mut facts[p as usize];
+            facts.heaviest = facts.heaviest.max(g.doors[c]);
+            for z in g.neighbours(u32::try_from(c).unwrap_or(NONE)) {
+                let q = self.part[z as usize];
+                if q != NONE && q != p {
+                    facts.nearby = facts.nearby.max(g.doors[z as usize]);
+                }
             }
         }
-        let mut kept_group: Vec<usize> = Vec::with_capacity(parts);
-        let mut kept_heaviest: Vec<u32> = Vec::with_capacity(parts);
+        let mut kept_facts = Vec::with_capacity(parts);
         let mut out = Vec::with_capacity(parts);
-        for (p, turf) in turfs.into_iter().enumerate() {
+        for (turf, facts) in turfs.into_iter().zip(facts) {
             if turf.doors > 0 {
-                kept_group.push(self.part_group[p]);
-                kept_heaviest.push(heaviest[p]);
+                kept_facts.push(facts);
                 out.push(turf);
             }
         }
-        let unbalanced = self.report(&out, &kept_group, &kept_heaviest, params);
+        let unbalanced = self.report(&out, &kept_facts, params);
         Cut {
             turfs: out,
             unbalanced,
@@ -1031,12 +1509,10 @@ impl<'g> Cutter<'g> {
     /// For every cell, whether its turf keeps it: all door cells, and the
     /// empty cells on the paths that link a turf's door cells with the
     /// fewest empty cells.
-    fn trim(&self) -> Vec<bool> {
+    fn trim(&mut self) -> Vec<bool> {
         let g = self.g;
         let n = g.len();
         let mut keep: Vec<bool> = g.doors.iter().map(|&d| d > 0).collect();
-        let mut cost = vec![u32::MAX; n];
-        let mut parent = vec![NONE; n];
         let mut root = vec![NONE; self.part_group.len()];
         for c in 0..n {
             let p = self.part[c];
@@ -1044,43 +1520,9 @@ impl<'g> Cutter<'g> {
                 root[p as usize] = u32::try_from(c).unwrap_or(NONE);
             }
         }
-        let mut deque: VecDeque<u32> = VecDeque::new();
         for (p, &r) in (0_u32..).zip(&root) {
-            if r == NONE {
-                continue;
-            }
-            // 0-1 breadth-first search: entering an empty cell costs 1.
-            cost[r as usize] = 0;
-            deque.push_back(r);
-            while let Some(c) = deque.pop_front() {
-                let base = cost[c as usize];
-                for z in g.neighbours(c) {
-                    let zi = z as usize;
-                    if self.part[zi] != p {
-                        continue;
-                    }
-                    let step = u32::from(g.doors[zi] == 0);
-                    if base + step < cost[zi] {
-                        cost[zi] = base + step;
-                        parent[zi] = c;
-                        if step == 0 {
-                            deque.push_front(z);
-                        } else {
-                            deque.push_back(z);
-                        }
-                    }
-                }
-            }
-        }
-        for c in 0..n {
-            if g.doors[c] == 0 || self.part[c] == NONE {
-                continue;
-            }
-            let mut up = parent[c];
-            while up != NONE && !keep[up as usize] {
-                keep[up as usize] = true;
-                up = parent[up as usize];
-            }
+            let part = &self.part;
+            connect(g, r, |z| part[z as usize] == p, &mut keep, &mut self.paths);
         }
         keep
     }
@@ -1089,8 +1531,7 @@ impl<'g> Cutter<'g> {
     fn report(
         &self,
         turfs: &[Turf],
-        group_of: &[usize],
-        heaviest: &[u32],
+        facts: &[TurfFacts],
         params: &AutocutParams,
     ) -> Vec<Unbalanced> {
         let target = f64::from(params.target_doors);
@@ -1098,7 +1539,7 @@ impl<'g> Cutter<'g> {
         let low = target * (1.0 - tolerance);
         let high = target * (1.0 + tolerance);
         let mut out = Vec::new();
-        for (i, turf) in turfs.iter().enumerate() {
+        for (i, (turf, facts)) in turfs.iter().zip(facts).enumerate() {
             let doors = f64::from(turf.doors);
             let kind = if doors < low {
                 Imbalance::Undersized
@@ -1107,12 +1548,13 @@ impl<'g> Cutter<'g> {
             } else {
                 continue;
             };
-            let group = &self.groups[group_of[i]];
+            let group = &self.groups[facts.group];
             let average = group.doors as f64 / f64::from(group.turfs.max(1));
-            let reason = if f64::from(heaviest[i]) > high {
+            let coarsest = facts.heaviest.max(facts.nearby);
+            let reason = if f64::from(facts.heaviest) > high {
                 format!(
                     "one cell holds {} doors, above the target of {}",
-                    heaviest[i], params.target_doors
+                    facts.heaviest, params.target_doors
                 )
             } else if group.turfs == 1 && kind == Imbalance::Undersized {
                 format!(
@@ -1126,18 +1568,30 @@ impl<'g> Cutter<'g> {
                 )
             } else if average < low || average > high {
                 format!(
-                    "isolated group of {} cells holds {} doors, which does not divide into \
-                     turfs of about {}; its {} turfs average {}",
+                    "this group of {} connected cells holds {} doors, which does not divide \
+                     into turfs of about {}; its {} turfs average {}",
                     group.cells,
                     group.doors,
                     params.target_doors,
                     group.turfs,
                     Rounded(average)
                 )
+            } else if f64::from(group.heaviest) > high && kind == Imbalance::Undersized {
+                format!(
+                    "cells of up to {} doors elsewhere in this group of {} connected cells \
+                     need turfs of their own and leave fewer doors for the other turfs",
+                    group.heaviest, group.cells
+                )
+            } else if f64::from(coarsest) > target * tolerance {
+                format!(
+                    "cells here hold up to {coarsest} doors each, too many to bring turfs of \
+                     about {} closer to the target; a finer resolution would help",
+                    params.target_doors
+                )
             } else {
                 String::from(
-                    "the cells with doors around it are too large or too unevenly \
-                     spread to balance it further without breaking up a turf",
+                    "narrow links or pockets in the area kept this turf from being balanced \
+                     without breaking a turf into pieces",
                 )
             };
             out.push(Unbalanced {
@@ -1149,6 +1603,19 @@ impl<'g> Cutter<'g> {
         }
         out
     }
+}
+
+/// Neighbouring turfs of a cell with the number of its neighbours in each.
+type PartCounts = [Option<(u32, u32)>; 6];
+
+/// What the report needs to know about a turf.
+struct TurfFacts {
+    /// The group of cells the turf belongs to.
+    group: usize,
+    /// The doors of the turf's heaviest cell.
+    heaviest: u32,
+    /// The doors of the heaviest cell of a neighbouring turf that touches it.
+    nearby: u32,
 }
 
 /// Displays a number rounded to a whole number.
@@ -1173,7 +1640,9 @@ mod tests {
 
     /// A resolution 10 cell in the Rhine valley.
     fn origin() -> CellIndex {
-        LatLng::new(47.1, 9.5).expect("valid").to_cell(Resolution::Ten)
+        LatLng::new(47.1, 9.5)
+            .expect("valid")
+            .to_cell(Resolution::Ten)
     }
 
     fn disk(centre: CellIndex, k: u32) -> Vec<CellIndex> {
@@ -1225,10 +1694,17 @@ mod tests {
     #[test]
     fn ring_order_walks_around_the_cell() {
         for c in disk(origin(), 3) {
-            let ring: Vec<CellIndex> = c.grid_ring_fast(1).map(|x| x.expect("no pentagon")).collect();
+            let ring: Vec<CellIndex> = c
+                .grid_ring_fast(1)
+                .map(|x| x.expect("no pentagon"))
+                .collect();
             assert_eq!(ring.len(), 6);
             for i in 0..6 {
-                assert!(ring[i].is_neighbor_with(ring[(i + 1) % 6]).expect("same resolution"));
+                assert!(
+                    ring[i]
+                        .is_neighbor_with(ring[(i + 1) % 6])
+                        .expect("same resolution")
+                );
             }
         }
     }
@@ -1245,7 +1721,10 @@ mod tests {
             cell: origin(),
             doors: 1,
         }];
-        assert_eq!(autocut(&one, &AutocutParams::new(0)), Err(AutocutError::ZeroTarget));
+        assert_eq!(
+            autocut(&one, &AutocutParams::new(0)),
+            Err(AutocutError::ZeroTarget)
+        );
         let twice = [one[0], one[0]];
         assert_eq!(
             autocut(&twice, &AutocutParams::new(10)),
@@ -1302,7 +1781,11 @@ mod tests {
             .find(|u| u.turf == heavy)
             .expect("the heavy turf is reported");
         assert_eq!(report.kind, Imbalance::Oversized);
-        assert!(report.reason.contains("one cell holds 140 doors"), "{}", report.reason);
+        assert!(
+            report.reason.contains("one cell holds 140 doors"),
+            "{}",
+            report.reason
+        );
 
         // A single cell far above the target stays one turf.
         let alone = [CellLoad {
@@ -1317,7 +1800,9 @@ mod tests {
 
     #[test]
     fn disconnected_groups_are_cut_separately() {
-        let far = LatLng::new(47.2, 9.6).expect("valid").to_cell(Resolution::Ten);
+        let far = LatLng::new(47.2, 9.6)
+            .expect("valid")
+            .to_cell(Resolution::Ten);
         let near_cells = disk(origin(), 4); // 61 cells
         let far_cells = disk(far, 2); // 19 cells
         let mut input = loads(&near_cells, |_, _| 5); // 305 doors: 3 turfs
@@ -1334,7 +1819,9 @@ mod tests {
         assert_eq!(report.turf, far_turfs[0]);
         assert_eq!(report.kind, Imbalance::Undersized);
         assert!(
-            report.reason.contains("isolated group of 19 cells holds only 38 doors"),
+            report
+                .reason
+                .contains("isolated group of 19 cells holds only 38 doors"),
             "{}",
             report.reason
         );
@@ -1358,7 +1845,9 @@ mod tests {
 
     #[test]
     fn groups_without_doors_get_no_turf() {
-        let far = LatLng::new(47.2, 9.6).expect("valid").to_cell(Resolution::Ten);
+        let far = LatLng::new(47.2, 9.6)
+            .expect("valid")
+            .to_cell(Resolution::Ten);
         let mut input = loads(&disk(origin(), 1), |_, _| 10);
         input.extend(loads(&disk(far, 1), |_, _| 0));
         let cut = autocut(&input, &AutocutParams::new(70)).expect("valid");
@@ -1372,13 +1861,20 @@ mod tests {
         // Doors on two cells at the edge of a big empty disk: the turf keeps
         // the two door cells and the short empty path between them only.
         let cells = disk(origin(), 6);
-        let ring: Vec<CellIndex> = origin().grid_ring_fast(6).map(|c| c.expect("no pentagon")).collect();
+        let ring: Vec<CellIndex> = origin()
+            .grid_ring_fast(6)
+            .map(|c| c.expect("no pentagon"))
+            .collect();
         let (a, b) = (ring[0], ring[3]);
         let input = loads(&cells, |_, c| if c == a || c == b { 50 } else { 0 });
         let cut = autocut(&input, &AutocutParams::new(100)).expect("valid");
         check(&input, &cut);
         assert_eq!(cut.turfs.len(), 1);
-        assert!(cut.turfs[0].cells.len() <= 4, "{:?}", cut.turfs[0].cells.len());
+        assert!(
+            cut.turfs[0].cells.len() <= 4,
+            "{:?}",
+            cut.turfs[0].cells.len()
+        );
     }
 
     #[test]
@@ -1402,7 +1898,10 @@ mod tests {
         let total: u32 = input.iter().map(|l| l.doors).sum();
         let cut = autocut(&input, &AutocutParams::new(100)).expect("valid");
         check(&input, &cut);
-        assert_eq!(cut.turfs.len(), usize::try_from((total + 50) / 100).expect("small"));
+        assert_eq!(
+            cut.turfs.len(),
+            usize::try_from((total + 50) / 100).expect("small")
+        );
         for t in &cut.turfs {
             assert!((95..=105).contains(&t.doors), "{}", t.doors);
         }
@@ -1433,7 +1932,7 @@ mod tests {
             |(place, k, seed, target, shuffle)| {
                 let centre = match place {
                     0 => origin(),
-                    1 => cell(0x8a1f_b466_22df_fff),
+                    1 => cell(0x08a1_fb46_622d_ffff),
                     _ => CellIndex::base_cells()
                         .find(|c| c.is_pentagon())
                         .and_then(|c| c.center_child(Resolution::Ten))
@@ -1451,7 +1950,11 @@ mod tests {
                 for c in disk(centre, k) {
                     let r = next() % 10;
                     if r < 8 {
-                        let doors = if r < 3 { 0 } else { u32::try_from(next() % 12).expect("small") };
+                        let doors = if r < 3 {
+                            0
+                        } else {
+                            u32::try_from(next() % 12).expect("small")
+                        };
                         input.push(CellLoad { cell: c, doors });
                     }
                 }

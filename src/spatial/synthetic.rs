@@ -30,7 +30,7 @@ const CENTRE: LatLng = match LatLng::new(47.1, 9.5) {
 const HALF_SIDE_KM: f64 = 17.0;
 
 /// Door density at the centre of a settlement, in doors per km².
-const PEAK_DENSITY: f64 = 2_500.0;
+const PEAK_DENSITY: f64 = 2_000.0;
 
 /// Kilometres per degree of latitude.
 const KM_PER_DEGREE: f64 = 111.32;
@@ -196,24 +196,52 @@ fn settlement(rng: &mut SplitMix64, centre: [f64; 2], size: usize, out: &mut Vec
         })
         .collect();
 
-    // Centre: a truncated normal distribution, partly apartment buildings.
+    // Centre: one quarter for a village, up to four overlapping quarters for a
+    // town, each a truncated normal distribution, partly apartment buildings.
+    let quarter_count = 1 + (size / 4_000).min(3);
+    let shares: Vec<f64> = (0..quarter_count)
+        .map(|q| if q == 0 { 2.0 } else { rng.range(0.5, 1.5) })
+        .collect();
+    let share_sum: f64 = shares.iter().sum();
+    let main_sigma = spread_km(core as f64 * shares[0] / share_sum);
     let mut placed = 0;
-    while placed < core {
-        let point = loop {
-            let (dx, dy) = (rng.normal(), rng.normal());
-            if dx * dx + dy * dy <= 1.8 * 1.8 {
-                break [centre[0] + dx * core_sigma, centre[1] + dy * core_sigma];
-            }
-        };
-        let building = if rng.unit() < 0.08 {
-            2 + rng.below(11)
+    for (q, share) in shares.iter().enumerate() {
+        let doors = if q + 1 == quarter_count {
+            core - placed
         } else {
-            1
+            (core as f64 * share / share_sum) as usize
         };
-        for _ in 0..building.min(core - placed) {
-            out.push(to_latlng(point));
-            placed += 1;
+        let sigma = spread_km(doors as f64);
+        let middle = if q == 0 {
+            centre
+        } else {
+            // Close enough to the main quarter for the two to overlap.
+            let angle = rng.range(0.0, 2.0 * PI);
+            let reach = rng.range(0.7, 1.3) * (main_sigma + sigma);
+            [
+                centre[0] + reach * angle.cos(),
+                centre[1] + reach * angle.sin(),
+            ]
+        };
+        let mut here = 0;
+        while here < doors {
+            let point = loop {
+                let (dx, dy) = (rng.normal(), rng.normal());
+                if dx * dx + dy * dy <= 1.8 * 1.8 {
+                    break [middle[0] + dx * sigma, middle[1] + dy * sigma];
+                }
+            };
+            let building = if rng.unit() < 0.08 {
+                2 + rng.below(11)
+            } else {
+                1
+            };
+            for _ in 0..building.min(doors - here) {
+                out.push(to_latlng(point));
+                here += 1;
+            }
         }
+        placed += doors;
     }
 
     // Streets: houses along slightly bent lines out of the centre.

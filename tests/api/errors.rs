@@ -15,7 +15,61 @@ async fn unknown_routes_and_methods_answer_in_json() {
         .unwrap();
     assert_error(res, 404, "route_not_found").await;
     let res = app.client.put(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(res.headers()["allow"], "GET");
     assert_error(res, 405, "method_not_allowed").await;
+    let res = app
+        .client
+        .put(app.url("/api/v1/users/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["allow"], "GET, PATCH, DELETE");
+}
+
+#[tokio::test]
+async fn concurrent_writes_queue_instead_of_failing() {
+    // SQLite allows one writer; a transaction that read first used to fail at once with
+    // "database is locked" (a 500) when another writer got in between.
+    let app = spawn_app_with(|s| s.workers = Some(4)).await;
+    let token = app.admin_token().await;
+    let requests = (0..40).map(|i| {
+        app.post(
+            "/api/v1/users",
+            Some(&token),
+            json!({ "email": format!("race-{i}@test.org"), "name": "Race", "role": "volunteer" }),
+        )
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(requests)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_patch_may_leave_fields_out_but_not_send_null() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    let path = format!("/api/v1/users/{}", app.admin_id);
+    for field in ["name", "role", "active"] {
+        let body = assert_error(
+            app.patch(&path, &token, json!({ field: null })).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(field),
+            "{body}"
+        );
+    }
+    assert_error(
+        app.get("/api/v1/users?region_id=0", &token).await,
+        422,
+        "validation_failed",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -15,6 +15,8 @@ mod cli;
 mod contract;
 mod devices;
 mod errors;
+mod imports;
 mod isolation;
 mod ops;
 mod schema;
+mod turf;

@@ -1,0 +1,192 @@
+//! Voter-file import over HTTP and on the command line: rows counted, bad rows reported
+//! by line, re-imports update without duplicating.
+
+use std::time::Duration;
+
+use groundswell::domain::Role;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, assert_error, json_with, spawn_app, spawn_app_with};
+
+const FILE: &str = "\
+external_id,first_name,last_name,street,housenumber,unit,postcode,city,lat,lng,flags,support_score,precinct
+V1,Anna,Beck,Städtle,23,,9490,Vaduz,47.1399905,9.5228593,,70,P1
+V2,Peter,Beck,Städtle,23,,9490,Vaduz,47.1399905,9.5228593,,65,P1
+V3,Eva,Frick,Städtle,15,,9490,Vaduz,47.1406122,9.5228179,moved,,P1
+,No,Id,Städtle,1,,9490,Vaduz,47.14,9.52,,,P1
+V5,Bad,Coordinates,Städtle,2,,9490,Vaduz,north,9.52,,,P1
+V6,Far,Away,Städtle,3,,9490,Vaduz,47.14,190,,,P1
+V7,Odd,Flag,Städtle,4,,9490,Vaduz,47.14,9.52,vip,,P1
+V8,Flat,Owner,Städtle,15,2a,9490,Vaduz,47.1406122,9.5228179,,,P1
+";
+
+async fn upload(app: &TestApp, token: &str, body: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/imports/people"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Polls an import until it has finished.
+async fn finished(app: &TestApp, token: &str, accepted: Value) -> Value {
+    let id = accepted["id"].as_i64().unwrap();
+    for _ in 0..200 {
+        let run = json_with(app.get(&format!("/api/v1/imports/{id}"), token).await, 200).await;
+        if run["status"] == "done" || run["status"] == "failed" {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("import {id} did not finish");
+}
+
+fn count(app: &TestApp, table: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        .get_result::<N>(&mut app.conn())
+        .unwrap()
+        .n
+}
+
+#[tokio::test]
+async fn an_import_loads_good_rows_reports_bad_ones_and_reimports_without_duplicates() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    let res = upload(&app, &token, FILE).await;
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/api/v1/imports/")
+    );
+    let accepted = json_with(res, 202).await;
+    let run = finished(&app, &token, accepted).await;
+    assert_eq!(run["status"], "done", "{run}");
+    assert_eq!(run["rows_read"], 8);
+    assert_eq!(run["created"], 4);
+    assert_eq!(run["updated"], 0);
+    assert_eq!(run["rejected"], 4);
+    let errors: Vec<(i64, String)> = run["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors.iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec![5, 6, 7, 8]
+    );
+    assert!(errors[0].1.contains("external_id is missing"));
+    assert!(errors[1].1.contains("lat `north` is not a number"));
+    assert!(errors[2].1.contains("lng 190 is outside"));
+    assert!(errors[3].1.contains("unknown flag `vip`"));
+    assert!(
+        run["message"].as_str().unwrap().contains("precinct"),
+        "{run}"
+    );
+    // Anna and Peter share a door; the flat 2a is a door of its own.
+    assert_eq!(count(&app, "people"), 4);
+    assert_eq!(count(&app, "doors"), 3);
+
+    // The same file again, with one person moved to a new address: updates only.
+    let again = FILE.replace("V3,Eva,Frick,Städtle,15,", "V3,Eva,Frick,Landstrasse,7,");
+    let run = finished(
+        &app,
+        &token,
+        json_with(upload(&app, &token, &again).await, 202).await,
+    )
+    .await;
+    assert_eq!(
+        (run["created"].as_i64(), run["updated"].as_i64()),
+        (Some(0), Some(4)),
+        "{run}"
+    );
+    assert_eq!(count(&app, "people"), 4);
+    assert_eq!(count(&app, "doors"), 4);
+    let people = json_with(app.get("/api/v1/people?limit=10", &token).await, 200).await;
+    let eva = people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["external_id"] == "V3")
+        .unwrap()
+        .clone();
+    assert_eq!(eva["moved"], true);
+    assert_eq!(eva["first_name"], "Eva");
+}
+
+#[tokio::test]
+async fn a_file_without_the_required_columns_fails_with_the_reason() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    let run = finished(
+        &app,
+        &token,
+        json_with(upload(&app, &token, "id,name\n1,Anna\n").await, 202).await,
+    )
+    .await;
+    assert_eq!(run["status"], "failed");
+    assert!(
+        run["message"]
+            .as_str()
+            .unwrap()
+            .contains("external_id, street, housenumber, lat, lng"),
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn imports_refuse_the_wrong_type_an_oversized_file_and_volunteers() {
+    let app = spawn_app_with(|s| s.max_import_bytes = 300).await;
+    let token = app.admin_token().await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/imports/people"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 415, "unsupported_media_type").await;
+    let body = assert_error(upload(&app, &token, FILE).await, 413, "payload_too_large").await;
+    assert_eq!(body["error"]["details"]["limit_bytes"], 300);
+    assert_error(upload(&app, &token, "").await, 422, "validation_failed").await;
+    let (_, volunteer) = app.user_with_role(Role::Volunteer).await;
+    assert_error(
+        upload(&app, &volunteer, "external_id\n").await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Another campaign's import is not found.
+    let accepted = json_with(
+        upload(&app, &token, "external_id,street,housenumber,lat,lng\n").await,
+        202,
+    )
+    .await;
+    let rival = app.create_campaign("Rival");
+    app.create_user(rival, "boss@rival.org", Role::Admin);
+    let theirs = app.token("boss@rival.org").await;
+    assert_error(
+        app.get(&format!("/api/v1/imports/{}", accepted["id"]), &theirs)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+}
