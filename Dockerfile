@@ -27,8 +27,9 @@ RUN awk '/^\[\[(bench|test|example)\]\]/ { skip = 1; next } /^\[/ { skip = 0 } !
     && rm -rf src
 
 # 2. The crate. Everything the compiler reads must be here: src/, and also
-#    api-spec/openapi.yaml (include_str! in src/startup.rs) and migrations/sqlite and
-#    migrations/postgres (embedded by src/db/mod.rs). `COPY . .` brings them all, and the
+#    api-spec/openapi.yaml (include_str! in src/startup.rs), migrations/sqlite and
+#    migrations/postgres (embedded by src/db/mod.rs), and data/liechtenstein (the demo's
+#    doors and boundaries, include_str! in src/demo.rs). `COPY . .` brings them all, and the
 #    real Cargo.toml; .dockerignore keeps target/, .git and local databases out.
 #    COPY keeps the files' old modification times, which can look older than the stub
 #    build above; touching the crate roots makes Cargo rebuild the crate for certain.

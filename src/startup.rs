@@ -99,6 +99,10 @@ fn serve(
     state: web::Data<AppState>,
     workers: Option<usize>,
 ) -> anyhow::Result<Server> {
+    // Every query runs on the blocking pool and needs a pooled connection, so more
+    // blocking threads than connections only queue up on the pool's lock and wake each
+    // other for nothing (measured: the authenticated read ran at a fifth of /healthz).
+    let blocking_threads = usize::try_from(state.db.max_size()).unwrap_or(8).max(2);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -123,6 +127,7 @@ fn serve(
             .wrap(TracingLogger::default())
     })
     .shutdown_timeout(30)
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n);

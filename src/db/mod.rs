@@ -151,6 +151,10 @@ pub fn connect(url: &str, pool_size: Option<u32>) -> anyhow::Result<DbPool> {
     Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
+        // r2d2 runs a test query on every checkout by default, which doubles the cost of
+        // a point read. A SQLite connection is a file handle and cannot go stale; a
+        // PostgreSQL one can (server restart, idle timeout), so it keeps the check.
+        .test_on_check_out(backend == Backend::Postgres)
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .map_err(|e| anyhow::anyhow!("cannot build the connection pool: {e}"))

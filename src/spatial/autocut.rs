@@ -1692,21 +1692,53 @@ mod tests {
     }
 
     #[test]
-    fn ring_order_walks_around_the_cell() {
-        for c in disk(origin(), 3) {
-            let ring: Vec<CellIndex> = c
-                .grid_ring_fast(1)
-                .map(|x| x.expect("no pentagon"))
-                .collect();
-            assert_eq!(ring.len(), 6);
-            for i in 0..6 {
+    fn neighbours_follow_each_other_around_the_cell() {
+        // The contiguity check relies on this: the destinations of a cell's
+        // edges, in the order h3o lists them, each touch the next.
+        let pentagon = CellIndex::base_cells()
+            .find(|c| c.is_pentagon())
+            .and_then(|c| c.center_child(Resolution::Ten))
+            .expect("a pentagon");
+        let mut cells = disk(origin(), 3);
+        cells.extend(disk(pentagon, 3));
+        let table = CellTable::new(&loads(&cells, |_, _| 0));
+        for c in cells {
+            let ring: Vec<CellIndex> = c.edges().map(|e| e.destination()).collect();
+            assert_eq!(ring.len(), if c.is_pentagon() { 5 } else { 6 });
+            for i in 0..ring.len() {
+                let next = ring[(i + 1) % ring.len()];
                 assert!(
-                    ring[i]
-                        .is_neighbor_with(ring[(i + 1) % 6])
-                        .expect("same resolution")
+                    ring[i].is_neighbor_with(next).expect("same resolution"),
+                    "{c}"
                 );
             }
+            let mut slots = [NONE; 6];
+            let ordered = neighbour_ring(c, &table, &mut slots);
+            assert_eq!(
+                ordered,
+                !c.is_pentagon() && ring.iter().all(|x| !x.is_pentagon())
+            );
         }
+    }
+
+    #[test]
+    fn contiguity_check() {
+        let cells = disk(origin(), 2);
+        assert!(is_contiguous(&cells));
+        assert!(is_contiguous(&[]));
+        let ring: Vec<CellIndex> = origin()
+            .grid_ring_fast(2)
+            .map(|c| c.expect("no pentagon"))
+            .collect();
+        assert!(is_contiguous(&ring));
+        assert!(!is_contiguous(&[ring[0], ring[6]]));
+        assert!(is_contiguous(&[ring[0], ring[1], ring[0]]));
+    }
+
+    #[test]
+    fn default_parameters() {
+        assert_eq!(AutocutParams::default(), AutocutParams::new(100));
+        assert_eq!(AutocutParams::new(80).tolerance_percent, 15);
     }
 
     #[test]

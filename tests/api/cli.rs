@@ -200,3 +200,56 @@ async fn the_server_stops_gracefully_on_sigterm() {
         "no shutdown log line in {rest:?}"
     );
 }
+
+#[tokio::test]
+async fn the_cli_imports_a_voter_file_and_builds_the_demo() {
+    let db = TestDb::new();
+    let campaign = stdout_of(groundswell(&db).args(["campaign", "create", "--name", "CLI import"]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "external_id,street,housenumber,lat,lng,flags\n\
+         A1,Städtle,1,47.14,9.52,\n\
+         A2,Städtle,1,47.14,9.52,moved\n\
+         A3,Städtle,2,47.14,9.52,vip\n",
+    )
+    .expect("write csv");
+    let out = stdout_of(
+        groundswell(&db)
+            .args(["import", "people"])
+            .arg(&file)
+            .args(["--campaign", &campaign]),
+    );
+    assert!(out.contains("3 rows read"), "{out}");
+    assert!(out.contains("2 created, 0 updated, 1 rejected"), "{out}");
+    assert!(out.contains("line 4: unknown flag `vip`"), "{out}");
+    // Again: the same people are updated, not duplicated.
+    let out = stdout_of(
+        groundswell(&db)
+            .args(["import", "people"])
+            .arg(&file)
+            .args(["--campaign", &campaign]),
+    );
+    assert!(out.contains("0 created, 2 updated, 1 rejected"), "{out}");
+    // An unknown campaign is refused before reading the file.
+    let failed = groundswell(&db)
+        .args(["import", "people"])
+        .arg(&file)
+        .args(["--campaign", "999"])
+        .output()
+        .expect("run");
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("campaign 999 does not exist"));
+
+    let demo = stdout_of(groundswell(&db).arg("demo"));
+    assert!(demo.contains("OpenStreetMap contributors, ODbL"), "{demo}");
+    for role in ["admin", "director", "organizer", "volunteer"] {
+        assert!(
+            demo.lines()
+                .any(|l| l.trim_start().starts_with(role) && l.contains("@demo.groundswell.test")),
+            "{demo}"
+        );
+    }
+    assert!(demo.contains("rejected rows: 0"), "{demo}");
+}
