@@ -294,7 +294,7 @@ const SMOOTH_ROUNDS: usize = 4;
 /// How many rounds of border refinement to run at most.
 const REFINE_ROUNDS: usize = 30;
 
-/// The cells as a graph: door counts, neighbours and planar positions.
+/// The cells as a graph: door counts and neighbours.
 struct Graph {
     /// The cells, sorted.
     cells: Vec<CellIndex>,
@@ -1049,7 +1049,10 @@ impl<'g> Cutter<'g> {
                 (false, true) => 0,
                 (true, false) => 1,
                 // The side that is behind its share of the doors moves.
-                (false, false) => usize::from(weights[0] * split.k2 > weights[1] * split.k1),
+                (false, false) => usize::from(
+                    u128::from(weights[0]) * u128::from(split.k2)
+                        > u128::from(weights[1]) * u128::from(split.k1),
+                ),
             };
             let heap = if side == 0 { &mut heap_a } else { &mut heap_b };
             if let Some(Reverse((_, c))) = heap.pop() {
@@ -1274,7 +1277,7 @@ impl<'g> Cutter<'g> {
                     let (wx, wy) = (self.weight[x as usize], self.weight[y as usize]);
                     // The drop of the sum of squares is 2 d (wx - wy - d).
                     let rank = if d > 0 && wx > wy + d {
-                        u64::MAX - d * (wx - wy - d)
+                        u64::MAX - d.saturating_mul(wx - wy - d)
                     } else {
                         u64::MAX
                     };
@@ -1733,6 +1736,22 @@ mod tests {
         assert!(is_contiguous(&ring));
         assert!(!is_contiguous(&[ring[0], ring[6]]));
         assert!(is_contiguous(&[ring[0], ring[1], ring[0]]));
+    }
+
+    #[test]
+    fn huge_door_counts_do_not_overflow() {
+        let cells = disk(origin(), 2);
+        let input = loads(&cells, |i, _| if i % 2 == 0 { u32::MAX } else { 7 });
+        let cut = autocut(&input, &AutocutParams::new(u32::MAX / 2)).expect("valid");
+        let mut covered: Vec<CellIndex> = cut.turfs.iter().flat_map(|t| t.cells.clone()).collect();
+        covered.sort_unstable();
+        let count = covered.len();
+        covered.dedup();
+        assert_eq!(covered.len(), count, "a cell is in two turfs");
+        for l in input.iter().filter(|l| l.doors > 0) {
+            assert!(covered.binary_search(&l.cell).is_ok());
+        }
+        assert!(cut.turfs.iter().all(|t| is_contiguous(&t.cells)));
     }
 
     #[test]
