@@ -113,8 +113,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
+    // Idle connections are dropped well before the server's 5 s keep-alive closes them:
+    // otherwise a request sent after a slow setup step (seeding thousands of people) can
+    // race the server's close and fail with "connection closed before message completed".
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(1))
         .build()
         .expect("client");
     let mut test = TestApp {
