@@ -222,9 +222,9 @@ where
 }
 
 /// Serialises writers of one campaign's turf cells until the surrounding transaction
-/// ends, so two organizers cutting at the same moment cannot both take a cell. PostgreSQL
-/// takes a transaction-scoped advisory lock keyed by campaign; SQLite has one writer at a
-/// time already, and the write issued here makes this transaction that writer.
+/// ends, so two organizers cutting at the same moment cannot both take a cell.
+/// PostgreSQL takes a transaction-scoped advisory lock keyed by campaign. SQLite needs
+/// nothing more: [`write_transaction`] already holds its single write lock.
 pub fn lock_campaign_turfs(conn: &mut DbConnection, campaign_id: i64) -> diesel::QueryResult<()> {
     use diesel::RunQueryDsl;
     use diesel::sql_types::BigInt;
@@ -235,10 +235,7 @@ pub fn lock_campaign_turfs(conn: &mut DbConnection, campaign_id: i64) -> diesel:
                 .execute(c)
                 .map(|_| ())
         }
-        DbConnection::Sqlite(c) => diesel::sql_query("UPDATE campaigns SET id = id WHERE id = ?")
-            .bind::<BigInt, _>(campaign_id)
-            .execute(c)
-            .map(|_| ()),
+        DbConnection::Sqlite(_) => Ok(()),
     }
 }
 

@@ -76,6 +76,15 @@ fn area_error(err: tiling::AreaError, field: &str) -> ApiError {
     }
 }
 
+/// The campaign's turf with this id, or 404 (also for another campaign's turf).
+fn find_turf(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    id: i64,
+) -> Result<db::turfs::Turf, ApiError> {
+    db::turfs::get(conn, campaign_id, id)?.ok_or_else(|| ApiError::not_found("turf"))
+}
+
 /// Checks the region belongs to the campaign.
 fn check_region(
     conn: &mut DbConnection,
@@ -251,8 +260,7 @@ pub async fn get(
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
     let turf = db::run(&state.db, move |conn| {
-        let turf = db::turfs::get(conn, auth.campaign_id, id)?
-            .ok_or_else(|| ApiError::not_found("turf"))?;
+        let turf = find_turf(conn, auth.campaign_id, id)?;
         view(conn, turf, true)
     })
     .await?;
@@ -274,8 +282,7 @@ pub async fn geojson(
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
     let (turf, cells) = db::run(&state.db, move |conn| {
-        let turf = db::turfs::get(conn, auth.campaign_id, id)?
-            .ok_or_else(|| ApiError::not_found("turf"))?;
+        let turf = find_turf(conn, auth.campaign_id, id)?;
         let cells = db::turfs::cells_of(conn, auth.campaign_id, id)?;
         Ok((turf, cells))
     })
@@ -316,8 +323,7 @@ pub async fn delete(
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
     db::transaction(&state.db, move |conn| {
-        let turf = db::turfs::get(conn, auth.campaign_id, id)?
-            .ok_or_else(|| ApiError::not_found("turf"))?;
+        let turf = find_turf(conn, auth.campaign_id, id)?;
         db::turfs::delete(conn, auth.campaign_id, id)?;
         db::audit::record(
             conn,
@@ -346,7 +352,7 @@ pub async fn doors(
     let id = path.into_inner();
     let page = query.page()?;
     let rows = db::run(&state.db, move |conn| {
-        db::turfs::get(conn, auth.campaign_id, id)?.ok_or_else(|| ApiError::not_found("turf"))?;
+        find_turf(conn, auth.campaign_id, id)?;
         Ok(db::turfs::doors_in(
             conn,
             auth.campaign_id,
@@ -383,8 +389,7 @@ pub async fn people(
     let turf_id = query.turf_id;
     let rows = db::run(&state.db, move |conn| match turf_id {
         Some(id) => {
-            db::turfs::get(conn, auth.campaign_id, id)?
-                .ok_or_else(|| ApiError::not_found("turf"))?;
+            find_turf(conn, auth.campaign_id, id)?;
             Ok(db::turfs::people_in(
                 conn,
                 auth.campaign_id,
