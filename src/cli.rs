@@ -132,6 +132,21 @@ fn load_settings(cli: &Cli, addr: Option<String>) -> anyhow::Result<Settings> {
     if let Some(v) = env_parse::<usize>("GROUNDSWELL_MAX_AREA_CELLS")? {
         s.max_area_cells = v;
     }
+    if let Some(v) = env_parse::<u64>("GROUNDSWELL_WALK_LIST_TTL_SECS")? {
+        s.walk_list_ttl = secs(v);
+    }
+    if let Some(v) = env_parse::<u64>("GROUNDSWELL_CLAIM_TTL_SECS")? {
+        s.claim_ttl = secs(v);
+    }
+    if let Some(v) = env_parse::<std::path::PathBuf>("GROUNDSWELL_FCM_CREDENTIALS_FILE")? {
+        s.push.credentials_file = Some(v);
+    }
+    if let Some(v) = env_parse::<String>("GROUNDSWELL_FCM_BASE_URL")? {
+        s.push.fcm_base_url = v;
+    }
+    if let Some(v) = env_parse::<i64>("GROUNDSWELL_PUSH_BATCH_SIZE")? {
+        s.push.batch_size = v.max(1);
+    }
     if let Some(v) = env_parse::<u32>("GROUNDSWELL_DB_POOL_SIZE")? {
         s.db_pool_size = Some(v);
     }

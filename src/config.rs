@@ -33,6 +33,47 @@ pub struct Settings {
     pub max_area_vertices: usize,
     /// Most cells one turf or auto-cut area may produce.
     pub max_area_cells: usize,
+    /// How long a walk list lives before it expires and its doors return to the pool.
+    pub walk_list_ttl: Duration,
+    /// How long a volunteer's claim on a nearby list holds.
+    pub claim_ttl: Duration,
+    /// How often the server looks for lists past their expiry.
+    pub expiry_sweep_interval: Duration,
+    /// The push settings (FCM HTTP v1 and the outbox worker).
+    pub push: PushSettings,
+}
+
+/// Push over FCM HTTP v1. Without `credentials_file`, messages are still written to the
+/// outbox and marked `skipped: push not configured`.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// The Firebase service-account JSON key file.
+    pub credentials_file: Option<PathBuf>,
+    /// Where messages are sent; the token URI comes from the key file.
+    pub fcm_base_url: String,
+    /// Messages leased per round, and sent concurrently at most.
+    pub batch_size: i64,
+    pub concurrency: usize,
+    /// How often an idle worker looks for due messages.
+    pub poll_interval: Duration,
+    /// Attempts before a message that keeps failing temporarily is given up.
+    pub max_attempts: i64,
+    /// Per-request timeout towards FCM.
+    pub request_timeout: Duration,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        PushSettings {
+            credentials_file: None,
+            fcm_base_url: "https://fcm.googleapis.com".into(),
+            batch_size: 500,
+            concurrency: 128,
+            poll_interval: Duration::from_millis(500),
+            max_attempts: 12,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -53,6 +94,10 @@ impl Default for Settings {
             max_import_bytes: 1024 * 1024 * 1024,
             max_area_vertices: 20_000,
             max_area_cells: 100_000,
+            walk_list_ttl: Duration::from_secs(30 * 24 * 3600),
+            claim_ttl: Duration::from_secs(12 * 3600),
+            expiry_sweep_interval: Duration::from_secs(60),
+            push: PushSettings::default(),
         }
     }
 }
@@ -97,6 +142,10 @@ pub struct FileSettings {
     pub max_import_bytes: Option<u64>,
     pub max_area_vertices: Option<usize>,
     pub max_area_cells: Option<usize>,
+    pub walk_list_ttl_secs: Option<u64>,
+    pub claim_ttl_secs: Option<u64>,
+    pub fcm_credentials_file: Option<PathBuf>,
+    pub fcm_base_url: Option<String>,
 }
 
 impl FileSettings {
@@ -154,6 +203,18 @@ impl FileSettings {
         }
         if let Some(v) = self.max_area_cells {
             s.max_area_cells = v;
+        }
+        if let Some(v) = self.walk_list_ttl_secs {
+            s.walk_list_ttl = secs(v);
+        }
+        if let Some(v) = self.claim_ttl_secs {
+            s.claim_ttl = secs(v);
+        }
+        if let Some(v) = self.fcm_credentials_file {
+            s.push.credentials_file = Some(v);
+        }
+        if let Some(v) = self.fcm_base_url {
+            s.push.fcm_base_url = v;
         }
     }
 }

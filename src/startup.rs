@@ -16,7 +16,7 @@ use crate::config::{self, Settings};
 use crate::db::{self, Backend};
 use crate::error::{ApiError, error_body};
 use crate::state::AppState;
-use crate::{routes, telemetry};
+use crate::{push, routes, telemetry};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -67,6 +67,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         login_throttle,
         openapi_json: openapi_json()?,
         metrics: telemetry::metrics_handle()?,
+        push_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
         settings,
     })
 }
@@ -80,6 +81,23 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("startup task failed: {e}"))??;
         let port = listener.local_addr()?.port();
+        let client = push::worker::client_from_settings(&state.settings.push)?;
+        if client.is_none() {
+            tracing::warn!(
+                "push is not configured (no FCM credentials file): messages are kept as skipped"
+            );
+        }
+        tokio::spawn(push::worker::run_push_worker(
+            state.db.clone(),
+            client.map(std::sync::Arc::new),
+            state.settings.push.clone(),
+            state.push_wakeup.clone(),
+        ));
+        tokio::spawn(push::worker::run_expiry_sweep(
+            state.db.clone(),
+            state.settings.expiry_sweep_interval,
+            state.push_wakeup.clone(),
+        ));
         let server = serve(listener, web::Data::new(state), workers)?;
         Ok(Application { port, server })
     }

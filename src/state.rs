@@ -1,6 +1,9 @@
 //! The one state shared by all handlers.
 
+use std::sync::Arc;
+
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::Notify;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::throttle::LoginThrottle;
@@ -16,4 +19,6 @@ pub struct AppState {
     /// `api-spec/openapi.yaml`, converted to JSON once at start.
     pub openapi_json: String,
     pub metrics: PrometheusHandle,
+    /// Wakes the push worker when a change wrote messages to the outbox.
+    pub push_wakeup: Arc<Notify>,
 }

@@ -7,12 +7,14 @@ pub mod campaigns;
 pub mod devices;
 pub mod imports;
 pub mod invites;
+pub mod outbox;
 pub mod people;
 pub mod regions;
 pub mod schema;
 pub mod sessions;
 pub mod turfs;
 pub mod users;
+pub mod walk_lists;
 
 use std::time::Duration;
 
@@ -221,16 +223,29 @@ where
     })
 }
 
-/// Serialises writers of one campaign's turf cells until the surrounding transaction
-/// ends, so two organizers cutting at the same moment cannot both take a cell.
-/// PostgreSQL takes a transaction-scoped advisory lock keyed by campaign. SQLite needs
-/// nothing more: [`write_transaction`] already holds its single write lock.
-pub fn lock_campaign_turfs(conn: &mut DbConnection, campaign_id: i64) -> diesel::QueryResult<()> {
+/// What a campaign lock serialises.
+#[derive(Debug, Clone, Copy)]
+pub enum CampaignLock {
+    /// Turf cells: two organizers cutting at once cannot both take a cell.
+    Turfs = 7,
+    /// Walk-list doors: two lists built at once cannot both take a door.
+    WalkLists = 8,
+}
+
+/// Serialises one kind of writer of one campaign until the surrounding transaction
+/// ends. PostgreSQL takes a transaction-scoped advisory lock keyed by kind and campaign.
+/// SQLite needs nothing more: [`write_transaction`] already holds its single write lock.
+pub fn lock_campaign(
+    conn: &mut DbConnection,
+    lock: CampaignLock,
+    campaign_id: i64,
+) -> diesel::QueryResult<()> {
     use diesel::RunQueryDsl;
-    use diesel::sql_types::BigInt;
+    use diesel::sql_types::{BigInt, Integer};
     match conn {
         DbConnection::Postgresql(c) => {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(7, CAST($1 % 2147483647 AS INTEGER))")
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, CAST($2 % 2147483647 AS INTEGER))")
+                .bind::<Integer, _>(lock as i32)
                 .bind::<BigInt, _>(campaign_id)
                 .execute(c)
                 .map(|_| ())

@@ -176,6 +176,92 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    walk_lists (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        turf_id -> BigInt,
+        name -> Text,
+        state -> Text,
+        universe -> Text,
+        door_count -> BigInt,
+        people_count -> BigInt,
+        distance_m -> Double,
+        walking_seconds -> Double,
+        start_lat -> Double,
+        start_lng -> Double,
+        assignee_count -> BigInt,
+        claimed_by -> Nullable<BigInt>,
+        claimed_until -> Nullable<Timestamp>,
+        knocked_doors -> BigInt,
+        version -> BigInt,
+        expires_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    walk_list_stops (campaign_id, walk_list_id, door_id) {
+        campaign_id -> BigInt,
+        walk_list_id -> BigInt,
+        door_id -> BigInt,
+        position -> BigInt,
+        live -> Bool,
+    }
+}
+
+diesel::table! {
+    walk_list_people (campaign_id, walk_list_id, person_id) {
+        campaign_id -> BigInt,
+        walk_list_id -> BigInt,
+        person_id -> BigInt,
+        door_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    walk_list_cells (campaign_id, cell, walk_list_id) {
+        campaign_id -> BigInt,
+        cell -> BigInt,
+        walk_list_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    walk_list_assignments (campaign_id, walk_list_id, user_id) {
+        campaign_id -> BigInt,
+        walk_list_id -> BigInt,
+        user_id -> BigInt,
+        assigned_by -> Nullable<BigInt>,
+        assigned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    push_messages (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        user_id -> BigInt,
+        device_id -> Nullable<BigInt>,
+        walk_list_id -> Nullable<BigInt>,
+        event -> Text,
+        title -> Text,
+        body -> Text,
+        data -> Text,
+        state -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        fcm_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     users,
@@ -189,4 +275,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     imports,
     turfs,
     turf_cells,
+    walk_lists,
+    walk_list_stops,
+    walk_list_people,
+    walk_list_cells,
+    walk_list_assignments,
+    push_messages,
 );

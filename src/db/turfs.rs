@@ -191,6 +191,7 @@ macro_rules! turf_doors {
             .filter(turf_cells::turf_id.eq($turf_id))
     };
 }
+pub(crate) use turf_doors;
 
 /// How many doors and people the turf holds.
 pub fn counts(conn: &mut DbConnection, campaign_id: i64, turf_id: i64) -> QueryResult<(i64, i64)> {

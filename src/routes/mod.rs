@@ -10,6 +10,7 @@ mod regions;
 mod turfs;
 mod users;
 mod views;
+mod walk_lists;
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
@@ -73,6 +74,37 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::DELETE, "/api/v1/turfs/{id}", turfs::delete),
         ep(M::GET, "/api/v1/turfs/{id}/geojson", turfs::geojson),
         ep(M::GET, "/api/v1/turfs/{id}/doors", turfs::doors),
+        ep(M::GET, "/api/v1/walk-lists", walk_lists::list),
+        ep(M::POST, "/api/v1/walk-lists", walk_lists::create),
+        ep(M::GET, "/api/v1/walk-lists/nearby", walk_lists::nearby),
+        ep(M::GET, "/api/v1/walk-lists/{id}", walk_lists::get),
+        ep(
+            M::POST,
+            "/api/v1/walk-lists/{id}/assignments",
+            walk_lists::assign,
+        ),
+        ep(
+            M::DELETE,
+            "/api/v1/walk-lists/{id}/assignments/{user_id}",
+            walk_lists::unassign,
+        ),
+        ep(M::POST, "/api/v1/walk-lists/{id}/claim", walk_lists::claim),
+        ep(
+            M::POST,
+            "/api/v1/walk-lists/{id}/release",
+            walk_lists::release,
+        ),
+        ep(
+            M::POST,
+            "/api/v1/walk-lists/{id}/move-doors",
+            walk_lists::move_doors,
+        ),
+        ep(
+            M::GET,
+            "/api/v1/walk-lists/{id}/notifications",
+            walk_lists::notifications,
+        ),
+        ep(M::GET, "/api/v1/me/walk-lists", walk_lists::mine),
     ]
 }
 

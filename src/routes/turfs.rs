@@ -160,7 +160,7 @@ pub async fn create(
     let region_id = body.region_id;
     let turf = db::transaction(&state.db, move |conn| {
         check_region(conn, auth.campaign_id, region_id)?;
-        db::lock_campaign_turfs(conn, auth.campaign_id)?;
+        db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
         let existing = db::turfs::taken_cells(conn, auth.campaign_id)?;
         let taken = overlap::taken_cells(&cells, &existing);
         let cells = if taken.is_empty() {
@@ -324,6 +324,15 @@ pub async fn delete(
     let id = path.into_inner();
     db::transaction(&state.db, move |conn| {
         let turf = find_turf(conn, auth.campaign_id, id)?;
+        let lists = db::walk_lists::count_for_turf(conn, auth.campaign_id, id)?;
+        if lists > 0 {
+            return Err(ApiError::ConflictWith {
+                message: format!(
+                    "the turf has {lists} walk list(s); a turf with walk lists keeps its history and cannot be deleted"
+                ),
+                details: json!({ "walk_lists": lists }),
+            });
+        }
         db::turfs::delete(conn, auth.campaign_id, id)?;
         db::audit::record(
             conn,
@@ -491,7 +500,7 @@ pub async fn autocut_area(
     let target = body.target_doors;
     let result = db::transaction(&state.db, move |conn| {
         check_region(conn, auth.campaign_id, region_id)?;
-        db::lock_campaign_turfs(conn, auth.campaign_id)?;
+        db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
         let existing = db::turfs::taken_cells(conn, auth.campaign_id)?;
         let taken = overlap::taken_cells(&area_cells, &existing);
         let mut gone: Vec<CellIndex> = taken.values().flatten().copied().collect();

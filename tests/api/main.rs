@@ -7,6 +7,7 @@
     reason = "a test that cannot set up should stop loudly"
 )]
 
+mod fake_fcm;
 mod helpers;
 
 mod accounts;
@@ -18,5 +19,8 @@ mod errors;
 mod imports;
 mod isolation;
 mod ops;
+mod push;
+mod push_client;
 mod schema;
 mod turf;
+mod walk_lists;

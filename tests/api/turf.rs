@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_error, json_with, spawn_app, spawn_app_with};
 
 /// Loads the demo's synthetic people on the real doors into the test campaign.
-fn seed_liechtenstein(app: &TestApp, campaign_id: i64) -> usize {
+pub(crate) fn seed_liechtenstein(app: &TestApp, campaign_id: i64) -> usize {
     let doors = groundswell::demo::doors().unwrap();
     let towns = groundswell::demo::municipalities().unwrap();
     let csv = groundswell::demo::people_csv(&doors, &towns, 2026);

@@ -1,0 +1,765 @@
+//! Walk lists: ordered doors of one turf, the universe's people at each, who holds the
+//! list (assignments, a claim) and its cells for "near me".
+//!
+//! A door is on at most one live list: the partial unique index
+//! `walk_list_stops_live_door` refuses a second, so even a bug cannot double-book a door.
+//! Every change to what a phone shows bumps `version`, which the API turns into an ETag.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::{exists, not};
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::people::{Door, Person, on_backend};
+use super::schema::{
+    doors, people, turf_cells, walk_list_assignments, walk_list_cells, walk_list_people,
+    walk_list_stops, walk_lists,
+};
+use super::turfs::turf_doors;
+use crate::walk::ListState;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = walk_lists)]
+pub struct WalkList {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub turf_id: i64,
+    pub name: String,
+    pub state: String,
+    pub universe: String,
+    pub door_count: i64,
+    pub people_count: i64,
+    pub distance_m: f64,
+    pub walking_seconds: f64,
+    pub start_lat: f64,
+    pub start_lng: f64,
+    pub assignee_count: i64,
+    pub claimed_by: Option<i64>,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub knocked_doors: i64,
+    pub version: i64,
+    pub expires_at: NaiveDateTime,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl WalkList {
+    pub fn list_state(&self) -> ListState<'_> {
+        ListState {
+            state: &self.state,
+            expires_at: self.expires_at,
+            assignee_count: self.assignee_count,
+            claimed_until: self.claimed_until,
+            knocked_doors: self.knocked_doors,
+        }
+    }
+
+    /// Whether `user_id` holds the list now (assigned, or an unexpired claim).
+    pub fn claimed_by_now(&self, user_id: i64, now: NaiveDateTime) -> bool {
+        self.claimed_by == Some(user_id) && self.claimed_until.is_some_and(|t| t > now)
+    }
+}
+
+/// The turf's doors that are on no live list, with all their people (the universe is
+/// applied by the caller). Doors come ordered by id.
+pub fn free_doors_of_turf(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    turf_id: i64,
+) -> QueryResult<Vec<(Door, Vec<Person>)>> {
+    let free: Vec<Door> = turf_doors!(campaign_id, turf_id)
+        .filter(not(exists(
+            walk_list_stops::table
+                .filter(walk_list_stops::campaign_id.eq(doors::campaign_id))
+                .filter(walk_list_stops::door_id.eq(doors::id))
+                .filter(walk_list_stops::live.eq(true)),
+        )))
+        .order(doors::id + 0_i64)
+        .select(Door::as_select())
+        .load(conn)?;
+    let mut by_door: BTreeMap<i64, Vec<Person>> = BTreeMap::new();
+    for person in people::table
+        .filter(people::campaign_id.eq(campaign_id))
+        .filter(people::door_id.eq_any(turf_doors!(campaign_id, turf_id).select(doors::id)))
+        .order(people::id + 0_i64)
+        .select(Person::as_select())
+        .load::<Person>(conn)?
+    {
+        by_door.entry(person.door_id).or_default().push(person);
+    }
+    Ok(free
+        .into_iter()
+        .map(|d| {
+            let people = by_door.remove(&d.id).unwrap_or_default();
+            (d, people)
+        })
+        .collect())
+}
+
+/// How many of the turf's doors are on a live list now.
+pub fn doors_taken_in_turf(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    turf_id: i64,
+) -> QueryResult<i64> {
+    turf_doors!(campaign_id, turf_id)
+        .filter(exists(
+            walk_list_stops::table
+                .filter(walk_list_stops::campaign_id.eq(doors::campaign_id))
+                .filter(walk_list_stops::door_id.eq(doors::id))
+                .filter(walk_list_stops::live.eq(true)),
+        ))
+        .count()
+        .get_result(conn)
+}
+
+/// One stop of a new list, in route order.
+pub struct NewStop {
+    pub door_id: i64,
+    pub people: Vec<i64>,
+    /// The door's resolution-9 cell, as stored.
+    pub cell9: i64,
+}
+
+/// A list to store.
+pub struct NewList<'a> {
+    pub turf_id: i64,
+    pub name: &'a str,
+    pub universe: &'a str,
+    pub start: (f64, f64),
+    pub distance_m: f64,
+    pub walking_seconds: f64,
+    pub expires_at: NaiveDateTime,
+    pub created_by: Option<i64>,
+    pub stops: Vec<NewStop>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = walk_list_stops)]
+struct StopRow {
+    campaign_id: i64,
+    walk_list_id: i64,
+    door_id: i64,
+    position: i64,
+    live: bool,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = walk_list_people)]
+struct PersonRow {
+    campaign_id: i64,
+    walk_list_id: i64,
+    person_id: i64,
+    door_id: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = walk_list_cells)]
+struct CellRow {
+    campaign_id: i64,
+    cell: i64,
+    walk_list_id: i64,
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Stores a list with its stops, people and cells. Call inside a transaction holding
+/// the campaign's walk-list lock, after choosing free doors.
+pub fn create(conn: &mut DbConnection, campaign_id: i64, list: &NewList) -> QueryResult<WalkList> {
+    let now = super::now();
+    let people_count: usize = list.stops.iter().map(|s| s.people.len()).sum();
+    let stored: WalkList = diesel::insert_into(walk_lists::table)
+        .values((
+            walk_lists::campaign_id.eq(campaign_id),
+            walk_lists::turf_id.eq(list.turf_id),
+            walk_lists::name.eq(list.name),
+            walk_lists::state.eq("active"),
+            walk_lists::universe.eq(list.universe),
+            walk_lists::door_count.eq(count(list.stops.len())),
+            walk_lists::people_count.eq(count(people_count)),
+            walk_lists::distance_m.eq(list.distance_m),
+            walk_lists::walking_seconds.eq(list.walking_seconds),
+            walk_lists::start_lat.eq(list.start.0),
+            walk_lists::start_lng.eq(list.start.1),
+            walk_lists::expires_at.eq(list.expires_at),
+            walk_lists::created_by.eq(list.created_by),
+            walk_lists::created_at.eq(now),
+            walk_lists::updated_at.eq(now),
+        ))
+        .returning(walk_lists::all_columns)
+        .get_result(conn)?;
+    insert_stops(conn, campaign_id, stored.id, 0, &list.stops)?;
+    Ok(stored)
+}
+
+/// Appends stops (with their people and cells) at positions from `first_position` on.
+fn insert_stops(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    first_position: i64,
+    stops: &[NewStop],
+) -> QueryResult<()> {
+    let stop_rows: Vec<StopRow> = stops
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StopRow {
+            campaign_id,
+            walk_list_id: list_id,
+            door_id: s.door_id,
+            position: first_position + count(i),
+            live: true,
+        })
+        .collect();
+    let person_rows: Vec<PersonRow> = stops
+        .iter()
+        .flat_map(|s| {
+            s.people.iter().map(|&p| PersonRow {
+                campaign_id,
+                walk_list_id: list_id,
+                person_id: p,
+                door_id: s.door_id,
+            })
+        })
+        .collect();
+    let mut cells: Vec<i64> = stops.iter().map(|s| s.cell9).collect();
+    cells.sort_unstable();
+    cells.dedup();
+    let existing: Vec<i64> = walk_list_cells::table
+        .filter(walk_list_cells::campaign_id.eq(campaign_id))
+        .filter(walk_list_cells::walk_list_id.eq(list_id))
+        .select(walk_list_cells::cell)
+        .load(conn)?;
+    let cell_rows: Vec<CellRow> = cells
+        .into_iter()
+        .filter(|c| !existing.contains(c))
+        .map(|cell| CellRow {
+            campaign_id,
+            cell,
+            walk_list_id: list_id,
+        })
+        .collect();
+    // At most 5 parameters a row: 4,000 rows stay below SQLite's bound-parameter limit.
+    for chunk in stop_rows.chunks(4000) {
+        on_backend!(conn, |c| diesel::insert_into(walk_list_stops::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in person_rows.chunks(4000) {
+        on_backend!(conn, |c| diesel::insert_into(walk_list_people::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in cell_rows.chunks(4000) {
+        on_backend!(conn, |c| diesel::insert_into(walk_list_cells::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult<Option<WalkList>> {
+    walk_lists::table
+        .filter(walk_lists::campaign_id.eq(campaign_id))
+        .filter(walk_lists::id.eq(id))
+        .select(WalkList::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Lists of the campaign by id, optionally of one turf.
+pub fn list(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    turf_id: Option<i64>,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<WalkList>> {
+    let mut query = walk_lists::table
+        .filter(walk_lists::campaign_id.eq(campaign_id))
+        .filter(walk_lists::id.gt(after.unwrap_or(0)))
+        .into_boxed();
+    if let Some(turf_id) = turf_id {
+        query = query.filter(walk_lists::turf_id.eq(turf_id));
+    }
+    query
+        .order(walk_lists::id)
+        .limit(limit)
+        .select(WalkList::as_select())
+        .load(conn)
+}
+
+/// How many lists (of any state) were cut from the turf.
+pub fn count_for_turf(conn: &mut DbConnection, campaign_id: i64, turf_id: i64) -> QueryResult<i64> {
+    walk_lists::table
+        .filter(walk_lists::campaign_id.eq(campaign_id))
+        .filter(walk_lists::turf_id.eq(turf_id))
+        .count()
+        .get_result(conn)
+}
+
+/// The list's doors in walking order.
+pub fn stops(conn: &mut DbConnection, campaign_id: i64, list_id: i64) -> QueryResult<Vec<Door>> {
+    walk_list_stops::table
+        .inner_join(
+            doors::table.on(doors::campaign_id
+                .eq(walk_list_stops::campaign_id)
+                .and(doors::id.eq(walk_list_stops::door_id))),
+        )
+        .filter(walk_list_stops::campaign_id.eq(campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(list_id))
+        .order(walk_list_stops::position)
+        .select(Door::as_select())
+        .load(conn)
+}
+
+/// The people the list names, by door.
+pub fn people(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+) -> QueryResult<BTreeMap<i64, Vec<Person>>> {
+    let rows: Vec<Person> = walk_list_people::table
+        .inner_join(
+            people::table.on(people::campaign_id
+                .eq(walk_list_people::campaign_id)
+                .and(people::id.eq(walk_list_people::person_id))),
+        )
+        .filter(walk_list_people::campaign_id.eq(campaign_id))
+        .filter(walk_list_people::walk_list_id.eq(list_id))
+        .order(people::id)
+        .select(Person::as_select())
+        .load(conn)?;
+    let mut by_door: BTreeMap<i64, Vec<Person>> = BTreeMap::new();
+    for p in rows {
+        by_door.entry(p.door_id).or_default().push(p);
+    }
+    Ok(by_door)
+}
+
+/// The users the list is assigned to, by id.
+pub fn assignees(conn: &mut DbConnection, campaign_id: i64, list_id: i64) -> QueryResult<Vec<i64>> {
+    walk_list_assignments::table
+        .filter(walk_list_assignments::campaign_id.eq(campaign_id))
+        .filter(walk_list_assignments::walk_list_id.eq(list_id))
+        .order(walk_list_assignments::user_id)
+        .select(walk_list_assignments::user_id)
+        .load(conn)
+}
+
+/// Bumps the version (and the change time) after anything a phone shows changed.
+pub fn touch(conn: &mut DbConnection, campaign_id: i64, list_id: i64) -> QueryResult<()> {
+    diesel::update(
+        walk_lists::table
+            .filter(walk_lists::campaign_id.eq(campaign_id))
+            .filter(walk_lists::id.eq(list_id)),
+    )
+    .set((
+        walk_lists::version.eq(walk_lists::version + 1),
+        walk_lists::updated_at.eq(super::now()),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}
+
+fn refresh_assignee_count(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+) -> QueryResult<()> {
+    let n: i64 = walk_list_assignments::table
+        .filter(walk_list_assignments::campaign_id.eq(campaign_id))
+        .filter(walk_list_assignments::walk_list_id.eq(list_id))
+        .count()
+        .get_result(conn)?;
+    diesel::update(
+        walk_lists::table
+            .filter(walk_lists::campaign_id.eq(campaign_id))
+            .filter(walk_lists::id.eq(list_id)),
+    )
+    .set(walk_lists::assignee_count.eq(n))
+    .execute(conn)?;
+    touch(conn, campaign_id, list_id)
+}
+
+/// Assigns the list to a user; false when it already was. Call inside a transaction.
+pub fn assign(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    user_id: i64,
+    by: i64,
+) -> QueryResult<bool> {
+    let n = on_backend!(conn, |c| diesel::insert_into(walk_list_assignments::table)
+        .values((
+            walk_list_assignments::campaign_id.eq(campaign_id),
+            walk_list_assignments::walk_list_id.eq(list_id),
+            walk_list_assignments::user_id.eq(user_id),
+            walk_list_assignments::assigned_by.eq(by),
+            walk_list_assignments::assigned_at.eq(super::now()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    if n > 0 {
+        refresh_assignee_count(conn, campaign_id, list_id)?;
+    }
+    Ok(n > 0)
+}
+
+/// Removes a user's assignment; false when there was none. Call inside a transaction.
+pub fn unassign(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    user_id: i64,
+) -> QueryResult<bool> {
+    let n = diesel::delete(
+        walk_list_assignments::table
+            .filter(walk_list_assignments::campaign_id.eq(campaign_id))
+            .filter(walk_list_assignments::walk_list_id.eq(list_id))
+            .filter(walk_list_assignments::user_id.eq(user_id)),
+    )
+    .execute(conn)?;
+    if n > 0 {
+        refresh_assignee_count(conn, campaign_id, list_id)?;
+    }
+    Ok(n > 0)
+}
+
+/// The live lists a user holds now: assigned to them, or claimed and not lapsed.
+pub fn held_by(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<WalkList>> {
+    let assigned = walk_list_assignments::table
+        .filter(walk_list_assignments::campaign_id.eq(campaign_id))
+        .filter(walk_list_assignments::user_id.eq(user_id))
+        .select(walk_list_assignments::walk_list_id);
+    walk_lists::table
+        .filter(walk_lists::campaign_id.eq(campaign_id))
+        .filter(walk_lists::state.ne("expired"))
+        .filter(walk_lists::expires_at.gt(now))
+        .filter(
+            walk_lists::id.eq_any(assigned).or(walk_lists::claimed_by
+                .eq(user_id)
+                .and(walk_lists::claimed_until.gt(now))),
+        )
+        .order(walk_lists::id)
+        .select(WalkList::as_select())
+        .load(conn)
+}
+
+/// Whether the user is assigned to the list.
+pub fn is_assigned(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    user_id: i64,
+) -> QueryResult<bool> {
+    diesel::select(exists(
+        walk_list_assignments::table
+            .filter(walk_list_assignments::campaign_id.eq(campaign_id))
+            .filter(walk_list_assignments::walk_list_id.eq(list_id))
+            .filter(walk_list_assignments::user_id.eq(user_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Checks the list out to `user_id` until `until`, in one conditional update: of two
+/// volunteers claiming at once exactly one changes the row. False when the list is not
+/// claimable (assigned, claimed by someone else, expired or done).
+pub fn claim(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    user_id: i64,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        walk_lists::table
+            .filter(walk_lists::campaign_id.eq(campaign_id))
+            .filter(walk_lists::id.eq(list_id))
+            .filter(walk_lists::state.eq("active"))
+            .filter(walk_lists::expires_at.gt(now))
+            .filter(walk_lists::assignee_count.eq(0))
+            .filter(
+                walk_lists::claimed_until
+                    .is_null()
+                    .or(walk_lists::claimed_until.le(now))
+                    .or(walk_lists::claimed_by.eq(user_id)),
+            ),
+    )
+    .set((
+        walk_lists::claimed_by.eq(user_id),
+        walk_lists::claimed_until.eq(until),
+        walk_lists::version.eq(walk_lists::version + 1),
+        walk_lists::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Gives a claim back; false when the user held no claim on the list.
+pub fn release(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        walk_lists::table
+            .filter(walk_lists::campaign_id.eq(campaign_id))
+            .filter(walk_lists::id.eq(list_id))
+            .filter(walk_lists::claimed_by.eq(user_id))
+            .filter(walk_lists::claimed_until.gt(now)),
+    )
+    .set((
+        walk_lists::claimed_by.eq(None::<i64>),
+        walk_lists::claimed_until.eq(None::<NaiveDateTime>),
+        walk_lists::version.eq(walk_lists::version + 1),
+        walk_lists::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Claimable lists with a door in one of `cells` (resolution 9), with the cells they
+/// have there. Looked up by the `(campaign_id, cell)` key: no scan of the campaign.
+pub fn claimable_in_cells(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    cells: &[i64],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(WalkList, Vec<i64>)>> {
+    let mut found: BTreeMap<i64, (WalkList, Vec<i64>)> = BTreeMap::new();
+    // 1,000 cells a query keeps well inside every backend's parameter limit.
+    for chunk in cells.chunks(1000) {
+        let rows: Vec<(i64, WalkList)> = walk_list_cells::table
+            .inner_join(
+                walk_lists::table.on(walk_lists::campaign_id
+                    .eq(walk_list_cells::campaign_id)
+                    .and(walk_lists::id.eq(walk_list_cells::walk_list_id))),
+            )
+            .filter(walk_list_cells::campaign_id.eq(campaign_id))
+            .filter(walk_list_cells::cell.eq_any(chunk))
+            .filter(walk_lists::state.eq("active"))
+            .filter(walk_lists::expires_at.gt(now))
+            .filter(walk_lists::assignee_count.eq(0))
+            .filter(
+                walk_lists::claimed_until
+                    .is_null()
+                    .or(walk_lists::claimed_until.le(now)),
+            )
+            .select((walk_list_cells::cell, WalkList::as_select()))
+            .load(conn)?;
+        for (cell, list) in rows {
+            found
+                .entry(list.id)
+                .or_insert_with(|| (list, Vec::new()))
+                .1
+                .push(cell);
+        }
+    }
+    Ok(found.into_values().collect())
+}
+
+/// Live lists whose expiry has passed, across campaigns (for the expiry sweep).
+pub fn due_for_expiry(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<WalkList>> {
+    walk_lists::table
+        .filter(walk_lists::state.eq("active"))
+        .filter(walk_lists::expires_at.le(now))
+        .order(walk_lists::expires_at)
+        .limit(limit)
+        .select(WalkList::as_select())
+        .load(conn)
+}
+
+/// Ends a list: its doors go back to the pool and any claim is dropped. Returns false
+/// when the list was no longer active (another sweeper got there first).
+pub fn expire(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        walk_lists::table
+            .filter(walk_lists::campaign_id.eq(campaign_id))
+            .filter(walk_lists::id.eq(list_id))
+            .filter(walk_lists::state.eq("active")),
+    )
+    .set((
+        walk_lists::state.eq("expired"),
+        walk_lists::claimed_by.eq(None::<i64>),
+        walk_lists::claimed_until.eq(None::<NaiveDateTime>),
+        walk_lists::version.eq(walk_lists::version + 1),
+        walk_lists::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    diesel::update(
+        walk_list_stops::table
+            .filter(walk_list_stops::campaign_id.eq(campaign_id))
+            .filter(walk_list_stops::walk_list_id.eq(list_id)),
+    )
+    .set(walk_list_stops::live.eq(false))
+    .execute(conn)?;
+    Ok(true)
+}
+
+/// Which of `door_ids` are stops of the list.
+pub fn stops_among(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    door_ids: &[i64],
+) -> QueryResult<Vec<i64>> {
+    walk_list_stops::table
+        .filter(walk_list_stops::campaign_id.eq(campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(list_id))
+        .filter(walk_list_stops::door_id.eq_any(door_ids))
+        .select(walk_list_stops::door_id)
+        .load(conn)
+}
+
+/// Replaces the order and the route figures of a list whose stops changed: `order`
+/// holds every remaining door of the list, in walking order.
+pub fn reorder(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    order: &[i64],
+    route: (f64, f64),
+) -> QueryResult<()> {
+    // Positions are unique only by convention, so they can be rewritten one by one.
+    for (i, door_id) in order.iter().enumerate() {
+        diesel::update(
+            walk_list_stops::table
+                .filter(walk_list_stops::campaign_id.eq(campaign_id))
+                .filter(walk_list_stops::walk_list_id.eq(list_id))
+                .filter(walk_list_stops::door_id.eq(door_id)),
+        )
+        .set(walk_list_stops::position.eq(count(i)))
+        .execute(conn)?;
+    }
+    let people_count: i64 = walk_list_people::table
+        .filter(walk_list_people::campaign_id.eq(campaign_id))
+        .filter(walk_list_people::walk_list_id.eq(list_id))
+        .count()
+        .get_result(conn)?;
+    diesel::update(
+        walk_lists::table
+            .filter(walk_lists::campaign_id.eq(campaign_id))
+            .filter(walk_lists::id.eq(list_id)),
+    )
+    .set((
+        walk_lists::door_count.eq(count(order.len())),
+        walk_lists::people_count.eq(people_count),
+        walk_lists::distance_m.eq(route.0),
+        walk_lists::walking_seconds.eq(route.1),
+    ))
+    .execute(conn)?;
+    touch(conn, campaign_id, list_id)
+}
+
+/// Moves doors (with their people) from one list to the end of another; the caller
+/// reorders both afterwards. Cells of the target are added; the source keeps its cells
+/// (a stale cell only makes "near me" look one ring further, never miss a list).
+pub fn move_stops(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    from: i64,
+    to: i64,
+    door_ids: &[i64],
+    cells9: &[i64],
+) -> QueryResult<()> {
+    let moved_people: Vec<(i64, i64)> = walk_list_people::table
+        .filter(walk_list_people::campaign_id.eq(campaign_id))
+        .filter(walk_list_people::walk_list_id.eq(from))
+        .filter(walk_list_people::door_id.eq_any(door_ids))
+        .select((walk_list_people::person_id, walk_list_people::door_id))
+        .load(conn)?;
+    diesel::delete(
+        walk_list_people::table
+            .filter(walk_list_people::campaign_id.eq(campaign_id))
+            .filter(walk_list_people::walk_list_id.eq(from))
+            .filter(walk_list_people::door_id.eq_any(door_ids)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        walk_list_stops::table
+            .filter(walk_list_stops::campaign_id.eq(campaign_id))
+            .filter(walk_list_stops::walk_list_id.eq(from))
+            .filter(walk_list_stops::door_id.eq_any(door_ids)),
+    )
+    .execute(conn)?;
+    let last: Option<i64> = walk_list_stops::table
+        .filter(walk_list_stops::campaign_id.eq(campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(to))
+        .select(diesel::dsl::max(walk_list_stops::position))
+        .first(conn)?;
+    let mut people_by_door: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (person, door) in moved_people {
+        people_by_door.entry(door).or_default().push(person);
+    }
+    let stops: Vec<NewStop> = door_ids
+        .iter()
+        .zip(cells9)
+        .map(|(&door_id, &cell9)| NewStop {
+            door_id,
+            people: people_by_door.remove(&door_id).unwrap_or_default(),
+            cell9,
+        })
+        .collect();
+    insert_stops(conn, campaign_id, to, last.map_or(0, |p| p + 1), &stops)
+}
+
+/// Whether any of the doors is on a live list now.
+pub fn any_live(conn: &mut DbConnection, campaign_id: i64, door_ids: &[i64]) -> QueryResult<bool> {
+    for chunk in door_ids.chunks(1000) {
+        let n: i64 = walk_list_stops::table
+            .filter(walk_list_stops::campaign_id.eq(campaign_id))
+            .filter(walk_list_stops::door_id.eq_any(chunk))
+            .filter(walk_list_stops::live.eq(true))
+            .count()
+            .get_result(conn)?;
+        if n > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Where the list's doors are, in walking order.
+pub fn stop_locations(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+) -> QueryResult<Vec<(f64, f64)>> {
+    walk_list_stops::table
+        .inner_join(
+            doors::table.on(doors::campaign_id
+                .eq(walk_list_stops::campaign_id)
+                .and(doors::id.eq(walk_list_stops::door_id))),
+        )
+        .filter(walk_list_stops::campaign_id.eq(campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(list_id))
+        .order(walk_list_stops::position)
+        .select((doors::lat, doors::lng))
+        .load(conn)
+}

@@ -1,0 +1,755 @@
+//! Walk lists on the real Liechtenstein doors: the universe decides the doors, the route
+//! decides the order, lists are read with ETags, assigned, claimed nearby, expired and
+//! re-cut, and no door is ever on two live lists.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use groundswell::domain::Role;
+use groundswell::routing;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error, json_with, spawn_app, spawn_app_with};
+use crate::turf::seed_liechtenstein;
+
+/// Draws a municipality as a turf and returns its id.
+async fn town_turf(app: &TestApp, token: &str, name: &str) -> i64 {
+    let town = groundswell::demo::municipalities()
+        .unwrap()
+        .into_iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no municipality {name}"));
+    let created = json_with(
+        app.post(
+            "/api/v1/turfs",
+            Some(token),
+            json!({ "name": town.name, "geometry": town.geometry }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    created["id"].as_i64().unwrap()
+}
+
+/// Every person of the turf, through the public people endpoint.
+async fn people_of_turf(app: &TestApp, token: &str, turf_id: i64) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = json_with(
+            app.get(
+                &format!("/api/v1/people?turf_id={turf_id}&limit=200&after={after}"),
+                token,
+            )
+            .await,
+            200,
+        )
+        .await;
+        all.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_after"].as_i64() {
+            Some(next) => after = next,
+            None => return all,
+        }
+    }
+}
+
+async fn create_lists(app: &TestApp, token: &str, body: Value) -> Vec<Value> {
+    let created = json_with(app.post("/api/v1/walk-lists", Some(token), body).await, 201).await;
+    created["items"].as_array().unwrap().clone()
+}
+
+async fn read_list(app: &TestApp, token: &str, id: i64) -> Value {
+    json_with(
+        app.get(&format!("/api/v1/walk-lists/{id}"), token).await,
+        200,
+    )
+    .await
+}
+
+fn stop_doors(list: &Value) -> Vec<i64> {
+    list["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["door_id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_list_of_a_real_turf_holds_exactly_the_universe_in_a_short_route() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    seed_liechtenstein(&app, app.campaign_id);
+    let turf = town_turf(&app, &token, "Triesen").await;
+
+    // What the universe should select, worked out from the people themselves.
+    let mut expected: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for p in people_of_turf(&app, &token, turf).await {
+        let support = p["support_score"].as_f64();
+        let suppressed = p["do_not_walk"] == true || p["deceased"] == true || p["moved"] == true;
+        if !suppressed && support.is_some_and(|s| (40.0..=70.0).contains(&s)) {
+            expected
+                .entry(p["door_id"].as_i64().unwrap())
+                .or_default()
+                .insert(p["id"].as_i64().unwrap());
+        }
+    }
+    assert!(expected.len() > 100, "the universe should be sizeable");
+
+    let lists = create_lists(
+        &app,
+        &token,
+        json!({ "turf_id": turf, "universe": { "support": { "min": 40, "max": 70 } }, "max_doors": 80 }),
+    )
+    .await;
+    let mut seen: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    let mut previous_last: Option<(f64, f64)> = None;
+    for summary in &lists {
+        assert_eq!(summary["status"], "open");
+        let list = read_list(&app, &token, summary["id"].as_i64().unwrap()).await;
+        let stops = list["stops"].as_array().unwrap();
+        assert!(stops.len() <= 80 && !stops.is_empty());
+        assert_eq!(list["door_count"].as_u64().unwrap() as usize, stops.len());
+        for (i, stop) in stops.iter().enumerate() {
+            assert_eq!(stop["position"].as_u64().unwrap() as usize, i);
+            let people: BTreeSet<i64> = stop["people"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_i64().unwrap())
+                .collect();
+            assert!(
+                seen.insert(stop["door_id"].as_i64().unwrap(), people)
+                    .is_none(),
+                "a door is on two lists"
+            );
+            assert!(stop["people"][0]["support_band"].is_string());
+            assert!(stop["address"]["street"].is_string());
+        }
+        // Consecutive lists are consecutive stretches of one route: each starts where
+        // the previous one ended, not across town.
+        let first = &stops[0]["location"];
+        let first = (
+            first["lat"].as_f64().unwrap(),
+            first["lng"].as_f64().unwrap(),
+        );
+        if let Some(last) = previous_last {
+            assert!(
+                routing::distance_m(last, first) < 600.0,
+                "list {} starts {} m from where the previous ended",
+                summary["id"],
+                routing::distance_m(last, first)
+            );
+        }
+        let last = &stops[stops.len() - 1]["location"];
+        previous_last = Some((last["lat"].as_f64().unwrap(), last["lng"].as_f64().unwrap()));
+        assert_eq!(list["result_codes"].as_array().unwrap().len(), 10);
+        assert_eq!(list["questions"][0]["id"], "support_id");
+    }
+    assert_eq!(
+        seen, expected,
+        "the lists hold exactly the universe's doors and people"
+    );
+
+    // The route is much shorter than walking the same doors by street and number.
+    let first_list = read_list(&app, &token, lists[0]["id"].as_i64().unwrap()).await;
+    let stops: Vec<routing::Stop> = first_list["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| routing::Stop {
+            lat: s["location"]["lat"].as_f64().unwrap(),
+            lng: s["location"]["lng"].as_f64().unwrap(),
+            side: None,
+        })
+        .collect();
+    let start = (
+        first_list["start"]["lat"].as_f64().unwrap(),
+        first_list["start"]["lng"].as_f64().unwrap(),
+    );
+    let ours: Vec<usize> = (0..stops.len()).collect();
+    let mut by_street: Vec<usize> = ours.clone();
+    let addr = |i: usize| {
+        let a = &first_list["stops"][i]["address"];
+        let n: u32 = a["housenumber"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
+        (a["street"].as_str().unwrap().to_owned(), n)
+    };
+    by_street.sort_by_key(|&i| addr(i));
+    let route = routing::path_length_m(&stops, Some(start), &ours);
+    let street = routing::path_length_m(&stops, Some(start), &by_street);
+    assert!(
+        route < 0.8 * street,
+        "route {route:.0} m vs street order {street:.0} m"
+    );
+    let reported = first_list["distance_m"].as_f64().unwrap();
+    assert!((reported - route).abs() < 1.0, "{reported} vs {route}");
+    assert!(first_list["walking_minutes"].as_f64().unwrap() > 0.0);
+
+    // Every door is taken now: the same universe again finds nothing free.
+    let again = app
+        .post(
+            "/api/v1/walk-lists",
+            Some(&token),
+            json!({ "turf_id": turf, "universe": { "support": { "min": 40, "max": 70 } } }),
+        )
+        .await;
+    let body = assert_error(again, 422, "validation_failed").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("other live lists")
+    );
+    // A wider universe only gets the doors still free.
+    let rest = create_lists(&app, &token, json!({ "turf_id": turf, "max_doors": 500 })).await;
+    for summary in rest {
+        let list = read_list(&app, &token, summary["id"].as_i64().unwrap()).await;
+        for door in stop_doors(&list) {
+            assert!(
+                !seen.contains_key(&door),
+                "door {door} is on two live lists"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_walk_list_requests_are_explained() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    let (_, volunteer) = app.user_with_role(Role::Volunteer).await;
+    let cases = [
+        (json!({ "turf_id": 999 }), 422, "validation_failed"),
+        (
+            json!({ "turf_id": 1, "universe": { "support": { "min": 80, "max": 20 } } }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "turf_id": 1, "max_doors": 0 }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "turf_id": 1, "max_doors": 501 }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "turf_id": 1, "start": { "lat": 91, "lng": 0 } }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "turf_id": 1, "universe": { "colour": "red" } }),
+            422,
+            "validation_failed",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let res = app
+            .post("/api/v1/walk-lists", Some(&token), body.clone())
+            .await;
+        let got = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(got, status, "{body} -> {text}");
+        assert!(text.contains(code), "{body} -> {text}");
+    }
+    let res = app
+        .post(
+            "/api/v1/walk-lists",
+            Some(&volunteer),
+            json!({ "turf_id": 1 }),
+        )
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    for path in [
+        "/api/v1/walk-lists/nearby?lat=47&lng=9.5&radius_m=50000",
+        "/api/v1/walk-lists/nearby?lat=95&lng=9.5",
+        "/api/v1/walk-lists/nearby?lat=47&lng=9.5&radius_m=-1",
+    ] {
+        assert_error(app.get(path, &volunteer).await, 422, "validation_failed").await;
+    }
+    assert_error(
+        app.get("/api/v1/walk-lists/12345", &token).await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+/// A small campaign: one town's lists, an organizer and some volunteers.
+struct Field {
+    app: TestApp,
+    organizer: String,
+    lists: Vec<i64>,
+}
+
+async fn field(max_doors: u32) -> Field {
+    field_with(max_doors, |_| {}).await
+}
+
+async fn field_with(
+    max_doors: u32,
+    adjust: impl FnOnce(&mut groundswell::config::Settings),
+) -> Field {
+    let app = spawn_app_with(adjust).await;
+    let organizer = app.admin_token().await;
+    seed_liechtenstein(&app, app.campaign_id);
+    let turf = town_turf(&app, &organizer, "Schaan").await;
+    let lists = create_lists(
+        &app,
+        &organizer,
+        json!({ "turf_id": turf, "max_doors": max_doors }),
+    )
+    .await
+    .iter()
+    .map(|l| l["id"].as_i64().unwrap())
+    .collect();
+    Field {
+        app,
+        organizer,
+        lists,
+    }
+}
+
+#[tokio::test]
+async fn phones_refresh_cheaply_and_volunteers_see_only_their_lists() {
+    let Field {
+        app,
+        organizer,
+        lists,
+    } = field(60).await;
+    let list = lists[0];
+    let path = format!("/api/v1/walk-lists/{list}");
+    let (vol_id, volunteer) = app.user_with_role(Role::Volunteer).await;
+    let (_, other_volunteer) = app.user_with_role(Role::Volunteer).await;
+
+    // Not assigned yet: the volunteer cannot read it.
+    assert_error(app.get(&path, &volunteer).await, 404, "not_found").await;
+    let mine = json_with(app.get("/api/v1/me/walk-lists", &volunteer).await, 200).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 0);
+
+    let assigned = app
+        .post(
+            &format!("{path}/assignments"),
+            Some(&organizer),
+            json!({ "user_id": vol_id }),
+        )
+        .await;
+    let assigned = json_with(assigned, 201).await;
+    assert_eq!(assigned["status"], "assigned");
+    assert_eq!(assigned["assignees"], json!([vol_id]));
+    // Assigning again changes nothing.
+    let again = app
+        .post(
+            &format!("{path}/assignments"),
+            Some(&organizer),
+            json!({ "user_id": vol_id }),
+        )
+        .await;
+    assert_eq!(again.status(), 200);
+
+    let res = app.get(&path, &volunteer).await;
+    assert_eq!(res.status(), 200);
+    let tag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "assigned");
+    assert_error(app.get(&path, &other_volunteer).await, 404, "not_found").await;
+    let mine = json_with(app.get("/api/v1/me/walk-lists", &volunteer).await, 200).await;
+    assert_eq!(mine["items"][0]["id"], list);
+
+    // Same version: 304 without a body.
+    let res = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&volunteer)
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+    assert_eq!(res.headers()["etag"].to_str().unwrap(), tag);
+    assert!(res.text().await.unwrap().is_empty());
+
+    // A change (another assignee) gives a new version, and a full answer.
+    let (vol2, _) = app.user_with_role(Role::Volunteer).await;
+    json_with(
+        app.post(
+            &format!("{path}/assignments"),
+            Some(&organizer),
+            json!({ "user_id": vol2 }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let res = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&volunteer)
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_ne!(res.headers()["etag"].to_str().unwrap(), tag);
+
+    // Unassigned: the list is gone from the volunteer's phone.
+    let res = app
+        .delete(&format!("{path}/assignments/{vol_id}"), &organizer)
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_error(app.get(&path, &volunteer).await, 404, "not_found").await;
+    assert_error(
+        app.delete(&format!("{path}/assignments/{vol_id}"), &organizer)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    // Volunteers cannot assign, and a user of another campaign cannot be assigned.
+    assert_error(
+        app.post(
+            &format!("{path}/assignments"),
+            Some(&volunteer),
+            json!({ "user_id": vol_id }),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let elsewhere = app.create_campaign("Elsewhere");
+    let stranger = app.create_user(elsewhere, "stranger@else.org", Role::Volunteer);
+    assert_error(
+        app.post(
+            &format!("{path}/assignments"),
+            Some(&organizer),
+            json!({ "user_id": stranger }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    // The other campaign's organizer sees nothing of this one's lists.
+    app.create_user(elsewhere, "org@else.org", Role::Organizer);
+    let foreign = app.token("org@else.org").await;
+    assert_error(app.get(&path, &foreign).await, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn of_many_volunteers_claiming_at_once_exactly_one_wins() {
+    let Field { app, lists, .. } = field(60).await;
+    let list = lists[0];
+    let mut volunteers = Vec::new();
+    for _ in 0..8 {
+        volunteers.push(app.user_with_role(Role::Volunteer).await);
+    }
+    let claims = volunteers.iter().map(|(_, token)| {
+        app.client
+            .post(app.url(&format!("/api/v1/walk-lists/{list}/claim")))
+            .bearer_auth(token)
+            .send()
+    });
+    let results = futures_util::future::join_all(claims).await;
+    let statuses: Vec<u16> = results
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+
+    let winner = statuses.iter().position(|&s| s == 200).unwrap();
+    let (winner_id, winner_token) = &volunteers[winner];
+    let (_, loser_token) = &volunteers[(winner + 1) % volunteers.len()];
+    let read = read_list(&app, winner_token, list).await;
+    assert_eq!(read["claimed_by"], *winner_id);
+    assert_eq!(read["status"], "assigned");
+    // Only the holder can release; then another volunteer can claim it.
+    assert_error(
+        app.post(
+            &format!("/api/v1/walk-lists/{list}/release"),
+            Some(loser_token),
+            json!({}),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+    let res = app
+        .post(
+            &format!("/api/v1/walk-lists/{list}/release"),
+            Some(winner_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app
+        .post(
+            &format!("/api/v1/walk-lists/{list}/claim"),
+            Some(loser_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(json_with(res, 200).await["status"], "assigned");
+}
+
+#[tokio::test]
+async fn nearby_lists_come_nearest_first_and_only_when_claimable() {
+    let Field {
+        app,
+        organizer,
+        lists,
+    } = field(40).await;
+    assert!(lists.len() >= 3);
+    let (_, volunteer) = app.user_with_role(Role::Volunteer).await;
+    // Stand at the first door of the second list.
+    let target = read_list(&app, &organizer, lists[1]).await;
+    let here = &target["stops"][0]["location"];
+    let (lat, lng) = (here["lat"].as_f64().unwrap(), here["lng"].as_f64().unwrap());
+    let near = json_with(
+        app.get(
+            &format!("/api/v1/walk-lists/nearby?lat={lat}&lng={lng}&radius_m=5000"),
+            &volunteer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let items = near["items"].as_array().unwrap();
+    assert_eq!(
+        items[0]["id"], lists[1],
+        "the list under my feet comes first"
+    );
+    let distances: Vec<f64> = items
+        .iter()
+        .map(|i| i["away_m"].as_f64().unwrap())
+        .collect();
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+    assert!(distances[0] < 200.0);
+    let all_ids: BTreeSet<i64> = items.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        all_ids,
+        lists.iter().copied().collect(),
+        "Schaan fits in 5 km"
+    );
+
+    // A small radius finds only what is close.
+    let close = json_with(
+        app.get(
+            &format!("/api/v1/walk-lists/nearby?lat={lat}&lng={lng}&radius_m=100"),
+            &volunteer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(close["items"].as_array().unwrap().len() < lists.len());
+    // Far away (Malbun, about 10 km from Schaan): nothing.
+    let far = json_with(
+        app.get(
+            "/api/v1/walk-lists/nearby?lat=47.1013&lng=9.6097&radius_m=500",
+            &volunteer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(far["items"].as_array().unwrap().len(), 0);
+
+    // Once assigned, a list is no longer offered.
+    let (someone, _) = app.user_with_role(Role::Volunteer).await;
+    json_with(
+        app.post(
+            &format!("/api/v1/walk-lists/{}/assignments", lists[1]),
+            Some(&organizer),
+            json!({ "user_id": someone }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let near = json_with(
+        app.get(
+            &format!("/api/v1/walk-lists/nearby?lat={lat}&lng={lng}&radius_m=5000"),
+            &volunteer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(
+        near["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["id"] != lists[1])
+    );
+    // And an assigned list cannot be claimed.
+    assert_error(
+        app.post(
+            &format!("/api/v1/walk-lists/{}/claim", lists[1]),
+            Some(&volunteer),
+            json!({}),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn expired_lists_return_their_doors_and_tell_the_phone() {
+    let Field {
+        app,
+        organizer,
+        lists,
+    } = field_with(500, |s| {
+        s.walk_list_ttl = std::time::Duration::from_secs(3);
+        s.expiry_sweep_interval = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let list = lists[0];
+    let (vol_id, volunteer) = app.user_with_role(Role::Volunteer).await;
+    json_with(
+        app.post(
+            &format!("/api/v1/walk-lists/{list}/assignments"),
+            Some(&organizer),
+            json!({ "user_id": vol_id }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let before = read_list(&app, &organizer, list).await;
+    let turf = before["turf_id"].as_i64().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(4000)).await;
+
+    let after = read_list(&app, &organizer, list).await;
+    assert_eq!(after["status"], "expired");
+    let mine = json_with(app.get("/api/v1/me/walk-lists", &volunteer).await, 200).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 0);
+    // The sweep wrote the expiry message (skipped: the volunteer has no phone).
+    let notes = json_with(
+        app.get(
+            &format!("/api/v1/walk-lists/{list}/notifications"),
+            &organizer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let events: Vec<&str> = notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, vec!["assigned", "expired"]);
+    assert!(
+        notes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["state"] == "skipped")
+    );
+    // An expired list cannot be assigned or claimed, and its doors are free again.
+    assert_error(
+        app.post(
+            &format!("/api/v1/walk-lists/{list}/assignments"),
+            Some(&organizer),
+            json!({ "user_id": vol_id }),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+    let fresh = create_lists(
+        &app,
+        &organizer,
+        json!({ "turf_id": turf, "max_doors": 500 }),
+    )
+    .await;
+    let fresh_doors: BTreeSet<i64> = {
+        let mut all = BTreeSet::new();
+        for l in &fresh {
+            all.extend(stop_doors(
+                &read_list(&app, &organizer, l["id"].as_i64().unwrap()).await,
+            ));
+        }
+        all
+    };
+    let old_doors: BTreeSet<i64> = stop_doors(&before).into_iter().collect();
+    assert!(old_doors.is_subset(&fresh_doors));
+}
+
+#[tokio::test]
+async fn an_organizer_moves_doors_between_lists() {
+    let Field {
+        app,
+        organizer,
+        lists,
+    } = field(60).await;
+    let (from, to) = (lists[0], lists[1]);
+    let source = read_list(&app, &organizer, from).await;
+    let target = read_list(&app, &organizer, to).await;
+    let moving: Vec<i64> = stop_doors(&source).into_iter().take(5).collect();
+    let moved = json_with(
+        app.post(
+            &format!("/api/v1/walk-lists/{from}/move-doors"),
+            Some(&organizer),
+            json!({ "door_ids": moving, "to_walk_list_id": to }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(moved["items"].as_array().unwrap().len(), 2);
+    let source_after = read_list(&app, &organizer, from).await;
+    let target_after = read_list(&app, &organizer, to).await;
+    let src: BTreeSet<i64> = stop_doors(&source_after).into_iter().collect();
+    let dst: BTreeSet<i64> = stop_doors(&target_after).into_iter().collect();
+    for d in &moving {
+        assert!(!src.contains(d) && dst.contains(d));
+    }
+    assert_eq!(src.len() + 5, stop_doors(&source).len());
+    assert_eq!(dst.len(), stop_doors(&target).len() + 5);
+    assert!(source_after["version"].as_i64() > source["version"].as_i64());
+    // The moved doors keep their people.
+    let moved_stop = target_after["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["door_id"] == moving[0])
+        .unwrap();
+    assert!(!moved_stop["people"].as_array().unwrap().is_empty());
+    // Doors not on the source are refused, by id.
+    let res = app
+        .post(
+            &format!("/api/v1/walk-lists/{from}/move-doors"),
+            Some(&organizer),
+            json!({ "door_ids": moving, "to_walk_list_id": to }),
+        )
+        .await;
+    assert_error(res, 422, "validation_failed").await;
+}
