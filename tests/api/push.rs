@@ -9,8 +9,9 @@ use groundswell::domain::Role;
 use serde_json::{Value, json};
 
 use crate::fake_fcm::FakeFcm;
-use crate::helpers::{TestApp, json_with, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, TestDb, json_with, spawn_app, spawn_app_with};
 use crate::turf::seed_liechtenstein;
+use groundswell::db::DbManager;
 
 /// A campaign with one list of a small turf, and push pointed at `fake`.
 async fn app_with_fcm(fake: &FakeFcm, dir: &std::path::Path) -> TestApp {
@@ -282,22 +283,35 @@ async fn without_fcm_messages_are_kept_as_skipped() {
 
 #[tokio::test]
 async fn two_servers_on_one_postgres_never_send_a_message_twice() {
-    let app = spawn_app().await;
-    if !app.db.is_postgres() {
+    // No in-process app here: its own push worker (without FCM) would take messages too.
+    let db = TestDb::new();
+    if !db.is_postgres() {
         // SQLite has one writer and one server; the case is PostgreSQL's.
         return;
     }
     let fake = FakeFcm::start();
     let dir = tempfile::tempdir().unwrap();
     let credentials = fake.write_service_account(dir.path());
+    let mut conn = DbManager::new(&db.url).establish().unwrap();
+    groundswell::db::migrate(&mut conn).unwrap();
+    let campaign_id = groundswell::admin::create_campaign(&mut conn, "Two servers").unwrap();
+    let user = groundswell::admin::create_user(
+        &mut conn,
+        groundswell::admin::NewAccount {
+            campaign_id,
+            email: "phones@test.org",
+            name: None,
+            role: Role::Volunteer,
+            password: crate::helpers::PASSWORD.into(),
+        },
+    )
+    .unwrap();
     // 2,000 messages to 2,000 devices, queued before either server starts sending.
-    let mut conn = app.conn();
-    let (user, _) = app.user_with_role(Role::Volunteer).await;
     let data = BTreeMap::from([("event".to_owned(), "assigned".to_owned())]);
     for n in 0..2000 {
         groundswell::db::devices::register(
             &mut conn,
-            app.campaign_id,
+            campaign_id,
             user,
             &format!("ok-{n}"),
             "android",
@@ -307,7 +321,7 @@ async fn two_servers_on_one_postgres_never_send_a_message_twice() {
     groundswell::db::outbox::enqueue(
         &mut conn,
         &groundswell::db::outbox::NewPush {
-            campaign_id: app.campaign_id,
+            campaign_id,
             user_id: user,
             walk_list_id: None,
             event: "assigned",
@@ -320,7 +334,7 @@ async fn two_servers_on_one_postgres_never_send_a_message_twice() {
     let spawn = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_groundswell"))
             .arg("serve")
-            .env("DATABASE_URL", &app.db.url)
+            .env("DATABASE_URL", &db.url)
             .env("GROUNDSWELL_ADDR", "127.0.0.1:0")
             .env("GROUNDSWELL_JWT_SECRET", crate::helpers::JWT_SECRET)
             .env("GROUNDSWELL_FCM_CREDENTIALS_FILE", &credentials)
