@@ -6,11 +6,7 @@
 //!   OUTBOX_BENCH_MESSAGES=50000 cargo bench --bench outbox
 //!   OUTBOX_BENCH_PG=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench outbox
 
-#![expect(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    reason = "a benchmark stops loudly"
-)]
+#![expect(clippy::expect_used, reason = "a benchmark stops loudly")]
 
 #[path = "../tests/api/fake_fcm.rs"]
 #[expect(dead_code, reason = "the benchmark uses only part of the fake")]
