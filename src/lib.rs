@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod import;
+pub mod knock;
 pub mod push;
 pub mod routes;
 pub mod routing;

@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod devices;
 pub mod imports;
 pub mod invites;
+pub mod knocks;
 pub mod outbox;
 pub mod people;
 pub mod regions;

@@ -315,7 +315,11 @@ fn mark_sent(
     let mut n = 0;
     let mut param = || {
         n += 1;
-        if postgres { format!("${n}") } else { format!("?{n}") }
+        if postgres {
+            format!("${n}")
+        } else {
+            format!("?{n}")
+        }
     };
     let now_param = param();
     let values: Vec<String> = rows

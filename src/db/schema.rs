@@ -209,6 +209,9 @@ diesel::table! {
         door_id -> BigInt,
         position -> BigInt,
         live -> Bool,
+        last_result -> Nullable<Text>,
+        last_knocked_at -> Nullable<Timestamp>,
+        finished -> Bool,
     }
 }
 
@@ -262,6 +265,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    questions (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        key -> Text,
+        kind -> Text,
+        text -> Text,
+        answers -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    knocks (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        client_id -> Text,
+        user_id -> BigInt,
+        walk_list_id -> BigInt,
+        door_id -> BigInt,
+        result -> Text,
+        notes -> Text,
+        knocked_at -> Timestamp,
+        received_at -> Timestamp,
+        lat -> Nullable<Double>,
+        lng -> Nullable<Double>,
+        accuracy_m -> Nullable<Double>,
+        distance_m -> Nullable<Double>,
+        location_quality -> Text,
+        content_hash -> Text,
+    }
+}
+
+diesel::table! {
+    knock_answers (campaign_id, knock_id, person_id, question_key) {
+        campaign_id -> BigInt,
+        knock_id -> BigInt,
+        person_id -> BigInt,
+        question_key -> Text,
+        answer -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     users,
@@ -281,4 +328,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     walk_list_cells,
     walk_list_assignments,
     push_messages,
+    questions,
+    knocks,
+    knock_answers,
 );

@@ -5,7 +5,9 @@ mod audit;
 mod auth;
 mod health;
 mod imports;
+mod knocks;
 mod me;
+mod questions;
 mod regions;
 mod turfs;
 mod users;
@@ -105,6 +107,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             walk_lists::notifications,
         ),
         ep(M::GET, "/api/v1/me/walk-lists", walk_lists::mine),
+        ep(M::POST, "/api/v1/knocks/batch", knocks::batch),
+        ep(M::GET, "/api/v1/questions", questions::list),
+        ep(M::POST, "/api/v1/questions", questions::create),
     ]
 }
 

@@ -397,14 +397,6 @@ pub struct StopView {
 }
 
 #[derive(Debug, Serialize)]
-pub struct QuestionView {
-    pub id: &'static str,
-    pub kind: &'static str,
-    pub text: &'static str,
-    pub answers: Vec<serde_json::Value>,
-}
-
-#[derive(Debug, Serialize)]
 pub struct ResultCodeView {
     pub code: &'static str,
     pub label: &'static str,
@@ -418,27 +410,8 @@ pub struct WalkListView {
     pub summary: WalkListSummary,
     pub universe: serde_json::Value,
     pub stops: Vec<StopView>,
-    pub questions: Vec<QuestionView>,
+    pub questions: Vec<super::questions::QuestionView>,
     pub result_codes: Vec<ResultCodeView>,
-}
-
-/// The built-in support ID question every list carries.
-fn questions() -> Vec<QuestionView> {
-    vec![QuestionView {
-        id: "support_id",
-        kind: "single_choice",
-        text: "How do you feel about our candidate?",
-        answers: [
-            (1, "Strong support"),
-            (2, "Lean support"),
-            (3, "Undecided"),
-            (4, "Lean oppose"),
-            (5, "Strong oppose"),
-        ]
-        .into_iter()
-        .map(|(value, label)| json!({ "value": value, "label": label }))
-        .collect(),
-    }]
 }
 
 fn result_codes() -> Vec<ResultCodeView> {
@@ -531,7 +504,7 @@ pub async fn get(
             summary: summarise(conn, &list, now)?,
             universe,
             stops,
-            questions: questions(),
+            questions: super::questions::active(conn, list.campaign_id)?,
             result_codes: result_codes(),
         })
     })

@@ -18,6 +18,7 @@ mod devices;
 mod errors;
 mod imports;
 mod isolation;
+mod knocks;
 mod ops;
 mod push;
 mod push_client;

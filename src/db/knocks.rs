@@ -1,0 +1,332 @@
+//! Knocks and their effects: stored once per client id, and applied in the same
+//! transaction to the door, the people and the walk list.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::people::on_backend;
+use super::schema::{doors, knock_answers, knocks, people, questions, walk_list_stops, walk_lists};
+
+/// The knock already stored under a client id: its id and content hash.
+pub fn find_by_client_id(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    client_id: &str,
+) -> QueryResult<Option<(i64, String)>> {
+    knocks::table
+        .filter(knocks::campaign_id.eq(campaign_id))
+        .filter(knocks::client_id.eq(client_id))
+        .select((knocks::id, knocks::content_hash))
+        .first(conn)
+        .optional()
+}
+
+/// A knock to store, already checked.
+pub struct NewKnock<'a> {
+    pub campaign_id: i64,
+    pub client_id: &'a str,
+    pub user_id: i64,
+    pub walk_list_id: i64,
+    pub door_id: i64,
+    pub result: &'a str,
+    pub notes: &'a str,
+    pub knocked_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub location: Option<(f64, f64, Option<f64>)>,
+    pub distance_m: Option<f64>,
+    pub location_quality: &'a str,
+    pub content_hash: &'a str,
+    /// (person, question key, answer as JSON text).
+    pub answers: Vec<(i64, String, String)>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = knock_answers)]
+struct AnswerRow<'a> {
+    campaign_id: i64,
+    knock_id: i64,
+    person_id: i64,
+    question_key: &'a str,
+    answer: &'a str,
+}
+
+pub fn insert(conn: &mut DbConnection, k: &NewKnock) -> QueryResult<i64> {
+    let id: i64 = diesel::insert_into(knocks::table)
+        .values((
+            knocks::campaign_id.eq(k.campaign_id),
+            knocks::client_id.eq(k.client_id),
+            knocks::user_id.eq(k.user_id),
+            knocks::walk_list_id.eq(k.walk_list_id),
+            knocks::door_id.eq(k.door_id),
+            knocks::result.eq(k.result),
+            knocks::notes.eq(k.notes),
+            knocks::knocked_at.eq(k.knocked_at),
+            knocks::received_at.eq(k.received_at),
+            knocks::lat.eq(k.location.map(|l| l.0)),
+            knocks::lng.eq(k.location.map(|l| l.1)),
+            knocks::accuracy_m.eq(k.location.and_then(|l| l.2)),
+            knocks::distance_m.eq(k.distance_m),
+            knocks::location_quality.eq(k.location_quality),
+            knocks::content_hash.eq(k.content_hash),
+        ))
+        .returning(knocks::id)
+        .get_result(conn)?;
+    let rows: Vec<AnswerRow> = k
+        .answers
+        .iter()
+        .map(|(person, key, answer)| AnswerRow {
+            campaign_id: k.campaign_id,
+            knock_id: id,
+            person_id: *person,
+            question_key: key,
+            answer,
+        })
+        .collect();
+    if !rows.is_empty() {
+        on_backend!(conn, |c| diesel::insert_into(knock_answers::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(id)
+}
+
+/// Whether the door is a stop of the list.
+pub fn is_stop(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    door_id: i64,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        walk_list_stops::table
+            .filter(walk_list_stops::campaign_id.eq(campaign_id))
+            .filter(walk_list_stops::walk_list_id.eq(list_id))
+            .filter(walk_list_stops::door_id.eq(door_id)),
+    ))
+    .get_result(conn)
+}
+
+/// The door's location, if the door is in the campaign.
+pub fn door_location(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    door_id: i64,
+) -> QueryResult<Option<(f64, f64)>> {
+    doors::table
+        .filter(doors::campaign_id.eq(campaign_id))
+        .filter(doors::id.eq(door_id))
+        .select((doors::lat, doors::lng))
+        .first(conn)
+        .optional()
+}
+
+/// The ids of the people living at the door.
+pub fn people_at(conn: &mut DbConnection, campaign_id: i64, door_id: i64) -> QueryResult<Vec<i64>> {
+    people::table
+        .filter(people::campaign_id.eq(campaign_id))
+        .filter(people::door_id.eq(door_id))
+        .select(people::id)
+        .load(conn)
+}
+
+/// The campaign's active questions: (key, kind, answers JSON).
+pub fn active_questions(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+) -> QueryResult<Vec<(String, String, String)>> {
+    questions::table
+        .filter(questions::campaign_id.eq(campaign_id))
+        .filter(questions::active.eq(true))
+        .order(questions::id)
+        .select((questions::key, questions::kind, questions::answers))
+        .load(conn)
+}
+
+/// What a knock changes besides itself.
+pub struct Effects<'a> {
+    pub campaign_id: i64,
+    pub walk_list_id: i64,
+    pub door_id: i64,
+    pub result: &'a str,
+    pub finished: bool,
+    pub knocked_at: NaiveDateTime,
+    /// People spoken to (their last contact moves).
+    pub contacted: &'a [i64],
+    /// People to flag `moved` or `deceased` with this result.
+    pub flagged: &'a [i64],
+}
+
+/// Applies a knock's effects. Knocks may arrive late and out of order, so every "last"
+/// value only moves forward in knock time, and "finished" never goes back.
+pub fn apply_effects(conn: &mut DbConnection, e: &Effects) -> QueryResult<()> {
+    let now = super::now();
+    diesel::update(
+        doors::table
+            .filter(doors::campaign_id.eq(e.campaign_id))
+            .filter(doors::id.eq(e.door_id))
+            .filter(
+                doors::last_contact_at
+                    .is_null()
+                    .or(doors::last_contact_at.lt(e.knocked_at)),
+            ),
+    )
+    .set((
+        doors::last_contact_at.eq(e.knocked_at),
+        doors::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if e.result == "hostile" {
+        diesel::update(
+            doors::table
+                .filter(doors::campaign_id.eq(e.campaign_id))
+                .filter(doors::id.eq(e.door_id)),
+        )
+        .set(doors::do_not_walk.eq(true))
+        .execute(conn)?;
+    }
+    if !e.contacted.is_empty() {
+        diesel::update(
+            people::table
+                .filter(people::campaign_id.eq(e.campaign_id))
+                .filter(people::id.eq_any(e.contacted))
+                .filter(
+                    people::last_contact_at
+                        .is_null()
+                        .or(people::last_contact_at.lt(e.knocked_at)),
+                ),
+        )
+        .set(people::last_contact_at.eq(e.knocked_at))
+        .execute(conn)?;
+    }
+    if !e.flagged.is_empty() {
+        let target = people::table
+            .filter(people::campaign_id.eq(e.campaign_id))
+            .filter(people::id.eq_any(e.flagged));
+        match e.result {
+            "moved" => diesel::update(target)
+                .set((people::moved.eq(true), people::updated_at.eq(now)))
+                .execute(conn)?,
+            "deceased" => diesel::update(target)
+                .set((people::deceased.eq(true), people::updated_at.eq(now)))
+                .execute(conn)?,
+            _ => 0,
+        };
+    }
+    let stop = walk_list_stops::table
+        .filter(walk_list_stops::campaign_id.eq(e.campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(e.walk_list_id))
+        .filter(walk_list_stops::door_id.eq(e.door_id));
+    diesel::update(
+        stop.filter(
+            walk_list_stops::last_knocked_at
+                .is_null()
+                .or(walk_list_stops::last_knocked_at.le(e.knocked_at)),
+        ),
+    )
+    .set((
+        walk_list_stops::last_result.eq(e.result),
+        walk_list_stops::last_knocked_at.eq(e.knocked_at),
+    ))
+    .execute(conn)?;
+    if e.finished {
+        diesel::update(stop)
+            .set(walk_list_stops::finished.eq(true))
+            .execute(conn)?;
+    }
+    refresh_progress(conn, e.campaign_id, e.walk_list_id, now)
+}
+
+/// Recounts the list's knocked doors; a list whose every door is finished is done, and
+/// its doors go back to the pool.
+fn refresh_progress(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let stops = walk_list_stops::table
+        .filter(walk_list_stops::campaign_id.eq(campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(list_id));
+    let knocked: i64 = stops
+        .filter(walk_list_stops::last_result.is_not_null())
+        .count()
+        .get_result(conn)?;
+    let open: i64 = stops
+        .filter(walk_list_stops::finished.eq(false))
+        .count()
+        .get_result(conn)?;
+    diesel::update(
+        walk_lists::table
+            .filter(walk_lists::campaign_id.eq(campaign_id))
+            .filter(walk_lists::id.eq(list_id)),
+    )
+    .set((
+        walk_lists::knocked_doors.eq(knocked),
+        walk_lists::version.eq(walk_lists::version + 1),
+        walk_lists::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if open == 0 {
+        let n = diesel::update(
+            walk_lists::table
+                .filter(walk_lists::campaign_id.eq(campaign_id))
+                .filter(walk_lists::id.eq(list_id))
+                .filter(walk_lists::state.eq("active")),
+        )
+        .set(walk_lists::state.eq("done"))
+        .execute(conn)?;
+        if n > 0 {
+            diesel::update(stops)
+                .set(walk_list_stops::live.eq(false))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = questions)]
+pub struct StoredQuestion {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub key: String,
+    pub kind: String,
+    pub text: String,
+    pub answers: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn list_questions(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+) -> QueryResult<Vec<StoredQuestion>> {
+    questions::table
+        .filter(questions::campaign_id.eq(campaign_id))
+        .order(questions::id)
+        .select(StoredQuestion::as_select())
+        .load(conn)
+}
+
+pub fn create_question(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    key: &str,
+    kind: &str,
+    text: &str,
+    answers: &str,
+) -> QueryResult<StoredQuestion> {
+    diesel::insert_into(questions::table)
+        .values((
+            questions::campaign_id.eq(campaign_id),
+            questions::key.eq(key),
+            questions::kind.eq(kind),
+            questions::text.eq(text),
+            questions::answers.eq(answers),
+            questions::active.eq(true),
+            questions::created_at.eq(super::now()),
+        ))
+        .returning(questions::all_columns)
+        .get_result(conn)
+}

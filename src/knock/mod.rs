@@ -1,0 +1,355 @@
+//! Door knocks as plain rules: what a phone may send, what makes two sends the same
+//! knock, which answers fit which question, and how far from the door the phone was.
+//! No actix, no diesel.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::walk::RESULT_CODES;
+
+/// Most knocks in one batch.
+pub const MAX_BATCH: usize = 500;
+/// How far in the future (by the server's clock) a phone's time may be.
+pub const FUTURE_SKEW_SECS: i64 = 300;
+/// Longest note, in characters.
+pub const MAX_NOTES_CHARS: usize = 2000;
+/// Most people named in one knock.
+pub const MAX_PEOPLE: usize = 50;
+/// The built-in support ID question.
+pub const SUPPORT_ID: &str = "support_id";
+
+/// One knock as the phone sends it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnockInput {
+    pub client_id: uuid::Uuid,
+    pub walk_list_id: i64,
+    pub door_id: i64,
+    pub result: String,
+    #[serde(default)]
+    pub people: Vec<PersonInput>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    pub knocked_at: DateTime<Utc>,
+    #[serde(default)]
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    pub person_id: i64,
+    /// Question key → answer (a value, or a list of values for multiple choice).
+    #[serde(default)]
+    pub answers: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    pub lat: f64,
+    pub lng: f64,
+    #[serde(default)]
+    pub accuracy_m: Option<f64>,
+}
+
+/// Whether a result closes the door for its list; `None` for an unknown result.
+pub fn is_final(result: &str) -> Option<bool> {
+    RESULT_CODES
+        .iter()
+        .find(|(code, _, _)| *code == result)
+        .map(|&(_, _, finished)| finished)
+}
+
+impl KnockInput {
+    /// The knock's time as stored (UTC, microseconds).
+    pub fn knocked_at_naive(&self) -> NaiveDateTime {
+        self.knocked_at.naive_utc().trunc_subsecs(6)
+    }
+
+    /// Checks what needs no database: the result, the clock, the note, the location.
+    pub fn check(&self, now: NaiveDateTime) -> Result<(), String> {
+        if is_final(&self.result).is_none() {
+            return Err(format!("unknown result {:?}", self.result));
+        }
+        if self.knocked_at_naive() > now + chrono::Duration::seconds(FUTURE_SKEW_SECS) {
+            return Err(format!(
+                "knocked_at is in the future (more than {FUTURE_SKEW_SECS} s ahead of the server)"
+            ));
+        }
+        if self
+            .notes
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS)
+        {
+            return Err(format!(
+                "notes are longer than {MAX_NOTES_CHARS} characters"
+            ));
+        }
+        if self.people.len() > MAX_PEOPLE {
+            return Err(format!("at most {MAX_PEOPLE} people per knock"));
+        }
+        let mut ids: Vec<i64> = self.people.iter().map(|p| p.person_id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err("a person is named twice".into());
+        }
+        if self.result != "contacted" && self.people.iter().any(|p| !p.answers.is_empty()) {
+            return Err("answers come only with a contacted result".into());
+        }
+        if let Some(loc) = &self.location {
+            let valid = (-90.0..=90.0).contains(&loc.lat)
+                && (-180.0..=180.0).contains(&loc.lng)
+                && loc.accuracy_m.is_none_or(|a| a.is_finite() && a >= 0.0);
+            if !valid {
+                return Err("location is out of range".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// A digest of everything the knock says: the same knock sent again has the same
+    /// hash; another knock under the same client id has a different one. People are
+    /// sorted first, so their order on the phone does not matter.
+    pub fn content_hash(&self) -> String {
+        let mut canonical = self.clone();
+        canonical.people.sort_by_key(|p| p.person_id);
+        canonical.knocked_at = self.knocked_at_naive().and_utc();
+        if canonical.notes.as_deref() == Some("") {
+            canonical.notes = None;
+        }
+        let text = serde_json::to_string(&canonical).unwrap_or_default();
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+/// How much to trust where the phone says it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationQuality {
+    /// Within 100 m of the door.
+    Fine,
+    /// 100 to 300 m away.
+    Doubtful,
+    /// Beyond 300 m, or the phone's accuracy worse than 100 m.
+    Unverified,
+    /// No location sent.
+    None,
+}
+
+impl LocationQuality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationQuality::Fine => "fine",
+            LocationQuality::Doubtful => "doubtful",
+            LocationQuality::Unverified => "unverified",
+            LocationQuality::None => "none",
+        }
+    }
+
+    pub fn grade(distance_m: Option<f64>, accuracy_m: Option<f64>) -> Self {
+        match distance_m {
+            None => LocationQuality::None,
+            Some(_) if accuracy_m.is_some_and(|a| a > 100.0) => LocationQuality::Unverified,
+            Some(d) if d <= 100.0 => LocationQuality::Fine,
+            Some(d) if d <= 300.0 => LocationQuality::Doubtful,
+            Some(_) => LocationQuality::Unverified,
+        }
+    }
+}
+
+/// A survey question as the rules see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    pub key: String,
+    pub kind: QuestionKind,
+    /// The allowed answer values (none for free text).
+    pub values: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionKind {
+    SingleChoice,
+    MultipleChoice,
+    FreeText,
+}
+
+impl QuestionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionKind::SingleChoice => "single_choice",
+            QuestionKind::MultipleChoice => "multiple_choice",
+            QuestionKind::FreeText => "free_text",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "single_choice" => Some(QuestionKind::SingleChoice),
+            "multiple_choice" => Some(QuestionKind::MultipleChoice),
+            "free_text" => Some(QuestionKind::FreeText),
+            _ => None,
+        }
+    }
+}
+
+/// The built-in support ID question: 1 strong support … 5 strong oppose.
+pub fn support_id_question() -> Question {
+    Question {
+        key: SUPPORT_ID.into(),
+        kind: QuestionKind::SingleChoice,
+        values: (1..=5).map(Value::from).collect(),
+    }
+}
+
+/// Checks an answer against its question and gives the text to store (JSON).
+pub fn check_answer(question: &Question, answer: &Value) -> Result<String, String> {
+    let fits = |v: &Value| question.values.iter().any(|allowed| allowed == v);
+    match question.kind {
+        QuestionKind::SingleChoice if fits(answer) => Ok(answer.to_string()),
+        QuestionKind::SingleChoice => Err(format!(
+            "{answer} is not an answer of question {:?}",
+            question.key
+        )),
+        QuestionKind::MultipleChoice => {
+            let Some(items) = answer.as_array() else {
+                return Err(format!(
+                    "question {:?} takes a list of answers",
+                    question.key
+                ));
+            };
+            let mut seen = Vec::new();
+            for item in items {
+                if !fits(item) {
+                    return Err(format!(
+                        "{item} is not an answer of question {:?}",
+                        question.key
+                    ));
+                }
+                if seen.contains(&item) {
+                    return Err(format!("{item} is given twice"));
+                }
+                seen.push(item);
+            }
+            if items.is_empty() {
+                return Err(format!(
+                    "question {:?} needs at least one answer",
+                    question.key
+                ));
+            }
+            Ok(answer.to_string())
+        }
+        QuestionKind::FreeText => match answer.as_str() {
+            Some(text) if text.chars().count() <= MAX_NOTES_CHARS => Ok(answer.to_string()),
+            Some(_) => Err(format!("answers are at most {MAX_NOTES_CHARS} characters")),
+            None => Err(format!("question {:?} takes text", question.key)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn knock() -> KnockInput {
+        serde_json::from_value(serde_json::json!({
+            "client_id": "6f1c1f5e-3a36-4f44-9d0a-64c0e1b1f9a1",
+            "walk_list_id": 1,
+            "door_id": 2,
+            "result": "contacted",
+            "people": [
+                { "person_id": 9, "answers": { "support_id": 2 } },
+                { "person_id": 4 }
+            ],
+            "knocked_at": "2026-11-20T10:15:00.123456789Z",
+            "location": { "lat": 47.14, "lng": 9.52, "accuracy_m": 8 }
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn now() -> NaiveDateTime {
+        chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z")
+            .map(|t| t.naive_utc())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_same_knock_hashes_the_same_whatever_the_order_of_people() {
+        let a = knock();
+        let mut b = knock();
+        b.people.reverse();
+        assert_eq!(a.content_hash(), b.content_hash());
+        let mut c = knock();
+        c.result = "not_home".into();
+        assert_ne!(a.content_hash(), c.content_hash());
+        let mut d = knock();
+        d.people[0]
+            .answers
+            .insert(SUPPORT_ID.into(), Value::from(3));
+        assert_ne!(a.content_hash(), d.content_hash());
+    }
+
+    #[test]
+    fn checks_name_what_is_wrong() {
+        assert_eq!(knock().check(now()), Ok(()));
+        let mut unknown = knock();
+        unknown.result = "asleep".into();
+        assert!(
+            unknown
+                .check(now())
+                .is_err_and(|e| e.contains("unknown result"))
+        );
+        let mut future = knock();
+        future.knocked_at = now().and_utc() + chrono::Duration::minutes(10);
+        assert!(future.check(now()).is_err_and(|e| e.contains("future")));
+        let mut skewed = knock();
+        skewed.knocked_at = now().and_utc() + chrono::Duration::minutes(4);
+        assert_eq!(skewed.check(now()), Ok(()));
+        let mut twice = knock();
+        twice.people[1].person_id = 9;
+        assert!(twice.check(now()).is_err());
+        let mut answers_without_contact = knock();
+        answers_without_contact.result = "refused".into();
+        assert!(answers_without_contact.check(now()).is_err());
+    }
+
+    #[test]
+    fn location_grades_follow_distance_and_accuracy() {
+        use LocationQuality as Q;
+        assert_eq!(Q::grade(None, None), Q::None);
+        assert_eq!(Q::grade(Some(40.0), Some(10.0)), Q::Fine);
+        assert_eq!(Q::grade(Some(100.0), None), Q::Fine);
+        assert_eq!(Q::grade(Some(180.0), Some(10.0)), Q::Doubtful);
+        assert_eq!(Q::grade(Some(301.0), Some(10.0)), Q::Unverified);
+        assert_eq!(Q::grade(Some(20.0), Some(150.0)), Q::Unverified);
+    }
+
+    #[test]
+    fn answers_must_fit_their_question() {
+        let support = support_id_question();
+        assert_eq!(check_answer(&support, &Value::from(1)), Ok("1".into()));
+        assert!(check_answer(&support, &Value::from(6)).is_err());
+        assert!(check_answer(&support, &Value::from("1")).is_err());
+        let issues = Question {
+            key: "issues".into(),
+            kind: QuestionKind::MultipleChoice,
+            values: vec![Value::from("housing"), Value::from("transport")],
+        };
+        assert!(check_answer(&issues, &serde_json::json!(["housing"])).is_ok());
+        assert!(check_answer(&issues, &serde_json::json!(["housing", "housing"])).is_err());
+        assert!(check_answer(&issues, &serde_json::json!("housing")).is_err());
+        assert!(check_answer(&issues, &serde_json::json!([])).is_err());
+        let comment = Question {
+            key: "comment".into(),
+            kind: QuestionKind::FreeText,
+            values: vec![],
+        };
+        assert!(check_answer(&comment, &Value::from("likes the park")).is_ok());
+        assert!(check_answer(&comment, &Value::from(3)).is_err());
+    }
+}

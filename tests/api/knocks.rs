@@ -1,0 +1,469 @@
+//! Knock sync: every knock answered on its own, stored exactly once however often and
+//! in whatever order the phone sends it, and its effects on doors, people and lists.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::{QueryDsl, RunQueryDsl};
+use groundswell::domain::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{JWT_SECRET, TestApp, assert_error, json_with, spawn_app};
+use crate::turf::seed_liechtenstein;
+
+/// A campaign with two lists of a Vaduz square; the volunteer holds the first.
+struct Canvass {
+    app: TestApp,
+    organizer: String,
+    volunteer: String,
+    list: Value,
+    other_list: Value,
+}
+
+async fn canvass() -> Canvass {
+    let app = spawn_app().await;
+    let organizer = app.admin_token().await;
+    seed_liechtenstein(&app, app.campaign_id);
+    let square = json!({ "type": "Polygon", "coordinates": [[[9.515, 47.135], [9.53, 47.135], [9.53, 47.145], [9.515, 47.145], [9.515, 47.135]]] });
+    let turf = json_with(
+        app.post(
+            "/api/v1/turfs",
+            Some(&organizer),
+            json!({ "name": "Vaduz centre", "geometry": square }),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let lists = json_with(
+        app.post(
+            "/api/v1/walk-lists",
+            Some(&organizer),
+            json!({ "turf_id": turf, "max_doors": 40 }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let ids: Vec<i64> = lists["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.len() >= 2);
+    let (vol_id, volunteer) = app.user_with_role(Role::Volunteer).await;
+    json_with(
+        app.post(
+            &format!("/api/v1/walk-lists/{}/assignments", ids[0]),
+            Some(&organizer),
+            json!({ "user_id": vol_id }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let read = |id: i64| {
+        let app = &app;
+        let organizer = &organizer;
+        async move {
+            json_with(
+                app.get(&format!("/api/v1/walk-lists/{id}"), organizer)
+                    .await,
+                200,
+            )
+            .await
+        }
+    };
+    let list = read(ids[0]).await;
+    let other_list = read(ids[1]).await;
+    Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        other_list,
+    }
+}
+
+fn stop(list: &Value, i: usize) -> &Value {
+    &list["stops"][i]
+}
+
+fn knock(list: &Value, i: usize, result: &str, minutes_ago: i64) -> Value {
+    let s = stop(list, i);
+    json!({
+        "client_id": uuid::Uuid::new_v4().to_string(),
+        "walk_list_id": list["id"],
+        "door_id": s["door_id"],
+        "result": result,
+        "knocked_at": (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago)).to_rfc3339(),
+        "location": { "lat": s["location"]["lat"], "lng": s["location"]["lng"], "accuracy_m": 5 },
+    })
+}
+
+fn person(list: &Value, i: usize) -> i64 {
+    stop(list, i)["people"][0]["id"].as_i64().unwrap()
+}
+
+async fn sync(app: &TestApp, token: &str, knocks: &[Value]) -> Value {
+    json_with(
+        app.post(
+            "/api/v1/knocks/batch",
+            Some(token),
+            json!({ "knocks": knocks }),
+        )
+        .await,
+        200,
+    )
+    .await
+}
+
+fn statuses(answer: &Value) -> Vec<String> {
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn stored_knocks(app: &TestApp) -> i64 {
+    use groundswell::db::schema::knocks;
+    knocks::table.count().get_result(&mut app.conn()).unwrap()
+}
+
+#[tokio::test]
+async fn every_knock_gets_its_own_answer() {
+    let Canvass {
+        app,
+        volunteer,
+        list,
+        other_list,
+        ..
+    } = canvass().await;
+    let mut contacted = knock(&list, 0, "contacted", 30);
+    contacted["people"] =
+        json!([{ "person_id": person(&list, 0), "answers": { "support_id": 2 } }]);
+    let mut conflicting = contacted.clone();
+    conflicting["notes"] = json!("a different story");
+    let mut unknown_door = knock(&list, 1, "not_home", 5);
+    unknown_door["door_id"] = json!(99_999_999);
+    let mut off_list = knock(&list, 1, "not_home", 5);
+    off_list["door_id"] = stop(&other_list, 0)["door_id"].clone();
+    let not_mine = knock(&other_list, 0, "not_home", 5);
+    let mut bad_answer = knock(&list, 2, "contacted", 5);
+    bad_answer["people"] =
+        json!([{ "person_id": person(&list, 2), "answers": { "support_id": 7 } }]);
+    let mut unknown_question = knock(&list, 2, "contacted", 5);
+    unknown_question["people"] =
+        json!([{ "person_id": person(&list, 2), "answers": { "favourite_colour": "red" } }]);
+    let mut stranger = knock(&list, 2, "contacted", 5);
+    stranger["people"] = json!([{ "person_id": person(&other_list, 0) }]);
+    let future = knock(&list, 3, "not_home", -30);
+    let mut malformed = knock(&list, 3, "not_home", 5);
+    malformed.as_object_mut().unwrap().remove("result");
+    let mut unknown_result = knock(&list, 3, "asleep", 5);
+    unknown_result["result"] = json!("asleep");
+
+    let batch = vec![
+        contacted.clone(),
+        contacted.clone(),
+        conflicting,
+        unknown_door,
+        off_list,
+        not_mine,
+        bad_answer,
+        unknown_question,
+        stranger,
+        future,
+        malformed,
+        unknown_result,
+    ];
+    let answer = sync(&app, &volunteer, &batch).await;
+    assert_eq!(
+        statuses(&answer),
+        vec![
+            "created",
+            "duplicate",
+            "conflict",
+            "rejected",
+            "rejected",
+            "rejected",
+            "rejected",
+            "rejected",
+            "rejected",
+            "rejected",
+            "rejected",
+            "rejected"
+        ],
+        "{answer:#}"
+    );
+    let reasons: Vec<&str> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["reason"].as_str())
+        .collect();
+    for expected in [
+        "different content",
+        "unknown door",
+        "is not on walk list",
+        "is not yours",
+        "is not an answer",
+        "unknown question",
+        "does not live at door",
+        "future",
+        "malformed knock",
+        "unknown result",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(expected)),
+            "no reason mentions {expected:?}: {reasons:#?}"
+        );
+    }
+    assert_eq!(
+        answer["results"][0]["knock_id"],
+        answer["results"][1]["knock_id"]
+    );
+    assert_eq!(answer["created"], 1);
+    assert_eq!(answer["rejected"], 9);
+    assert_eq!(stored_knocks(&app), 1);
+
+    // More than 500 knocks is a 413 naming the limit.
+    let too_many: Vec<Value> = (0..501).map(|_| knock(&list, 0, "not_home", 1)).collect();
+    let res = app
+        .post(
+            "/api/v1/knocks/batch",
+            Some(&volunteer),
+            json!({ "knocks": too_many }),
+        )
+        .await;
+    let body = assert_error(res, 413, "payload_too_large").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("500"));
+}
+
+#[tokio::test]
+async fn a_batch_sent_again_whole_in_halves_or_reversed_is_stored_once() {
+    let Canvass {
+        app,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let doors = list["stops"].as_array().unwrap().len();
+    let batch: Vec<Value> = (0..doors)
+        .map(|i| knock(&list, i, "not_home", 60 - i as i64))
+        .collect();
+    let first = sync(&app, &volunteer, &batch).await;
+    assert!(statuses(&first).iter().all(|s| s == "created"));
+    let again = sync(&app, &volunteer, &batch).await;
+    assert!(statuses(&again).iter().all(|s| s == "duplicate"));
+    let (a, b) = batch.split_at(doors / 2);
+    let mut reversed: Vec<Value> = b.to_vec();
+    reversed.reverse();
+    for half in [reversed, a.to_vec()] {
+        let answer = sync(&app, &volunteer, &half).await;
+        assert!(statuses(&answer).iter().all(|s| s == "duplicate"));
+    }
+    assert_eq!(stored_knocks(&app), doors as i64);
+    // Knock ids stay the same across re-sends.
+    let ids = |answer: &Value| -> BTreeSet<i64> {
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["knock_id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&first), ids(&again));
+}
+
+fn spawn_server(url: &str) -> (Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_groundswell"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("DATABASE_URL", url)
+        .env("GROUNDSWELL_JWT_SECRET", JWT_SECRET)
+        .env("GROUNDSWELL_WORKERS", "1")
+        .env_remove("GROUNDSWELL_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let started = Instant::now();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server log line");
+        let event: Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["message"] == "listening" {
+            return (child, event["port"].as_u64().expect("port") as u16);
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no start");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_cut_off_by_a_killed_server_is_stored_once_when_sent_again() {
+    let Canvass {
+        app,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let doors = list["stops"].as_array().unwrap().len();
+    // 500 knocks (several per door, as on a long day of come-backs).
+    let batch: Vec<Value> = (0..500)
+        .map(|i| knock(&list, i % doors, "come_back", 500 - i as i64))
+        .collect();
+    let client = reqwest::Client::new();
+    let mut killed_mid_batch = 0;
+    for delay_ms in [5_u64, 20, 60] {
+        let (mut server, port) = spawn_server(&app.db.url);
+        let send = client
+            .post(format!("http://127.0.0.1:{port}/api/v1/knocks/batch"))
+            .bearer_auth(&volunteer)
+            .json(&json!({ "knocks": batch }))
+            .send();
+        let kill = async {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            server.kill().expect("kill -9");
+        };
+        let (sent, ()) = tokio::join!(send, kill);
+        let _ = server.wait();
+        if sent.is_err() {
+            killed_mid_batch += 1;
+        }
+    }
+    assert!(
+        killed_mid_batch > 0,
+        "no send was cut off; the test proves nothing"
+    );
+    let (mut server, port) = spawn_server(&app.db.url);
+    let answer: Value = client
+        .post(format!("http://127.0.0.1:{port}/api/v1/knocks/batch"))
+        .bearer_auth(&volunteer)
+        .json(&json!({ "knocks": batch }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        statuses(&answer)
+            .iter()
+            .all(|s| s == "created" || s == "duplicate"),
+        "{answer:#}"
+    );
+    assert_eq!(stored_knocks(&app), 500);
+}
+
+#[tokio::test]
+async fn knocks_move_doors_people_and_lists() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let list_id = list["id"].as_i64().unwrap();
+    let doors = list["stops"].as_array().unwrap().len();
+    let spoken = person(&list, 0);
+    let mut contacted = knock(&list, 0, "contacted", 120);
+    contacted["people"] = json!([{ "person_id": spoken, "answers": { "support_id": 1 } }]);
+    let mut far = knock(&list, 1, "not_home", 100);
+    far["location"]["lat"] = json!(stop(&list, 1)["location"]["lat"].as_f64().unwrap() + 0.01);
+    let hostile = knock(&list, 2, "hostile", 90);
+    let mut moved = knock(&list, 3, "moved", 80);
+    moved["people"] = json!([{ "person_id": person(&list, 3) }]);
+    let answer = sync(&app, &volunteer, &[contacted, far, hostile, moved]).await;
+    assert_eq!(answer["created"], 4, "{answer:#}");
+
+    let after = json_with(
+        app.get(&format!("/api/v1/walk-lists/{list_id}"), &organizer)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(after["status"], "in_progress");
+    assert!(after["version"].as_i64() > list["version"].as_i64());
+    assert!(stop(&after, 0)["last_contact_at"].is_string());
+    let spoken_view = stop(&after, 0)["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == spoken)
+        .unwrap()
+        .clone();
+    assert!(spoken_view["last_contact_at"].is_string());
+
+    let mut conn = app.conn();
+    use groundswell::db::schema::{doors, knocks, people};
+    let hostile_door = stop(&list, 2)["door_id"].as_i64().unwrap();
+    let dnw: bool = doors::table
+        .find(hostile_door)
+        .select(doors::do_not_walk)
+        .first(&mut conn)
+        .unwrap();
+    assert!(dnw, "a hostile door goes on do-not-walk");
+    let moved_flag: bool = people::table
+        .find(person(&list, 3))
+        .select(people::moved)
+        .first(&mut conn)
+        .unwrap();
+    assert!(moved_flag);
+    let grades: Vec<(String, Option<f64>)> = knocks::table
+        .order(knocks::id)
+        .select((knocks::location_quality, knocks::distance_m))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(grades[0].0, "fine");
+    assert_eq!(grades[1].0, "unverified", "1.1 km away: {:?}", grades[1]);
+    assert!(grades[1].1.unwrap() > 1000.0);
+
+    // Every door finished: the list is done and its doors are free again.
+    let rest: Vec<Value> = (4..doors).map(|i| knock(&list, i, "refused", 10)).collect();
+    // A not_home on door 1 does not finish it; a later refusal does.
+    let mut closing = rest;
+    closing.push(knock(&list, 1, "refused", 5));
+    let answer = sync(&app, &volunteer, &closing).await;
+    assert_eq!(answer["rejected"], 0, "{answer:#}");
+    let done = json_with(
+        app.get(&format!("/api/v1/walk-lists/{list_id}"), &organizer)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["status"], "done");
+    // A late, older knock syncs fine and does not reopen anything.
+    let late = knock(&list, 0, "not_home", 600);
+    let answer = sync(&app, &volunteer, &[late]).await;
+    assert_eq!(answer["created"], 1);
+    let still = json_with(
+        app.get(&format!("/api/v1/walk-lists/{list_id}"), &organizer)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(still["status"], "done");
+    assert_eq!(
+        stop(&still, 0)["last_contact_at"],
+        stop(&done, 0)["last_contact_at"],
+        "an older knock does not move last contact back"
+    );
+}
