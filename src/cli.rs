@@ -57,6 +57,21 @@ enum Command {
     },
     /// Create a demo campaign on the real doors of Liechtenstein and print its logins.
     Demo,
+    /// Supporter scores.
+    Scores {
+        #[command(subcommand)]
+        command: ScoresCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScoresCommand {
+    /// Rebuild every score of a campaign from the imported scores and all its knocks
+    /// (gives exactly what the incremental updates gave).
+    Recompute {
+        #[arg(long)]
+        campaign: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,6 +260,15 @@ pub async fn run() -> anyhow::Result<()> {
         }) => {
             let mut conn = connect_and_migrate(&load_settings(&cli, None)?)?;
             import_people_file(&mut conn, *campaign, file)
+        }
+        Some(Command::Scores {
+            command: ScoresCommand::Recompute { campaign },
+        }) => {
+            let mut conn = connect_and_migrate(&load_settings(&cli, None)?)?;
+            let (people, cells) =
+                db::write_transaction(&mut conn, |conn| db::scores::recompute(conn, *campaign))?;
+            println!("recomputed: {people} people with evidence, {cells} cells with support IDs");
+            Ok(())
         }
         Some(Command::Demo) => {
             let mut conn = connect_and_migrate(&load_settings(&cli, None)?)?;

@@ -14,6 +14,7 @@ pub mod knock;
 pub mod push;
 pub mod routes;
 pub mod routing;
+pub mod scores;
 pub mod spatial;
 pub mod startup;
 pub mod state;

@@ -107,16 +107,16 @@ pub fn is_stop(
     .get_result(conn)
 }
 
-/// The door's location, if the door is in the campaign.
+/// The door's location and resolution-15 cell, if the door is in the campaign.
 pub fn door_location(
     conn: &mut DbConnection,
     campaign_id: i64,
     door_id: i64,
-) -> QueryResult<Option<(f64, f64)>> {
+) -> QueryResult<Option<(f64, f64, i64)>> {
     doors::table
         .filter(doors::campaign_id.eq(campaign_id))
         .filter(doors::id.eq(door_id))
-        .select((doors::lat, doors::lng))
+        .select((doors::lat, doors::lng, doors::cell))
         .first(conn)
         .optional()
 }

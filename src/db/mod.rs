@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod people;
 pub mod regions;
 pub mod schema;
+pub mod scores;
 pub mod sessions;
 pub mod turfs;
 pub mod users;

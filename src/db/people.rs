@@ -1,6 +1,6 @@
 //! People and their doors: the voter file as stored, and its import.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -69,8 +69,8 @@ pub struct Person {
 #[diesel(table_name = doors, treat_none_as_default_value = false)]
 struct NewDoor<'a> {
     campaign_id: i64,
-    address_key: String,
-    unit: String,
+    address_key: &'a str,
+    unit: &'a str,
     street: &'a str,
     housenumber: &'a str,
     postcode: &'a str,
@@ -109,6 +109,41 @@ pub struct Upserted {
     pub updated: u64,
 }
 
+/// The doors of a batch: one per distinct (address key, unit), in order of first
+/// appearance, each with the row whose spelling and location it takes (the last one).
+struct BatchDoors<'a> {
+    /// Door slot → index in the batch of the row that describes the door.
+    rows: Vec<usize>,
+    /// Batch index → door slot.
+    slot_of: Vec<usize>,
+    /// (address key, unit) → door slot.
+    slots: HashMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> BatchDoors<'a> {
+    fn new(batch: &'a [PersonRecord]) -> Self {
+        let mut doors = BatchDoors {
+            rows: Vec::new(),
+            slot_of: Vec::with_capacity(batch.len()),
+            slots: HashMap::with_capacity(batch.len()),
+        };
+        for (i, p) in batch.iter().enumerate() {
+            let next = doors.rows.len();
+            let slot = *doors
+                .slots
+                .entry((p.door_key.as_str(), p.unit_key.as_str()))
+                .or_insert(next);
+            if slot == next {
+                doors.rows.push(i);
+            } else {
+                doors.rows[slot] = i;
+            }
+            doors.slot_of.push(slot);
+        }
+        doors
+    }
+}
+
 /// Stores a batch of voter-file people and their doors. People are matched by external
 /// id and doors by normalised address and unit, so importing the same file again updates
 /// rows and never duplicates one. An external id must appear at most once per batch.
@@ -116,6 +151,18 @@ pub struct Upserted {
 /// Flags set in the field (do-not-walk, deceased, moved) are kept when a later file
 /// does not carry them: the file can add a flag but never erases what canvassers found.
 /// Call inside a transaction.
+///
+/// Each door and person is written once, and the door ids and the created/updated
+/// split come back from the writes themselves (no look-ups before or after):
+/// - SQLite runs one prepared single-row upsert per door and per person (the statements
+///   are compiled once per connection; SQLite has no round trips to save, and a
+///   thousand-row VALUES list would be compiled again for every batch). A person is new
+///   when its id is above the largest id before the batch: the write lock is held from
+///   the first door on, and AUTOINCREMENT ids only grow.
+/// - PostgreSQL gets two statements per batch, each binding one array per column and
+///   inserting from `unnest` (a handful of parameters however large the batch, one
+///   round trip, planned with the real values). A row came from the INSERT, not the
+///   UPDATE, when its `xmax` is 0.
 pub fn upsert_batch(
     conn: &mut DbConnection,
     campaign_id: i64,
@@ -125,116 +172,254 @@ pub fn upsert_batch(
         return Ok(Upserted::default());
     }
     let now = super::now();
+    let doors = BatchDoors::new(batch);
+    let created = match conn {
+        DbConnection::Sqlite(c) => sqlite_upsert(c, campaign_id, now, batch, &doors)?,
+        DbConnection::Postgresql(c) => pg_upsert(c, campaign_id, now, batch, &doors)?,
+    };
+    let total = batch.len() as u64;
+    Ok(Upserted {
+        created,
+        updated: total - created,
+    })
+}
 
-    // Doors: one row per distinct (address, unit); the last row's location wins.
-    let mut door_rows: Vec<NewDoor> = Vec::new();
-    let mut door_slot: HashMap<(String, String), usize> = HashMap::new();
-    for p in batch {
-        let key = (p.address.key(), p.address.unit_key());
-        let row = NewDoor {
-            campaign_id,
-            address_key: key.0.clone(),
-            unit: key.1.clone(),
-            street: &p.address.street,
-            housenumber: &p.address.housenumber,
-            postcode: &p.address.postcode,
-            city: &p.address.city,
-            lat: p.lat,
-            lng: p.lng,
-            cell: p.cell,
-            created_at: now,
-            updated_at: now,
-        };
-        match door_slot.get(&key) {
-            Some(&i) => door_rows[i] = row,
-            None => {
-                door_slot.insert(key, door_rows.len());
-                door_rows.push(row);
-            }
+/// Returns how many people were created.
+fn sqlite_upsert(
+    c: &mut diesel::SqliteConnection,
+    campaign_id: i64,
+    now: NaiveDateTime,
+    batch: &[PersonRecord],
+    doors: &BatchDoors<'_>,
+) -> QueryResult<u64> {
+    let mut door_ids = Vec::with_capacity(doors.rows.len());
+    for &i in &doors.rows {
+        let p = &batch[i];
+        let id = diesel::insert_into(doors::table)
+            .values(&NewDoor {
+                campaign_id,
+                address_key: &p.door_key,
+                unit: &p.unit_key,
+                street: &p.address.street,
+                housenumber: &p.address.housenumber,
+                postcode: &p.address.postcode,
+                city: &p.address.city,
+                lat: p.lat,
+                lng: p.lng,
+                cell: p.cell,
+                created_at: now,
+                updated_at: now,
+            })
+            .on_conflict((doors::campaign_id, doors::address_key, doors::unit))
+            .do_update()
+            .set((
+                doors::street.eq(excluded(doors::street)),
+                doors::housenumber.eq(excluded(doors::housenumber)),
+                doors::postcode.eq(excluded(doors::postcode)),
+                doors::city.eq(excluded(doors::city)),
+                doors::lat.eq(excluded(doors::lat)),
+                doors::lng.eq(excluded(doors::lng)),
+                doors::cell.eq(excluded(doors::cell)),
+                doors::updated_at.eq(excluded(doors::updated_at)),
+            ))
+            .returning(doors::id)
+            .get_result::<i64>(c)?;
+        door_ids.push(id);
+    }
+    // Read after the first write, so this transaction already holds SQLite's one write
+    // lock and nobody else can add people until it commits.
+    let before = people::table
+        .select(diesel::dsl::max(people::id))
+        .first::<Option<i64>>(c)?
+        .unwrap_or(0);
+    let mut created = 0;
+    for (p, &slot) in batch.iter().zip(&doors.slot_of) {
+        let id = diesel::insert_into(people::table)
+            .values(&NewPerson {
+                campaign_id,
+                external_id: &p.external_id,
+                door_id: door_ids[slot],
+                first_name: &p.first_name,
+                last_name: &p.last_name,
+                party: p.party.as_deref(),
+                birth_year: p.birth_year,
+                phone: p.phone.as_deref(),
+                do_not_walk: p.do_not_walk,
+                deceased: p.deceased,
+                moved: p.moved,
+                support_score: p.support_score,
+                turnout_score: p.turnout_score,
+                created_at: now,
+                updated_at: now,
+            })
+            .on_conflict((people::campaign_id, people::external_id))
+            .do_update()
+            .set((
+                people::door_id.eq(excluded(people::door_id)),
+                people::first_name.eq(excluded(people::first_name)),
+                people::last_name.eq(excluded(people::last_name)),
+                people::party.eq(excluded(people::party)),
+                people::birth_year.eq(excluded(people::birth_year)),
+                people::phone.eq(excluded(people::phone)),
+                people::do_not_walk.eq(people::do_not_walk.or(excluded(people::do_not_walk))),
+                people::deceased.eq(people::deceased.or(excluded(people::deceased))),
+                people::moved.eq(people::moved.or(excluded(people::moved))),
+                people::support_score.eq(excluded(people::support_score)),
+                people::turnout_score.eq(excluded(people::turnout_score)),
+                people::updated_at.eq(excluded(people::updated_at)),
+            ))
+            .returning(people::id)
+            .get_result::<i64>(c)?;
+        if id > before {
+            created += 1;
         }
     }
-    on_backend!(conn, |c| diesel::insert_into(doors::table)
-        .values(&door_rows)
-        .on_conflict((doors::campaign_id, doors::address_key, doors::unit))
-        .do_update()
-        .set((
-            doors::street.eq(excluded(doors::street)),
-            doors::housenumber.eq(excluded(doors::housenumber)),
-            doors::postcode.eq(excluded(doors::postcode)),
-            doors::city.eq(excluded(doors::city)),
-            doors::lat.eq(excluded(doors::lat)),
-            doors::lng.eq(excluded(doors::lng)),
-            doors::cell.eq(excluded(doors::cell)),
-            doors::updated_at.eq(excluded(doors::updated_at)),
-        ))
-        .execute(c))?;
-    let keys: Vec<&str> = door_rows.iter().map(|d| d.address_key.as_str()).collect();
-    let door_ids: HashMap<(String, String), i64> = doors::table
-        .filter(doors::campaign_id.eq(campaign_id))
-        .filter(doors::address_key.eq_any(&keys))
-        .select((doors::address_key, doors::unit, doors::id))
-        .load::<(String, String, i64)>(conn)?
-        .into_iter()
-        .map(|(k, u, id)| ((k, u), id))
-        .collect();
+    Ok(created)
+}
 
-    let ids: Vec<&str> = batch.iter().map(|p| p.external_id.as_str()).collect();
-    let existing: HashSet<String> = people::table
-        .filter(people::campaign_id.eq(campaign_id))
-        .filter(people::external_id.eq_any(&ids))
-        .select(people::external_id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
+const PG_UPSERT_DOORS: &str = "\
+INSERT INTO doors (campaign_id, address_key, unit, street, housenumber, postcode, city, \
+                   lat, lng, cell, created_at, updated_at) \
+SELECT $1, t.address_key, t.unit, t.street, t.housenumber, t.postcode, t.city, \
+       t.lat, t.lng, t.cell, $11, $11 \
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+            $8::float8[], $9::float8[], $10::int8[]) \
+     AS t(address_key, unit, street, housenumber, postcode, city, lat, lng, cell) \
+ON CONFLICT (campaign_id, address_key, unit) DO UPDATE SET \
+    street = excluded.street, housenumber = excluded.housenumber, \
+    postcode = excluded.postcode, city = excluded.city, lat = excluded.lat, \
+    lng = excluded.lng, cell = excluded.cell, updated_at = excluded.updated_at \
+RETURNING id, address_key, unit";
 
-    let mut rows = Vec::with_capacity(batch.len());
-    for p in batch {
-        let key = (p.address.key(), p.address.unit_key());
-        let Some(&door_id) = door_ids.get(&key) else {
-            return Err(diesel::result::Error::NotFound);
-        };
-        rows.push(NewPerson {
-            campaign_id,
-            external_id: &p.external_id,
-            door_id,
-            first_name: &p.first_name,
-            last_name: &p.last_name,
-            party: p.party.as_deref(),
-            birth_year: p.birth_year,
-            phone: p.phone.as_deref(),
-            do_not_walk: p.do_not_walk,
-            deceased: p.deceased,
-            moved: p.moved,
-            support_score: p.support_score,
-            turnout_score: p.turnout_score,
-            created_at: now,
-            updated_at: now,
-        });
+const PG_UPSERT_PEOPLE: &str = "\
+WITH up AS ( \
+INSERT INTO people (campaign_id, external_id, door_id, first_name, last_name, party, \
+                    birth_year, phone, do_not_walk, deceased, moved, support_score, \
+                    turnout_score, created_at, updated_at) \
+SELECT $1, t.external_id, t.door_id, t.first_name, t.last_name, t.party, t.birth_year, \
+       t.phone, t.do_not_walk, t.deceased, t.moved, t.support_score, t.turnout_score, \
+       $14, $14 \
+FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::int8[], \
+            $8::text[], $9::bool[], $10::bool[], $11::bool[], $12::float8[], \
+            $13::float8[]) \
+     AS t(external_id, door_id, first_name, last_name, party, birth_year, phone, \
+          do_not_walk, deceased, moved, support_score, turnout_score) \
+ON CONFLICT (campaign_id, external_id) DO UPDATE SET \
+    door_id = excluded.door_id, first_name = excluded.first_name, \
+    last_name = excluded.last_name, party = excluded.party, \
+    birth_year = excluded.birth_year, phone = excluded.phone, \
+    do_not_walk = people.do_not_walk OR excluded.do_not_walk, \
+    deceased = people.deceased OR excluded.deceased, \
+    moved = people.moved OR excluded.moved, \
+    support_score = excluded.support_score, turnout_score = excluded.turnout_score, \
+    updated_at = excluded.updated_at \
+RETURNING xmax = 0 AS inserted) \
+SELECT COUNT(*) FILTER (WHERE inserted) AS created, COUNT(*) AS total FROM up";
+
+#[derive(QueryableByName)]
+struct PgDoorId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    address_key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    unit: String,
+}
+
+#[derive(QueryableByName)]
+struct PgCounts {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    created: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
+
+/// Returns how many people were created.
+fn pg_upsert(
+    c: &mut diesel::PgConnection,
+    campaign_id: i64,
+    now: NaiveDateTime,
+    batch: &[PersonRecord],
+    doors: &BatchDoors<'_>,
+) -> QueryResult<u64> {
+    use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text, Timestamp};
+
+    let door_rows = || doors.rows.iter().map(|&i| &batch[i]);
+    let texts = |f: fn(&PersonRecord) -> &str| door_rows().map(f).collect::<Vec<&str>>();
+    let returned: Vec<PgDoorId> = diesel::sql_query(PG_UPSERT_DOORS)
+        .bind::<BigInt, _>(campaign_id)
+        .bind::<Array<Text>, _>(texts(|p| &p.door_key))
+        .bind::<Array<Text>, _>(texts(|p| &p.unit_key))
+        .bind::<Array<Text>, _>(texts(|p| &p.address.street))
+        .bind::<Array<Text>, _>(texts(|p| &p.address.housenumber))
+        .bind::<Array<Text>, _>(texts(|p| &p.address.postcode))
+        .bind::<Array<Text>, _>(texts(|p| &p.address.city))
+        .bind::<Array<Double>, _>(door_rows().map(|p| p.lat).collect::<Vec<f64>>())
+        .bind::<Array<Double>, _>(door_rows().map(|p| p.lng).collect::<Vec<f64>>())
+        .bind::<Array<BigInt>, _>(door_rows().map(|p| p.cell).collect::<Vec<i64>>())
+        .bind::<Timestamp, _>(now)
+        .load(c)?;
+    // RETURNING promises no order, so each id finds its door by key.
+    let mut door_ids: Vec<Option<i64>> = vec![None; doors.rows.len()];
+    for d in &returned {
+        if let Some(&slot) = doors.slots.get(&(d.address_key.as_str(), d.unit.as_str())) {
+            door_ids[slot] = Some(d.id);
+        }
     }
-    on_backend!(conn, |c| diesel::insert_into(people::table)
-        .values(&rows)
-        .on_conflict((people::campaign_id, people::external_id))
-        .do_update()
-        .set((
-            people::door_id.eq(excluded(people::door_id)),
-            people::first_name.eq(excluded(people::first_name)),
-            people::last_name.eq(excluded(people::last_name)),
-            people::party.eq(excluded(people::party)),
-            people::birth_year.eq(excluded(people::birth_year)),
-            people::phone.eq(excluded(people::phone)),
-            people::do_not_walk.eq(people::do_not_walk.or(excluded(people::do_not_walk))),
-            people::deceased.eq(people::deceased.or(excluded(people::deceased))),
-            people::moved.eq(people::moved.or(excluded(people::moved))),
-            people::support_score.eq(excluded(people::support_score)),
-            people::turnout_score.eq(excluded(people::turnout_score)),
-            people::updated_at.eq(excluded(people::updated_at)),
-        ))
-        .execute(c))?;
-    let updated = existing.len() as u64;
-    Ok(Upserted {
-        created: batch.len() as u64 - updated,
-        updated,
-    })
+    let door_ids = door_ids
+        .into_iter()
+        .collect::<Option<Vec<i64>>>()
+        .ok_or(diesel::result::Error::NotFound)?;
+
+    let counts: PgCounts = diesel::sql_query(PG_UPSERT_PEOPLE)
+        .bind::<BigInt, _>(campaign_id)
+        .bind::<Array<Text>, _>(
+            batch
+                .iter()
+                .map(|p| p.external_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<BigInt>, _>(
+            doors
+                .slot_of
+                .iter()
+                .map(|&s| door_ids[s])
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(
+            batch
+                .iter()
+                .map(|p| p.first_name.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(
+            batch
+                .iter()
+                .map(|p| p.last_name.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Text>>, _>(
+            batch.iter().map(|p| p.party.as_deref()).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<BigInt>>, _>(batch.iter().map(|p| p.birth_year).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(
+            batch.iter().map(|p| p.phone.as_deref()).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Bool>, _>(batch.iter().map(|p| p.do_not_walk).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(batch.iter().map(|p| p.deceased).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(batch.iter().map(|p| p.moved).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Double>>, _>(
+            batch.iter().map(|p| p.support_score).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Double>>, _>(
+            batch.iter().map(|p| p.turnout_score).collect::<Vec<_>>(),
+        )
+        .bind::<Timestamp, _>(now)
+        .get_result(c)?;
+    if counts.total != batch.len() as i64 {
+        return Err(diesel::result::Error::NotFound);
+    }
+    Ok(u64::try_from(counts.created).unwrap_or(0))
 }
 
 /// A page of the campaign's people, by id.

@@ -309,6 +309,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    person_evidence (campaign_id, person_id) {
+        campaign_id -> BigInt,
+        person_id -> BigInt,
+        weight -> BigInt,
+        weighted -> BigInt,
+        has_own_id -> Bool,
+    }
+}
+
+diesel::table! {
+    cell_evidence (campaign_id, cell) {
+        campaign_id -> BigInt,
+        cell -> BigInt,
+        ids -> BigInt,
+        target_sum -> BigInt,
+    }
+}
+
+diesel::table! {
+    score_history (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        person_id -> Nullable<BigInt>,
+        cell -> Nullable<BigInt>,
+        knock_id -> Nullable<BigInt>,
+        rule -> Text,
+        old_score -> Nullable<Double>,
+        new_score -> Double,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     users,
@@ -331,4 +364,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     questions,
     knocks,
     knock_answers,
+    person_evidence,
+    cell_evidence,
+    score_history,
 );

@@ -81,14 +81,32 @@ impl Header {
         Ok(header)
     }
 
-    fn field<'r>(&self, row: &'r [&'r str], column: &str) -> &'r str {
-        ALL.iter()
-            .position(|known| *known == column)
-            .and_then(|slot| self.index[slot])
+    /// The trimmed value of the column in `slot` (an index into `ALL`), or "" when the
+    /// file lacks the column or the row is short.
+    fn field<'r>(&self, row: &[&'r str], slot: usize) -> &'r str {
+        self.index[slot]
             .and_then(|i| row.get(i))
             .map_or("", |v| v.trim())
     }
 }
+
+// Positions in `ALL`.
+const EXTERNAL_ID: usize = 0;
+const STREET: usize = 1;
+const HOUSENUMBER: usize = 2;
+const LAT: usize = 3;
+const LNG: usize = 4;
+const FIRST_NAME: usize = 5;
+const LAST_NAME: usize = 6;
+const PARTY: usize = 7;
+const BIRTH_YEAR: usize = 8;
+const PHONE: usize = 9;
+const UNIT: usize = 10;
+const POSTCODE: usize = 11;
+const CITY: usize = 12;
+const FLAGS_COLUMN: usize = 13;
+const SUPPORT_SCORE: usize = 14;
+const TURNOUT_SCORE: usize = 15;
 
 /// A normalised postal address: what makes two rows the same door.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,26 +123,57 @@ impl Address {
     /// and city compared without case, surplus spaces or dots (`Haupt-Str. 5 A` and
     /// `haupt-str 5a` are one door). The unit is kept beside the key.
     pub fn key(&self) -> String {
-        format!(
-            "{}|{}|{}|{}",
-            normalise(&self.street),
-            normalise(&self.housenumber).replace(' ', ""),
-            normalise(&self.postcode).replace(' ', ""),
-            normalise(&self.city)
-        )
+        let mut key = String::with_capacity(
+            self.street.len() + self.housenumber.len() + self.postcode.len() + self.city.len() + 3,
+        );
+        push_normalised(&mut key, &self.street, true);
+        key.push('|');
+        push_normalised(&mut key, &self.housenumber, false);
+        key.push('|');
+        push_normalised(&mut key, &self.postcode, false);
+        key.push('|');
+        push_normalised(&mut key, &self.city, true);
+        key
     }
 
     pub fn unit_key(&self) -> String {
-        normalise(&self.unit)
+        let mut key = String::with_capacity(self.unit.len());
+        push_normalised(&mut key, &self.unit, true);
+        key
     }
 }
 
-fn normalise(text: &str) -> String {
-    text.split(|c: char| c.is_whitespace() || c == '.' || c == ',')
+/// Appends `text` split into words at whitespace, dots and commas, the words joined by
+/// one space and lower-cased as a whole (so context-dependent lower-casing, such as a
+/// word-final Greek sigma, comes out as for the joined string). Without `spaces` the
+/// joining spaces are then dropped (house numbers and postcodes: `5 A` is `5a`).
+fn push_normalised(out: &mut String, text: &str, spaces: bool) {
+    let start = out.len();
+    let mut ascii = true;
+    for word in text
+        .split(|c: char| c.is_whitespace() || c == '.' || c == ',')
         .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    {
+        if out.len() > start {
+            out.push(' ');
+        }
+        out.push_str(word);
+        ascii &= word.is_ascii();
+    }
+    if ascii {
+        out[start..].make_ascii_lowercase();
+    } else {
+        let lower = out[start..].to_lowercase();
+        out.truncate(start);
+        out.push_str(&lower);
+    }
+    if !spaces {
+        let mut from = start;
+        while let Some(at) = out[from..].find(' ') {
+            out.remove(from + at);
+            from += at;
+        }
+    }
 }
 
 /// A person as the voter file gives them, with the door they live at.
@@ -142,6 +191,10 @@ pub struct PersonRecord {
     pub support_score: Option<f64>,
     pub turnout_score: Option<f64>,
     pub address: Address,
+    /// `address.key()` and `address.unit_key()`, worked out once when the row is read:
+    /// the door is (campaign, door_key, unit_key).
+    pub door_key: String,
+    pub unit_key: String,
     pub lat: f64,
     pub lng: f64,
     /// The door's resolution-15 H3 cell, as stored.
@@ -150,34 +203,36 @@ pub struct PersonRecord {
 
 /// Parses one data row; the error is the reason it was skipped.
 pub fn parse_row(header: &Header, row: &[&str], this_year: i64) -> Result<PersonRecord, String> {
-    let text = |column: &str| -> Result<String, String> {
-        let value = header.field(row, column);
-        if value.chars().count() > MAX_FIELD_CHARS {
+    let text = |slot: usize| -> Result<String, String> {
+        let value = header.field(row, slot);
+        // A value of at most MAX_FIELD_CHARS bytes has at most as many characters.
+        if value.len() > MAX_FIELD_CHARS && value.chars().count() > MAX_FIELD_CHARS {
             return Err(format!(
-                "{column} is longer than {MAX_FIELD_CHARS} characters"
+                "{} is longer than {MAX_FIELD_CHARS} characters",
+                ALL[slot]
             ));
         }
         Ok(value.to_owned())
     };
-    let optional = |column: &str| -> Result<Option<String>, String> {
-        text(column).map(|v| if v.is_empty() { None } else { Some(v) })
+    let optional = |slot: usize| -> Result<Option<String>, String> {
+        text(slot).map(|v| if v.is_empty() { None } else { Some(v) })
     };
-    let external_id = text("external_id")?;
+    let external_id = text(EXTERNAL_ID)?;
     if external_id.is_empty() {
         return Err("external_id is missing".into());
     }
-    let street = text("street")?;
+    let street = text(STREET)?;
     if street.is_empty() {
         return Err("street is missing".into());
     }
-    let housenumber = text("housenumber")?;
+    let housenumber = text(HOUSENUMBER)?;
     if housenumber.is_empty() {
         return Err("housenumber is missing".into());
     }
-    let lat = coordinate(header.field(row, "lat"), "lat")?;
-    let lng = coordinate(header.field(row, "lng"), "lng")?;
+    let lat = coordinate(header.field(row, LAT), "lat")?;
+    let lng = coordinate(header.field(row, LNG), "lng")?;
     let cell = cells::door_cell(lat, lng).map_err(str::to_owned)?;
-    let birth_year = match header.field(row, "birth_year") {
+    let birth_year = match header.field(row, BIRTH_YEAR) {
         "" => None,
         v => {
             let year: i64 = v
@@ -191,7 +246,7 @@ pub fn parse_row(header: &Header, row: &[&str], this_year: i64) -> Result<Person
     };
     let (mut do_not_walk, mut deceased, mut moved) = (false, false, false);
     for flag in header
-        .field(row, "flags")
+        .field(row, FLAGS_COLUMN)
         .split([';', '|'])
         .map(|f| f.trim().to_lowercase())
         .filter(|f| !f.is_empty())
@@ -208,25 +263,34 @@ pub fn parse_row(header: &Header, row: &[&str], this_year: i64) -> Result<Person
             }
         }
     }
+    let first_name = text(FIRST_NAME)?;
+    let last_name = text(LAST_NAME)?;
+    let party = optional(PARTY)?;
+    let phone = optional(PHONE)?;
+    let support_score = score(header.field(row, SUPPORT_SCORE), "support_score")?;
+    let turnout_score = score(header.field(row, TURNOUT_SCORE), "turnout_score")?;
+    let address = Address {
+        street,
+        housenumber,
+        postcode: text(POSTCODE)?,
+        city: text(CITY)?,
+        unit: text(UNIT)?,
+    };
     Ok(PersonRecord {
         external_id,
-        first_name: text("first_name")?,
-        last_name: text("last_name")?,
-        party: optional("party")?,
+        first_name,
+        last_name,
+        party,
         birth_year,
-        phone: optional("phone")?,
+        phone,
         do_not_walk,
         deceased,
         moved,
-        support_score: score(header.field(row, "support_score"), "support_score")?,
-        turnout_score: score(header.field(row, "turnout_score"), "turnout_score")?,
-        address: Address {
-            street,
-            housenumber,
-            postcode: text("postcode")?,
-            city: text("city")?,
-            unit: text("unit")?,
-        },
+        support_score,
+        turnout_score,
+        door_key: address.key(),
+        unit_key: address.unit_key(),
+        address,
         lat,
         lng,
         cell: cells::to_db(cell),
@@ -337,6 +401,70 @@ mod tests {
         assert_eq!(a.address.key(), b.address.key());
         let c = row("V3,,,Haupt-Str. 5,5a,,9494,Schaan,47.1,9.5,,,,").unwrap();
         assert_ne!(a.address.key(), c.address.key());
+    }
+
+    /// The address key as first written: split, join, lower-case, and drop the spaces
+    /// of house number and postcode. Stored keys were made this way, so the faster
+    /// version must agree with it exactly or re-imports would miss their doors.
+    fn reference_key(a: &Address) -> (String, String) {
+        fn normalise(text: &str) -> String {
+            text.split(|c: char| c.is_whitespace() || c == '.' || c == ',')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        }
+        (
+            format!(
+                "{}|{}|{}|{}",
+                normalise(&a.street),
+                normalise(&a.housenumber).replace(' ', ""),
+                normalise(&a.postcode).replace(' ', ""),
+                normalise(&a.city)
+            ),
+            normalise(&a.unit),
+        )
+    }
+
+    fn address(parts: [&str; 5]) -> Address {
+        Address {
+            street: parts[0].into(),
+            housenumber: parts[1].into(),
+            postcode: parts[2].into(),
+            city: parts[3].into(),
+            unit: parts[4].into(),
+        }
+    }
+
+    #[test]
+    fn the_address_key_is_the_one_stored_before() {
+        let cases = [
+            ["Haupt-Str.  5", "5 A", "94 90", " VADUZ ", "2.OG, links"],
+            ["ΟΔΟΣ ΕΡΜΟΥ", "1 Σ", "ΑΣ Σ", "ΑΘΗΝΑΣ.", "ΣΑΣ,Σ"],
+            ["İstanbul Cd", "12\u{a0}B", "\t", "ẞtraße", "Ǆ ǅ"],
+            ["...", ", ,", "", "a", ""],
+        ];
+        for parts in cases {
+            let a = address(parts);
+            assert_eq!((a.key(), a.unit_key()), reference_key(&a), "{parts:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_address_key_matches_the_reference(
+            parts in proptest::array::uniform5("[ .,a-zA-Z0-9ΣσςΑİẞß\\u{a0}\t-]{0,12}|\\PC{0,12}")
+        ) {
+            let a = address([&parts[0], &parts[1], &parts[2], &parts[3], &parts[4]]);
+            proptest::prop_assert_eq!((a.key(), a.unit_key()), reference_key(&a));
+        }
+    }
+
+    #[test]
+    fn a_row_carries_its_door_key() {
+        let p = row("V1,,,Haupt-Str.  5,5 A,2. OG,9490,Vaduz,47.1,9.5,,,,").unwrap();
+        assert_eq!(p.door_key, p.address.key());
+        assert_eq!(p.unit_key, "2 og");
     }
 
     #[test]

@@ -102,7 +102,9 @@ fn sync_one(
     if !allowed {
         return reject(format!("walk list {} is not yours", list.id));
     }
-    let Some(door) = db::knocks::door_location(conn, auth.campaign_id, k.door_id)? else {
+    let Some((door_lat, door_lng, door_cell)) =
+        db::knocks::door_location(conn, auth.campaign_id, k.door_id)?
+    else {
         return reject(format!("unknown door {}", k.door_id));
     };
     if !db::knocks::is_stop(conn, auth.campaign_id, list.id, k.door_id)? {
@@ -130,7 +132,7 @@ fn sync_one(
     }
     let distance_m = k
         .location
-        .map(|l| routing::distance_m((l.lat, l.lng), door).round());
+        .map(|l| routing::distance_m((l.lat, l.lng), (door_lat, door_lng)).round());
     let quality =
         LocationQuality::grade(distance_m, k.location.and_then(|l| l.accuracy_m)).as_str();
     let finished = knock::is_final(&k.result).unwrap_or(false);
@@ -184,6 +186,28 @@ fn sync_one(
             knocked_at,
             contacted: &contacted,
             flagged: &flagged,
+        },
+    )?;
+    let support_ids: Vec<(i64, i64)> = k
+        .people
+        .iter()
+        .filter_map(|p| {
+            p.answers
+                .get(knock::SUPPORT_ID)
+                .and_then(Value::as_i64)
+                .map(|a| (p.person_id, a))
+        })
+        .collect();
+    db::scores::apply_knock(
+        conn,
+        &db::scores::KnockFacts {
+            campaign_id: auth.campaign_id,
+            knock_id: id,
+            door_cell,
+            result: &k.result,
+            answered: &support_ids,
+            residents: &residents,
+            now,
         },
     )?;
     Ok((KnockStatus::Created, id))

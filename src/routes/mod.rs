@@ -9,6 +9,7 @@ mod knocks;
 mod me;
 mod questions;
 mod regions;
+mod scores;
 mod turfs;
 mod users;
 mod views;
@@ -69,6 +70,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::POST, "/api/v1/imports/people", imports::create_people),
         ep(M::GET, "/api/v1/imports/{id}", imports::get),
         ep(M::GET, "/api/v1/people", turfs::people),
+        ep(M::GET, "/api/v1/people/{id}/score", scores::get),
         ep(M::GET, "/api/v1/turfs", turfs::list),
         ep(M::POST, "/api/v1/turfs", turfs::create),
         ep(M::POST, "/api/v1/turfs/autocut", turfs::autocut_area),

@@ -130,14 +130,26 @@ pub async fn create(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("answers do not serialise: {e}")))?;
     let text = text.to_owned();
     let stored = db::transaction(&state.db, move |conn| {
-        Ok(db::knocks::create_question(
+        let stored = db::knocks::create_question(
             conn,
             auth.campaign_id,
             &body.key,
             body.kind.as_str(),
             &text,
             &answers,
-        )?)
+        )?;
+        db::audit::record(
+            conn,
+            db::audit::Change {
+                campaign_id: auth.campaign_id,
+                actor_id: Some(auth.user_id),
+                action: "question.create",
+                target_type: "question",
+                target_id: Some(stored.id),
+                details: json!({ "key": stored.key }),
+            },
+        )?;
+        Ok(stored)
     })
     .await?;
     Ok(HttpResponse::Created().json(QuestionView {

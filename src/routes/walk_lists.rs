@@ -176,13 +176,19 @@ fn candidates(
     let turf_cells = db::turfs::cells_of(conn, campaign_id, turf_id)?;
     let mut doors = Vec::new();
     let mut door_cells = Vec::new();
-    for (door, people) in db::walk_lists::free_doors_of_turf(conn, campaign_id, turf_id)? {
+    let free = db::walk_lists::free_doors_of_turf(conn, campaign_id, turf_id)?;
+    let everyone: Vec<(i64, Option<f64>, i64)> = free
+        .iter()
+        .flat_map(|(door, people)| people.iter().map(|p| (p.id, p.support_score, door.cell)))
+        .collect();
+    let scores = db::scores::effective(conn, campaign_id, &everyone)?;
+    for (door, people) in free {
         let admitted: Vec<i64> = people
             .iter()
             .filter(|p| {
                 universe.admits(
                     &walk::Candidate {
-                        support_score: p.support_score,
+                        support_score: scores.get(&p.id).copied(),
                         turnout_score: p.turnout_score,
                         party: p.party.as_deref(),
                         birth_year: p.birth_year,
@@ -464,6 +470,20 @@ pub async fn get(
     let view = db::run(&state.db, move |conn| {
         let stops = db::walk_lists::stops(conn, list.campaign_id, list.id)?;
         let mut people = db::walk_lists::people(conn, list.campaign_id, list.id)?;
+        let door_cells: std::collections::HashMap<i64, i64> =
+            stops.iter().map(|d| (d.id, d.cell)).collect();
+        let named: Vec<(i64, Option<f64>, i64)> = people
+            .values()
+            .flatten()
+            .map(|p| {
+                (
+                    p.id,
+                    p.support_score,
+                    door_cells.get(&p.door_id).copied().unwrap_or(0),
+                )
+            })
+            .collect();
+        let scores = db::scores::effective(conn, list.campaign_id, &named)?;
         let year = i64::from(now.year());
         let stops = stops
             .into_iter()
@@ -493,7 +513,7 @@ pub async fn get(
                         last_name: p.last_name,
                         age: p.birth_year.map(|b| year - b),
                         party: p.party,
-                        support_band: walk::support_band(p.support_score),
+                        support_band: walk::support_band(scores.get(&p.id).copied()),
                         last_contact_at: p.last_contact_at.map(utc),
                     })
                     .collect(),

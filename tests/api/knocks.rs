@@ -467,3 +467,135 @@ async fn knocks_move_doors_people_and_lists() {
         "an older knock does not move last contact back"
     );
 }
+
+fn snapshot(app: &TestApp) -> (Vec<(i64, i64, i64, bool)>, Vec<(i64, i64, i64)>) {
+    groundswell::db::scores::snapshot(&mut app.conn(), app.campaign_id).unwrap()
+}
+
+#[tokio::test]
+async fn scores_learn_once_per_knock_and_a_rebuild_gives_the_same() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let doors = list["stops"].as_array().unwrap().len();
+    // Support IDs at most doors (answers cycling 1..5), refusals and hostility elsewhere.
+    let mut batch = Vec::new();
+    for i in 0..doors {
+        let k = match i % 4 {
+            0 | 1 => {
+                let mut k = knock(&list, i, "contacted", 200 - i as i64);
+                k["people"] = json!([{ "person_id": person(&list, i), "answers": { "support_id": (i % 5) + 1 } }]);
+                k
+            }
+            2 => knock(&list, i, "refused", 200 - i as i64),
+            _ => knock(&list, i, "hostile", 200 - i as i64),
+        };
+        batch.push(k);
+    }
+    let answer = sync(&app, &volunteer, &batch).await;
+    assert_eq!(answer["rejected"], 0, "{answer:#}");
+    let incremental = snapshot(&app);
+    assert!(!incremental.0.is_empty() && !incremental.1.is_empty());
+
+    // Re-syncing moves nothing.
+    let again = sync(&app, &volunteer, &batch).await;
+    assert_eq!(again["duplicate"].as_u64().unwrap() as usize, doors);
+    assert_eq!(snapshot(&app), incremental);
+
+    // The rebuild from imported scores and all knocks gives exactly the same state.
+    let out = Command::new(env!("CARGO_BIN_EXE_groundswell"))
+        .args([
+            "scores",
+            "recompute",
+            "--campaign",
+            &app.campaign_id.to_string(),
+        ])
+        .env("DATABASE_URL", &app.db.url)
+        .env_remove("GROUNDSWELL_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(snapshot(&app), incremental);
+
+    // The history explains every change of the person who answered "strong support".
+    let answered = person(&list, 0);
+    let score = json_with(
+        app.get(&format!("/api/v1/people/{answered}/score"), &organizer)
+            .await,
+        200,
+    )
+    .await;
+    let history = score["history"].as_array().unwrap();
+    assert!(!history.is_empty());
+    let prior = score["imported_score"].as_f64().unwrap_or(50.0);
+    let mut current = prior;
+    for change in history {
+        assert!(
+            (change["old_score"].as_f64().unwrap() - current).abs() < 1e-9,
+            "{score:#}"
+        );
+        current = change["new_score"].as_f64().unwrap();
+    }
+    assert!(history.iter().any(|c| c["rule"] == "support_id"));
+    // Someone with their own ID shows exactly the last score of their history.
+    assert!(
+        (score["score"].as_f64().unwrap() - current).abs() < 1e-9,
+        "{score:#}"
+    );
+    assert!(
+        current > prior,
+        "a strong support ID raises the score: {score:#}"
+    );
+}
+
+#[tokio::test]
+async fn neighbours_not_yet_asked_move_toward_what_their_cell_said() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        other_list,
+        ..
+    } = canvass().await;
+    let doors = list["stops"].as_array().unwrap().len();
+    // Everyone asked on the first list strongly opposes.
+    let batch: Vec<Value> = (0..doors)
+        .map(|i| {
+            let mut k = knock(&list, i, "contacted", 100);
+            k["people"] =
+                json!([{ "person_id": person(&list, i), "answers": { "support_id": 5 } }]);
+            k
+        })
+        .collect();
+    assert_eq!(
+        sync(&app, &volunteer, &batch).await["created"]
+            .as_u64()
+            .unwrap() as usize,
+        doors
+    );
+    // A person on the other list, in the same part of town, was never asked.
+    let neighbour = person(&other_list, 0);
+    let score = json_with(
+        app.get(&format!("/api/v1/people/{neighbour}/score"), &organizer)
+            .await,
+        200,
+    )
+    .await;
+    let imported = score["imported_score"].as_f64().unwrap();
+    let now = score["score"].as_f64().unwrap();
+    assert!(score["history"].as_array().unwrap().is_empty(), "{score:#}");
+    assert!(now < imported, "pooled toward opposition: {score:#}");
+    assert!(
+        now >= 0.0 && imported - now < imported,
+        "never past the evidence: {score:#}"
+    );
+}
