@@ -10,6 +10,7 @@ pub mod invites;
 pub mod knocks;
 pub mod outbox;
 pub mod people;
+pub mod progress;
 pub mod regions;
 pub mod schema;
 pub mod scores;

@@ -7,6 +7,7 @@ mod health;
 mod imports;
 mod knocks;
 mod me;
+mod progress;
 mod questions;
 mod regions;
 mod scores;
@@ -110,6 +111,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         ep(M::GET, "/api/v1/me/walk-lists", walk_lists::mine),
         ep(M::POST, "/api/v1/knocks/batch", knocks::batch),
+        ep(M::GET, "/api/v1/progress", progress::progress),
+        ep(M::GET, "/api/v1/progress/heatmap", progress::heatmap),
+        ep(M::GET, "/api/v1/leaderboard", progress::leaderboard),
         ep(M::GET, "/api/v1/questions", questions::list),
         ep(M::POST, "/api/v1/questions", questions::create),
     ]

@@ -599,3 +599,196 @@ async fn neighbours_not_yet_asked_move_toward_what_their_cell_said() {
         "never past the evidence: {score:#}"
     );
 }
+
+#[tokio::test]
+async fn progress_figures_equal_counts_from_the_knocks() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        other_list,
+    } = canvass().await;
+    let me = json_with(app.get("/api/v1/me", &volunteer).await, 200).await;
+    let vol_id = me["id"].as_i64().unwrap();
+    // The volunteer knocks list 1 twice over (come-backs, then contacts); the organizer
+    // knocks part of list 2.
+    let doors = list["stops"].as_array().unwrap().len();
+    let mut mine = Vec::new();
+    for i in 0..doors {
+        mine.push(knock(&list, i, "not_home", 300));
+        if i % 2 == 0 {
+            let mut k = knock(&list, i, "contacted", 100);
+            k["people"] = json!([{ "person_id": person(&list, i), "answers": { "support_id": (i % 5) + 1 } }]);
+            mine.push(k);
+        }
+    }
+    let theirs: Vec<Value> = (0..5)
+        .map(|i| knock(&other_list, i, "refused", 50))
+        .collect();
+    assert_eq!(sync(&app, &volunteer, &mine).await["rejected"], 0);
+    assert_eq!(sync(&app, &organizer, &theirs).await["rejected"], 0);
+
+    let mut ids = [0_i64; 5];
+    for k in &mine {
+        if let Some(a) = k["people"][0]["answers"]["support_id"].as_u64() {
+            ids[a as usize - 1] += 1;
+        }
+    }
+    let contacts = mine.iter().filter(|k| k["result"] == "contacted").count() as i64;
+
+    let by_volunteer = json_with(
+        app.get("/api/v1/progress?group_by=volunteer", &organizer)
+            .await,
+        200,
+    )
+    .await;
+    let items = by_volunteer["items"].as_array().unwrap();
+    let row = items.iter().find(|r| r["key"] == vol_id).unwrap();
+    assert_eq!(row["attempts"].as_i64().unwrap(), mine.len() as i64);
+    assert_eq!(row["doors_knocked"].as_i64().unwrap(), doors as i64);
+    assert_eq!(row["contacts"].as_i64().unwrap(), contacts);
+    for (i, n) in ids.iter().enumerate() {
+        assert_eq!(row["support_ids"][(i + 1).to_string()], *n, "{row:#}");
+    }
+    let rate = row["contact_rate"].as_f64().unwrap();
+    assert!((rate - contacts as f64 / mine.len() as f64).abs() < 0.001);
+    // Half the volunteer's doors are contacted (finished); the rest remain.
+    assert_eq!(
+        row["doors_remaining"].as_i64().unwrap(),
+        (doors / 2) as i64,
+        "{row:#}"
+    );
+
+    // By turf: one turf, every knock.
+    let by_turf = json_with(
+        app.get("/api/v1/progress?group_by=turf", &organizer).await,
+        200,
+    )
+    .await;
+    assert_eq!(by_turf["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        by_turf["items"][0]["attempts"].as_i64().unwrap(),
+        (mine.len() + theirs.len()) as i64
+    );
+    // By day and by cell the attempts add up to the same total.
+    for path in [
+        "/api/v1/progress?group_by=day",
+        "/api/v1/progress?group_by=cell&resolution=9",
+    ] {
+        let body = json_with(app.get(path, &organizer).await, 200).await;
+        let total: i64 = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["attempts"].as_i64().unwrap())
+            .sum();
+        assert_eq!(total, (mine.len() + theirs.len()) as i64, "{path}");
+    }
+    // A time window counts only the knocks inside it.
+    let since = (chrono::Utc::now() - chrono::Duration::minutes(200))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let recent = json_with(
+        app.get(
+            &format!("/api/v1/progress?group_by=volunteer&from={since}"),
+            &organizer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let row = recent["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == vol_id)
+        .unwrap()
+        .clone();
+    assert_eq!(row["attempts"].as_i64().unwrap(), contacts);
+
+    // The heatmap is a FeatureCollection of closed hexagons carrying the same figures.
+    let heat = json_with(
+        app.get("/api/v1/progress/heatmap?resolution=9", &organizer)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(heat["type"], "FeatureCollection");
+    let mut total = 0;
+    for f in heat["features"].as_array().unwrap() {
+        assert_eq!(f["type"], "Feature");
+        assert_eq!(f["geometry"]["type"], "Polygon");
+        let ring = f["geometry"]["coordinates"][0].as_array().unwrap();
+        assert!(ring.len() >= 7, "a hexagon ring closes: {ring:?}");
+        assert_eq!(ring.first(), ring.last());
+        total += f["properties"]["attempts"].as_i64().unwrap();
+    }
+    assert_eq!(total, (mine.len() + theirs.len()) as i64);
+    let parsed: Result<geojson::GeoJson, _> = heat.to_string().parse();
+    assert!(parsed.is_ok(), "valid GeoJSON");
+
+    // A volunteer sees only their own figures.
+    let own = json_with(
+        app.get("/api/v1/progress?group_by=volunteer", &volunteer)
+            .await,
+        200,
+    )
+    .await;
+    let keys: Vec<&Value> = own["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["key"])
+        .collect();
+    assert_eq!(keys, vec![&json!(vol_id)]);
+    // A director of a region sees that region only (no knock is in it), and may not
+    // ask for another.
+    let (director_id, _) = app.user_with_role(Role::Director).await;
+    let region = json_with(
+        app.post(
+            "/api/v1/regions",
+            Some(&organizer),
+            json!({ "name": "Oberland", "director_id": director_id }),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let res = app
+        .patch(
+            &format!("/api/v1/users/{director_id}"),
+            &organizer,
+            json!({ "region_id": region }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let users = json_with(
+        app.get(&format!("/api/v1/users/{director_id}"), &organizer)
+            .await,
+        200,
+    )
+    .await;
+    let director = app.token(users["email"].as_str().unwrap()).await;
+    let scoped = json_with(
+        app.get("/api/v1/progress?group_by=turf", &director).await,
+        200,
+    )
+    .await;
+    assert_eq!(scoped["items"].as_array().unwrap().len(), 0);
+    assert_error(
+        app.get(
+            &format!("/api/v1/progress?group_by=turf&region_id={}", region + 1),
+            &director,
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // This week's leaderboard puts the volunteer first.
+    let board = json_with(app.get("/api/v1/leaderboard", &organizer).await, 200).await;
+    assert_eq!(board["items"][0]["user_id"], vol_id);
+    assert_eq!(board["items"][0]["doors"].as_i64().unwrap(), doors as i64);
+}

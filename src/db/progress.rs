@@ -1,0 +1,292 @@
+//! Door-knock progress, aggregated in the database: one grouped query over the knocks
+//! (with their list, turf and door), one over the support IDs, and one over the doors
+//! still to knock. The two dialects differ only in how a day and an hour are written.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+
+use super::DbConnection;
+use super::people::on_backend;
+
+/// What to group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Region,
+    Turf,
+    Volunteer,
+    Day,
+    /// H3 cells of this resolution (0–15).
+    Cell(u8),
+}
+
+/// Which knocks count.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter {
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub region_id: Option<i64>,
+    pub turf_id: Option<i64>,
+    /// Only this volunteer's knocks (and lists).
+    pub user_id: Option<i64>,
+}
+
+/// The figures of one group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub attempts: i64,
+    pub doors_knocked: i64,
+    pub contacts: i64,
+    /// Hours in which at least one knock happened.
+    pub active_hours: i64,
+    /// Support IDs by answer 1..=5.
+    pub support_ids: [i64; 5],
+    /// Doors on live lists not finished yet (`None` where it has no meaning: by day).
+    pub doors_remaining: Option<i64>,
+}
+
+#[derive(QueryableByName)]
+struct KnockRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    key: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    attempts: i64,
+    #[diesel(sql_type = BigInt)]
+    doors: i64,
+    #[diesel(sql_type = BigInt)]
+    contacts: i64,
+    #[diesel(sql_type = BigInt)]
+    hours: i64,
+}
+
+#[derive(QueryableByName)]
+struct AnswerRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    key: Option<String>,
+    #[diesel(sql_type = Text)]
+    answer: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct RemainingRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    key: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The parent at `res` of a resolution-15 cell, as integer arithmetic both SQL
+/// dialects evaluate: clear the resolution and the digits below `res`, then write the
+/// resolution and mark those digits unused (7).
+fn parent_expr(column: &str, res: u8) -> String {
+    let below = 3 * (15 - u32::from(res));
+    let lower: i64 = if below == 0 { 0 } else { (1_i64 << below) - 1 };
+    let res_bits: i64 = 0xF << 52;
+    let keep = !(res_bits | lower);
+    let set = (i64::from(res) << 52) | lower;
+    format!("(({column} & {keep}) | {set})")
+}
+
+fn key_expr(group: GroupBy, postgres: bool) -> String {
+    match group {
+        GroupBy::Region => "CAST(t.region_id AS TEXT)".into(),
+        GroupBy::Turf => "CAST(wl.turf_id AS TEXT)".into(),
+        GroupBy::Volunteer => "CAST(k.user_id AS TEXT)".into(),
+        GroupBy::Day if postgres => "to_char(k.knocked_at, 'YYYY-MM-DD')".into(),
+        GroupBy::Day => "date(k.knocked_at)".into(),
+        GroupBy::Cell(res) => format!("CAST({} AS TEXT)", parent_expr("d.cell", res)),
+    }
+}
+
+/// The filter clause; parameters are $1/?1 campaign, then from, to, region, turf, user.
+fn where_clause(p: &[String; 6]) -> String {
+    format!(
+        "k.campaign_id = {0}
+         AND ({1} IS NULL OR k.knocked_at >= {1})
+         AND ({2} IS NULL OR k.knocked_at < {2})
+         AND ({3} IS NULL OR t.region_id = {3})
+         AND ({4} IS NULL OR wl.turf_id = {4})
+         AND ({5} IS NULL OR k.user_id = {5})",
+        p[0], p[1], p[2], p[3], p[4], p[5]
+    )
+}
+
+const KNOCK_JOINS: &str = "FROM knocks k
+      JOIN walk_lists wl ON wl.campaign_id = k.campaign_id AND wl.id = k.walk_list_id
+      JOIN turfs t ON t.campaign_id = wl.campaign_id AND t.id = wl.turf_id
+      JOIN doors d ON d.campaign_id = k.campaign_id AND d.id = k.door_id";
+
+macro_rules! bind_filter {
+    ($query:expr, $campaign_id:expr, $f:expr) => {
+        $query
+            .bind::<BigInt, _>($campaign_id)
+            .bind::<Nullable<Timestamp>, _>($f.from)
+            .bind::<Nullable<Timestamp>, _>($f.to)
+            .bind::<Nullable<BigInt>, _>($f.region_id)
+            .bind::<Nullable<BigInt>, _>($f.turf_id)
+            .bind::<Nullable<BigInt>, _>($f.user_id)
+    };
+}
+
+/// Progress figures per group key (the key as text: an id, a day, or a cell as integer).
+pub fn figures(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    group: GroupBy,
+    f: &Filter,
+) -> QueryResult<BTreeMap<Option<String>, Figures>> {
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    let p: [String; 6] = std::array::from_fn(|i| {
+        if postgres {
+            format!(
+                "CAST(${} AS {})",
+                i + 1,
+                if i == 1 || i == 2 {
+                    "TIMESTAMP"
+                } else {
+                    "BIGINT"
+                }
+            )
+        } else {
+            format!("?{}", i + 1)
+        }
+    });
+    let key = key_expr(group, postgres);
+    let hour = if postgres {
+        "date_trunc('hour', k.knocked_at)"
+    } else {
+        "strftime('%Y-%m-%d %H', k.knocked_at)"
+    };
+    let filter = where_clause(&p);
+    let knocks_sql = format!(
+        "SELECT {key} AS key, COUNT(*) AS attempts, COUNT(DISTINCT k.door_id) AS doors,
+                SUM(CASE WHEN k.result = 'contacted' THEN 1 ELSE 0 END) AS contacts,
+                COUNT(DISTINCT {hour}) AS hours
+           {KNOCK_JOINS}
+          WHERE {filter}
+          GROUP BY 1"
+    );
+    let rows: Vec<KnockRow> = on_backend!(conn, |c| bind_filter!(
+        diesel::sql_query(knocks_sql.clone()),
+        campaign_id,
+        f
+    )
+    .load::<KnockRow>(c))?;
+    let mut out: BTreeMap<Option<String>, Figures> = BTreeMap::new();
+    for r in rows {
+        let e = out.entry(r.key).or_default();
+        e.attempts = r.attempts;
+        e.doors_knocked = r.doors;
+        e.contacts = r.contacts;
+        e.active_hours = r.hours;
+    }
+    let answers_sql = format!(
+        "SELECT {key} AS key, a.answer AS answer, COUNT(*) AS n
+           {KNOCK_JOINS}
+           JOIN knock_answers a ON a.campaign_id = k.campaign_id AND a.knock_id = k.id
+          WHERE {filter} AND a.question_key = 'support_id'
+          GROUP BY 1, 2"
+    );
+    let answers: Vec<AnswerRow> = on_backend!(conn, |c| bind_filter!(
+        diesel::sql_query(answers_sql.clone()),
+        campaign_id,
+        f
+    )
+    .load::<AnswerRow>(c))?;
+    for a in answers {
+        if let Ok(v @ 1..=5) = a.answer.parse::<usize>() {
+            out.entry(a.key).or_default().support_ids[v - 1] += a.n;
+        }
+    }
+    if group != GroupBy::Day {
+        for (k, n) in remaining(conn, campaign_id, group, f)? {
+            out.entry(k).or_default().doors_remaining = Some(n);
+        }
+        for fig in out.values_mut() {
+            fig.doors_remaining.get_or_insert(0);
+        }
+    }
+    Ok(out)
+}
+
+/// Doors on live lists that are not finished, by group. Time bounds do not apply to
+/// what is still to do.
+fn remaining(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    group: GroupBy,
+    f: &Filter,
+) -> QueryResult<Vec<(Option<String>, i64)>> {
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    let p: [String; 4] = std::array::from_fn(|i| {
+        if postgres {
+            format!("CAST(${} AS BIGINT)", i + 1)
+        } else {
+            format!("?{}", i + 1)
+        }
+    });
+    let (key, assignments) = match group {
+        GroupBy::Volunteer => (
+            "CAST(wa.user_id AS TEXT)".to_owned(),
+            "JOIN walk_list_assignments wa ON wa.campaign_id = wl.campaign_id AND wa.walk_list_id = wl.id",
+        ),
+        other => (key_expr(other, postgres), ""),
+    };
+    let sql = format!(
+        "SELECT {key} AS key, COUNT(*) AS n
+           FROM walk_list_stops s
+           JOIN walk_lists wl ON wl.campaign_id = s.campaign_id AND wl.id = s.walk_list_id
+           JOIN turfs t ON t.campaign_id = wl.campaign_id AND t.id = wl.turf_id
+           JOIN doors d ON d.campaign_id = s.campaign_id AND d.id = s.door_id
+           {assignments}
+          WHERE s.campaign_id = {0} AND wl.state = 'active' AND s.live AND NOT s.finished
+            AND ({1} IS NULL OR t.region_id = {1})
+            AND ({2} IS NULL OR wl.turf_id = {2})
+            AND ({3} IS NULL OR EXISTS (SELECT 1 FROM walk_list_assignments w2
+                  WHERE w2.campaign_id = wl.campaign_id AND w2.walk_list_id = wl.id
+                    AND w2.user_id = {3}))
+          GROUP BY 1",
+        p[0], p[1], p[2], p[3],
+    );
+    let rows: Vec<RemainingRow> = on_backend!(conn, |c| diesel::sql_query(sql.clone())
+        .bind::<BigInt, _>(campaign_id)
+        .bind::<Nullable<BigInt>, _>(f.region_id)
+        .bind::<Nullable<BigInt>, _>(f.turf_id)
+        .bind::<Nullable<BigInt>, _>(f.user_id)
+        .load::<RemainingRow>(c))?;
+    Ok(rows.into_iter().map(|r| (r.key, r.n)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sql_parent_is_h3s_parent() {
+        // Evaluate the same arithmetic in Rust on real cells.
+        let cell = h3o::LatLng::new(47.14, 9.52)
+            .map(|ll| ll.to_cell(h3o::Resolution::Fifteen))
+            .ok();
+        let Some(cell) = cell else {
+            panic!("a valid point")
+        };
+        for res in [7_u8, 8, 9, 10] {
+            let below = 3 * (15 - u32::from(res));
+            let lower: i64 = (1_i64 << below) - 1;
+            let keep = !((0xF_i64 << 52) | lower);
+            let set = (i64::from(res) << 52) | lower;
+            let raw = crate::spatial::cells::to_db(cell);
+            let ours = (raw & keep) | set;
+            let theirs = h3o::Resolution::try_from(res)
+                .ok()
+                .and_then(|r| cell.parent(r))
+                .map(crate::spatial::cells::to_db);
+            assert_eq!(Some(ours), theirs, "resolution {res}");
+            assert!(parent_expr("d.cell", res).contains(&keep.to_string()));
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Progress for directors: door knocks by region, turf, volunteer, day or H3 cell, a
+//! hexagon heatmap, and this week's leaderboard. Directors and organizers with a region
+//! see that region; admins see all; volunteers see only their own figures.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::auth::AuthUser;
+use crate::db::progress::{Figures, Filter, GroupBy};
+use crate::db::{self, DbConnection};
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::spatial::{cells, tiling};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressQuery {
+    group_by: Option<String>,
+    resolution: Option<u8>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    region_id: Option<i64>,
+    turf_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub key: Value,
+    pub attempts: i64,
+    pub doors_knocked: i64,
+    pub contacts: i64,
+    pub contact_rate: Option<f64>,
+    /// Support IDs by answer: "1" (strong support) … "5" (strong oppose).
+    pub support_ids: serde_json::Map<String, Value>,
+    pub doors_remaining: Option<i64>,
+    /// Attempts per hour in which the group knocked at all.
+    pub pace_per_hour: Option<f64>,
+}
+
+fn row(key: Value, f: &Figures) -> Row {
+    let ratio = |a: i64, b: i64| (b > 0).then(|| (a as f64 / b as f64 * 1000.0).round() / 1000.0);
+    Row {
+        key,
+        attempts: f.attempts,
+        doors_knocked: f.doors_knocked,
+        contacts: f.contacts,
+        contact_rate: ratio(f.contacts, f.attempts),
+        support_ids: (1..=5)
+            .map(|i| (i.to_string(), Value::from(f.support_ids[i - 1])))
+            .collect(),
+        doors_remaining: f.doors_remaining,
+        pace_per_hour: ratio(f.attempts, f.active_hours),
+    }
+}
+
+/// The caller's scope: volunteers see their own knocks; anyone with a region sees
+/// that region (asking for another is 403); admins and region-less staff see all.
+fn scoped(conn: &mut DbConnection, auth: &AuthUser, mut f: Filter) -> Result<Filter, ApiError> {
+    if auth.role == Role::Volunteer {
+        f.user_id = Some(auth.user_id);
+        return Ok(f);
+    }
+    if auth.role == Role::Admin {
+        return Ok(f);
+    }
+    let me = db::users::find(conn, auth.campaign_id, auth.user_id)?
+        .ok_or_else(|| ApiError::Unauthorized("the user no longer exists".into()))?;
+    if let Some(region) = me.region_id {
+        if f.region_id.is_some_and(|r| r != region) {
+            return Err(ApiError::forbidden(
+                "you see only your own region's progress",
+            ));
+        }
+        f.region_id = Some(region);
+    }
+    Ok(f)
+}
+
+fn parse_query(q: &ProgressQuery) -> Result<(GroupBy, Filter), ApiError> {
+    let resolution = q.resolution.unwrap_or(8);
+    if resolution > 15 {
+        return Err(ApiError::validation("resolution", "resolution is 0 to 15"));
+    }
+    let group = match q.group_by.as_deref().unwrap_or("turf") {
+        "region" => GroupBy::Region,
+        "turf" => GroupBy::Turf,
+        "volunteer" => GroupBy::Volunteer,
+        "day" => GroupBy::Day,
+        "cell" => GroupBy::Cell(resolution),
+        _ => {
+            return Err(ApiError::validation(
+                "group_by",
+                "group_by is one of region, turf, volunteer, day, cell",
+            ));
+        }
+    };
+    let naive = |t: Option<DateTime<Utc>>| t.map(|t| t.naive_utc());
+    if let (Some(a), Some(b)) = (q.from, q.to)
+        && a >= b
+    {
+        return Err(ApiError::validation("from", "from must be before to"));
+    }
+    Ok((
+        group,
+        Filter {
+            from: naive(q.from),
+            to: naive(q.to),
+            region_id: q.region_id,
+            turf_id: q.turf_id,
+            user_id: None,
+        },
+    ))
+}
+
+fn key_value(group: GroupBy, key: Option<String>) -> Value {
+    let Some(key) = key else { return Value::Null };
+    match group {
+        GroupBy::Day => Value::from(key),
+        GroupBy::Cell(_) => key
+            .parse::<i64>()
+            .ok()
+            .and_then(cells::from_db)
+            .map_or(Value::Null, |c| Value::from(c.to_string())),
+        _ => key.parse::<i64>().map_or(Value::Null, Value::from),
+    }
+}
+
+pub async fn progress(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<ProgressQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (group, filter) = parse_query(&query)?;
+    let items = db::run(&state.db, move |conn| {
+        let filter = scoped(conn, &auth, filter)?;
+        Ok(
+            db::progress::figures(conn, auth.campaign_id, group, &filter)?
+                .into_iter()
+                .map(|(k, f)| row(key_value(group, k), &f))
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "group_by": query.group_by.as_deref().unwrap_or("turf"),
+        "items": items,
+    })))
+}
+
+/// Progress by H3 cell as a GeoJSON FeatureCollection of hexagons.
+pub async fn heatmap(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<ProgressQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let resolution = query.resolution.unwrap_or(8);
+    if !(5..=11).contains(&resolution) {
+        return Err(ApiError::validation("resolution", "resolution is 5 to 11"));
+    }
+    if query.group_by.is_some() {
+        return Err(ApiError::validation(
+            "group_by",
+            "the heatmap is always by cell",
+        ));
+    }
+    let (_, filter) = parse_query(&query)?;
+    let features = db::run(&state.db, move |conn| {
+        let filter = scoped(conn, &auth, filter)?;
+        let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Cell(resolution), &filter)?;
+        let mut features = Vec::new();
+        for (key, f) in rows {
+            let Some(cell) = key.and_then(|k| k.parse::<i64>().ok()).and_then(cells::from_db) else {
+                continue;
+            };
+            // One hexagon is one Polygon (cell_polygon gives a MultiPolygon of one).
+            let Some(hexagon) = tiling::cell_polygon(cell).0.into_iter().next() else {
+                continue;
+            };
+            let geometry = geojson::Geometry::new(geojson::GeometryValue::from(&hexagon));
+            let props = serde_json::to_value(row(Value::from(cell.to_string()), &f))
+                .unwrap_or(Value::Null);
+            features.push(json!({ "type": "Feature", "id": cell.to_string(), "geometry": geometry, "properties": props }));
+        }
+        Ok(features)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/geo+json")
+        .json(json!({ "type": "FeatureCollection", "features": features })))
+}
+
+/// Doors and contacts per volunteer this week (from Monday 00:00 UTC), most doors first.
+pub async fn leaderboard(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let now = Utc::now().naive_utc();
+    let monday: NaiveDateTime = (now.date()
+        - chrono::Duration::days(i64::from(now.weekday().num_days_from_monday())))
+    .and_hms_opt(0, 0, 0)
+    .unwrap_or(now);
+    let items = db::run(&state.db, move |conn| {
+        let filter = scoped(
+            conn,
+            &auth,
+            Filter {
+                from: Some(monday),
+                ..Filter::default()
+            },
+        )?;
+        let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Volunteer, &filter)?;
+        let mut items = Vec::new();
+        for (key, f) in rows {
+            let Some(user_id) = key.and_then(|k| k.parse::<i64>().ok()) else {
+                continue;
+            };
+            let name = db::users::find(conn, auth.campaign_id, user_id)?.map(|u| u.name);
+            if f.attempts == 0 {
+                continue;
+            }
+            items.push(json!({
+                "user_id": user_id,
+                "name": name,
+                "doors": f.doors_knocked,
+                "contacts": f.contacts,
+            }));
+        }
+        items.sort_by_key(|i| std::cmp::Reverse(i["doors"].as_i64().unwrap_or(0)));
+        Ok(items)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "since": monday.and_utc(), "items": items })))
+}
