@@ -31,6 +31,8 @@ pub struct NewKnock<'a> {
     pub door_id: i64,
     pub result: &'a str,
     pub notes: &'a str,
+    /// The people named in the knock (spoken to, or moved/deceased).
+    pub people: &'a [i64],
     pub knocked_at: NaiveDateTime,
     pub received_at: NaiveDateTime,
     pub location: Option<(f64, f64, Option<f64>)>,
@@ -61,6 +63,7 @@ pub fn insert(conn: &mut DbConnection, k: &NewKnock) -> QueryResult<i64> {
             knocks::door_id.eq(k.door_id),
             knocks::result.eq(k.result),
             knocks::notes.eq(k.notes),
+            knocks::people.eq(serde_json::to_string(k.people).unwrap_or_else(|_| "[]".into())),
             knocks::knocked_at.eq(k.knocked_at),
             knocks::received_at.eq(k.received_at),
             knocks::lat.eq(k.location.map(|l| l.0)),
@@ -329,4 +332,48 @@ pub fn create_question(
         ))
         .returning(questions::all_columns)
         .get_result(conn)
+}
+
+/// The answers given in these knocks: (knock, person, question key, answer JSON).
+pub fn answers_of(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    knock_ids: &[i64],
+) -> QueryResult<Vec<(i64, i64, String, String)>> {
+    let mut out = Vec::new();
+    for chunk in knock_ids.chunks(1000) {
+        out.extend(
+            knock_answers::table
+                .filter(knock_answers::campaign_id.eq(campaign_id))
+                .filter(knock_answers::knock_id.eq_any(chunk))
+                .order((knock_answers::knock_id, knock_answers::person_id))
+                .select((
+                    knock_answers::knock_id,
+                    knock_answers::person_id,
+                    knock_answers::question_key,
+                    knock_answers::answer,
+                ))
+                .load::<(i64, i64, String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The knocks at a door, oldest first: (id, result, knocked_at, people named as JSON).
+pub fn at_door(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    door_id: i64,
+) -> QueryResult<Vec<(i64, String, NaiveDateTime, String)>> {
+    knocks::table
+        .filter(knocks::campaign_id.eq(campaign_id))
+        .filter(knocks::door_id.eq(door_id))
+        .order((knocks::knocked_at, knocks::id))
+        .select((
+            knocks::id,
+            knocks::result,
+            knocks::knocked_at,
+            knocks::people,
+        ))
+        .load(conn)
 }

@@ -437,3 +437,17 @@ pub fn list(
         .select(Person::as_select())
         .load(conn)
 }
+
+/// The door a person lives at, if the person is in the campaign.
+pub fn door_of(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    person_id: i64,
+) -> QueryResult<Option<i64>> {
+    people::table
+        .filter(people::campaign_id.eq(campaign_id))
+        .filter(people::id.eq(person_id))
+        .select(people::door_id)
+        .first(conn)
+        .optional()
+}

@@ -140,21 +140,7 @@ pub fn figures(
     f: &Filter,
 ) -> QueryResult<BTreeMap<Option<String>, Figures>> {
     let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let p: [String; 6] = std::array::from_fn(|i| {
-        if postgres {
-            format!(
-                "CAST(${} AS {})",
-                i + 1,
-                if i == 1 || i == 2 {
-                    "TIMESTAMP"
-                } else {
-                    "BIGINT"
-                }
-            )
-        } else {
-            format!("?{}", i + 1)
-        }
-    });
+    let p = placeholders(postgres);
     let key = key_expr(group, postgres);
     let hour = if postgres {
         "date_trunc('hour', k.knocked_at)"
@@ -230,11 +216,16 @@ fn remaining(
         }
     });
     let (key, assignments) = match group {
+        // A volunteer's own scope names only them, never the other assignees.
         GroupBy::Volunteer => (
             "CAST(wa.user_id AS TEXT)".to_owned(),
-            "JOIN walk_list_assignments wa ON wa.campaign_id = wl.campaign_id AND wa.walk_list_id = wl.id",
+            format!(
+                "JOIN walk_list_assignments wa ON wa.campaign_id = wl.campaign_id
+                   AND wa.walk_list_id = wl.id AND ({0} IS NULL OR wa.user_id = {0})",
+                p[3]
+            ),
         ),
-        other => (key_expr(other, postgres), ""),
+        other => (key_expr(other, postgres), String::new()),
     };
     let sql = format!(
         "SELECT {key} AS key, COUNT(*) AS n
@@ -289,4 +280,169 @@ mod tests {
             assert!(parent_expr("d.cell", res).contains(&keep.to_string()));
         }
     }
+}
+
+/// A knock whose phone was far from the door.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct FarKnock {
+    #[diesel(sql_type = BigInt)]
+    pub knock_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub user_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub door_id: i64,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    pub distance_m: Option<f64>,
+    #[diesel(sql_type = Text)]
+    pub location_quality: String,
+    #[diesel(sql_type = Timestamp)]
+    pub knocked_at: NaiveDateTime,
+}
+
+/// Up to `limit` knocks graded doubtful or unverified, newest first.
+pub fn far_knocks(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    f: &Filter,
+    limit: i64,
+) -> QueryResult<Vec<FarKnock>> {
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    let p = placeholders(postgres);
+    let sql = format!(
+        "SELECT k.id AS knock_id, k.user_id, k.door_id, k.distance_m, k.location_quality,
+                k.knocked_at
+           {KNOCK_JOINS}
+          WHERE {} AND k.location_quality IN ('doubtful', 'unverified')
+          ORDER BY k.knocked_at DESC, k.id DESC
+          LIMIT {limit}",
+        where_clause(&p)
+    );
+    on_backend!(conn, |c| bind_filter!(
+        diesel::sql_query(sql.clone()),
+        campaign_id,
+        f
+    )
+    .load::<FarKnock>(c))
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct BusyHour {
+    #[diesel(sql_type = BigInt)]
+    pub user_id: i64,
+    #[diesel(sql_type = Text)]
+    pub hour: String,
+    #[diesel(sql_type = BigInt)]
+    pub doors: i64,
+}
+
+/// (volunteer, hour) pairs with more than `max_doors` distinct doors knocked.
+pub fn busy_hours(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    f: &Filter,
+    max_doors: i64,
+) -> QueryResult<Vec<BusyHour>> {
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    let p = placeholders(postgres);
+    let hour = if postgres {
+        "to_char(k.knocked_at, 'YYYY-MM-DD HH24:00')"
+    } else {
+        "strftime('%Y-%m-%d %H:00', k.knocked_at)"
+    };
+    let sql = format!(
+        "SELECT k.user_id, {hour} AS hour, COUNT(DISTINCT k.door_id) AS doors
+           {KNOCK_JOINS}
+          WHERE {}
+          GROUP BY 1, 2
+         HAVING COUNT(DISTINCT k.door_id) > {max_doors}
+          ORDER BY 2, 1",
+        where_clause(&p)
+    );
+    on_backend!(conn, |c| bind_filter!(
+        diesel::sql_query(sql.clone()),
+        campaign_id,
+        f
+    )
+    .load::<BusyHour>(c))
+}
+
+fn placeholders(postgres: bool) -> [String; 6] {
+    std::array::from_fn(|i| {
+        if postgres {
+            format!(
+                "CAST(${} AS {})",
+                i + 1,
+                if i == 1 || i == 2 {
+                    "TIMESTAMP"
+                } else {
+                    "BIGINT"
+                }
+            )
+        } else {
+            format!("?{}", i + 1)
+        }
+    })
+}
+
+/// One knock as exported.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ExportRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub client_id: String,
+    #[diesel(sql_type = Timestamp)]
+    pub knocked_at: NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    pub received_at: NaiveDateTime,
+    #[diesel(sql_type = BigInt)]
+    pub user_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub walk_list_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub turf_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub door_id: i64,
+    #[diesel(sql_type = Text)]
+    pub street: String,
+    #[diesel(sql_type = Text)]
+    pub housenumber: String,
+    #[diesel(sql_type = Text)]
+    pub city: String,
+    #[diesel(sql_type = Text)]
+    pub result: String,
+    #[diesel(sql_type = Text)]
+    pub notes: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    pub distance_m: Option<f64>,
+    #[diesel(sql_type = Text)]
+    pub location_quality: String,
+}
+
+/// A page of knocks by id for export, with the filters of progress.
+pub fn export_page(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    f: &Filter,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<ExportRow>> {
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    let p = placeholders(postgres);
+    let sql = format!(
+        "SELECT k.id, k.client_id, k.knocked_at, k.received_at, k.user_id, k.walk_list_id,
+                wl.turf_id, k.door_id, d.street, d.housenumber, d.city, k.result, k.notes,
+                k.distance_m, k.location_quality
+           {KNOCK_JOINS}
+          WHERE {} AND k.id > {after}
+          ORDER BY k.id
+          LIMIT {limit}",
+        where_clause(&p)
+    );
+    on_backend!(conn, |c| bind_filter!(
+        diesel::sql_query(sql.clone()),
+        campaign_id,
+        f
+    )
+    .load::<ExportRow>(c))
 }

@@ -288,6 +288,7 @@ diesel::table! {
         door_id -> BigInt,
         result -> Text,
         notes -> Text,
+        people -> Text,
         knocked_at -> Timestamp,
         received_at -> Timestamp,
         lat -> Nullable<Double>,

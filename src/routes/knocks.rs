@@ -137,6 +137,7 @@ fn sync_one(
         LocationQuality::grade(distance_m, k.location.and_then(|l| l.accuracy_m)).as_str();
     let finished = knock::is_final(&k.result).unwrap_or(false);
     let named: Vec<i64> = k.people.iter().map(|p| p.person_id).collect();
+    let named_ids = named.clone();
     // Moved or deceased without names concerns the people the list names at the door.
     let flagged: Vec<i64> = match k.result.as_str() {
         "moved" | "deceased" if named.is_empty() => {
@@ -166,6 +167,7 @@ fn sync_one(
             door_id: k.door_id,
             result: &k.result,
             notes: k.notes.as_deref().unwrap_or(""),
+            people: &named_ids,
             knocked_at,
             received_at: now,
             location: k.location.map(|l| (l.lat, l.lng, l.accuracy_m)),

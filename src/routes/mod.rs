@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod exports;
 mod health;
 mod imports;
 mod knocks;
@@ -114,6 +115,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/progress", progress::progress),
         ep(M::GET, "/api/v1/progress/heatmap", progress::heatmap),
         ep(M::GET, "/api/v1/leaderboard", progress::leaderboard),
+        ep(M::GET, "/api/v1/quality-flags", progress::quality_flags),
+        ep(M::GET, "/api/v1/exports/knocks.csv", exports::knocks_csv),
+        ep(M::GET, "/api/v1/people/{id}/canvasses", exports::canvasses),
         ep(M::GET, "/api/v1/questions", questions::list),
         ep(M::POST, "/api/v1/questions", questions::create),
     ]

@@ -58,7 +58,11 @@ fn row(key: Value, f: &Figures) -> Row {
 
 /// The caller's scope: volunteers see their own knocks; anyone with a region sees
 /// that region (asking for another is 403); admins and region-less staff see all.
-fn scoped(conn: &mut DbConnection, auth: &AuthUser, mut f: Filter) -> Result<Filter, ApiError> {
+pub fn scoped_filter(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    mut f: Filter,
+) -> Result<Filter, ApiError> {
     if auth.role == Role::Volunteer {
         f.user_id = Some(auth.user_id);
         return Ok(f);
@@ -135,13 +139,17 @@ pub async fn progress(
 ) -> Result<HttpResponse, ApiError> {
     let (group, filter) = parse_query(&query)?;
     let items = db::run(&state.db, move |conn| {
-        let filter = scoped(conn, &auth, filter)?;
-        Ok(
-            db::progress::figures(conn, auth.campaign_id, group, &filter)?
-                .into_iter()
-                .map(|(k, f)| row(key_value(group, k), &f))
-                .collect::<Vec<_>>(),
-        )
+        let filter = scoped_filter(conn, &auth, filter)?;
+        let mut rows: Vec<Row> = db::progress::figures(conn, auth.campaign_id, group, &filter)?
+            .into_iter()
+            .map(|(k, f)| row(key_value(group, k), &f))
+            .collect();
+        // Ids in numeric order (the database groups them as text), days and cells as text.
+        rows.sort_by(|a, b| match (a.key.as_i64(), b.key.as_i64()) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => a.key.as_str().cmp(&b.key.as_str()),
+        });
+        Ok(rows)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -168,7 +176,7 @@ pub async fn heatmap(
     }
     let (_, filter) = parse_query(&query)?;
     let features = db::run(&state.db, move |conn| {
-        let filter = scoped(conn, &auth, filter)?;
+        let filter = scoped_filter(conn, &auth, filter)?;
         let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Cell(resolution), &filter)?;
         let mut features = Vec::new();
         for (key, f) in rows {
@@ -203,7 +211,7 @@ pub async fn leaderboard(
     .and_hms_opt(0, 0, 0)
     .unwrap_or(now);
     let items = db::run(&state.db, move |conn| {
-        let filter = scoped(
+        let filter = scoped_filter(
             conn,
             &auth,
             Filter {
@@ -233,4 +241,94 @@ pub async fn leaderboard(
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "since": monday.and_utc(), "items": items })))
+}
+
+/// Most doors one volunteer plausibly knocks in an hour.
+pub const MAX_DOORS_PER_HOUR: i64 = 30;
+/// Attempts a volunteer needs before their contact rate is judged.
+pub const MIN_ATTEMPTS_FOR_RATE: i64 = 20;
+/// How many standard errors from the campaign's rate count as far outside it.
+pub const RATE_Z: f64 = 3.0;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagsQuery {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    region_id: Option<i64>,
+    turf_id: Option<i64>,
+}
+
+/// Knocks far from their door, volunteers with more than 30 doors in an hour, and
+/// contact rates far outside the campaign's norm (more than 3 standard errors from the
+/// overall rate, with at least 20 attempts).
+pub async fn quality_flags(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<FlagsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = ProgressQuery {
+        group_by: None,
+        resolution: None,
+        from: query.from,
+        to: query.to,
+        region_id: query.region_id,
+        turf_id: query.turf_id,
+    };
+    let (_, filter) = parse_query(&q)?;
+    let body = db::run(&state.db, move |conn| {
+        let filter = scoped_filter(conn, &auth, filter)?;
+        let far: Vec<Value> = db::progress::far_knocks(conn, auth.campaign_id, &filter, 200)?
+            .into_iter()
+            .map(|k| {
+                json!({
+                    "knock_id": k.knock_id,
+                    "user_id": k.user_id,
+                    "door_id": k.door_id,
+                    "distance_m": k.distance_m,
+                    "location_quality": k.location_quality,
+                    "knocked_at": k.knocked_at.and_utc(),
+                })
+            })
+            .collect();
+        let busy: Vec<Value> =
+            db::progress::busy_hours(conn, auth.campaign_id, &filter, MAX_DOORS_PER_HOUR)?
+                .into_iter()
+                .map(|b| json!({ "user_id": b.user_id, "hour": b.hour, "doors": b.doors }))
+                .collect();
+        let per_volunteer =
+            db::progress::figures(conn, auth.campaign_id, GroupBy::Volunteer, &filter)?;
+        let (attempts, contacts) = per_volunteer
+            .values()
+            .fold((0, 0), |(a, c), f| (a + f.attempts, c + f.contacts));
+        let mut rates = Vec::new();
+        if attempts > 0 {
+            let p = contacts as f64 / attempts as f64;
+            for (key, f) in &per_volunteer {
+                if f.attempts < MIN_ATTEMPTS_FOR_RATE {
+                    continue;
+                }
+                let n = f.attempts as f64;
+                let se = (p * (1.0 - p) / n).sqrt();
+                let rate = f.contacts as f64 / n;
+                let z = if se > 0.0 { (rate - p) / se } else { 0.0 };
+                if z.abs() > RATE_Z {
+                    rates.push(json!({
+                        "user_id": key.as_deref().and_then(|k| k.parse::<i64>().ok()),
+                        "attempts": f.attempts,
+                        "contact_rate": (rate * 1000.0).round() / 1000.0,
+                        "campaign_rate": (p * 1000.0).round() / 1000.0,
+                        "z": (z * 100.0).round() / 100.0,
+                    }));
+                }
+            }
+        }
+        Ok(json!({
+            "far_from_door": far,
+            "too_many_doors_per_hour": busy,
+            "unusual_contact_rates": rates,
+        }))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
 }

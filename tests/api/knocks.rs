@@ -792,3 +792,129 @@ async fn progress_figures_equal_counts_from_the_knocks() {
     assert_eq!(board["items"][0]["user_id"], vol_id);
     assert_eq!(board["items"][0]["doors"].as_i64().unwrap(), doors as i64);
 }
+
+#[tokio::test]
+async fn quality_flags_exports_and_canvasses_tell_the_same_story() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        other_list,
+    } = canvass().await;
+    let me = json_with(app.get("/api/v1/me", &volunteer).await, 200).await;
+    let vol_id = me["id"].as_i64().unwrap();
+    // Every door of the volunteer's list within one clock hour, all contacted; the
+    // organizer finds nobody home on the other list.
+    let hour = {
+        let t = chrono::Utc::now() - chrono::Duration::hours(2);
+        t.date_naive()
+            .and_hms_opt(chrono::Timelike::hour(&t), 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    let doors = list["stops"].as_array().unwrap().len();
+    let mine: Vec<Value> = (0..doors)
+        .map(|i| {
+            let mut k = knock(&list, i, "contacted", 0);
+            k["knocked_at"] = json!((hour + chrono::Duration::seconds(i as i64 * 60)).to_rfc3339());
+            k["people"] =
+                json!([{ "person_id": person(&list, i), "answers": { "support_id": 2 } }]);
+            k
+        })
+        .collect();
+    let mut theirs: Vec<Value> = (0..other_list["stops"].as_array().unwrap().len())
+        .map(|i| knock(&other_list, i, "not_home", 30 + 5 * i as i64))
+        .collect();
+    // The organizer's knocks are spread over hours; one comes from 1 km away.
+    theirs[0]["location"]["lat"] =
+        json!(stop(&other_list, 0)["location"]["lat"].as_f64().unwrap() + 0.009);
+    assert_eq!(
+        sync(&app, &volunteer, &mine).await["created"]
+            .as_u64()
+            .unwrap() as usize,
+        doors
+    );
+    assert_eq!(sync(&app, &organizer, &theirs).await["rejected"], 0);
+
+    let flags = json_with(app.get("/api/v1/quality-flags", &organizer).await, 200).await;
+    let far = flags["far_from_door"].as_array().unwrap();
+    assert_eq!(far.len(), 1, "{flags:#}");
+    assert_eq!(far[0]["door_id"], stop(&other_list, 0)["door_id"]);
+    let busy = flags["too_many_doors_per_hour"].as_array().unwrap();
+    if doors > 30 {
+        assert_eq!(busy.len(), 1, "{flags:#}");
+        assert_eq!(busy[0]["user_id"], vol_id);
+        assert_eq!(busy[0]["doors"].as_u64().unwrap() as usize, doors);
+    } else {
+        assert!(busy.is_empty(), "{flags:#}");
+    }
+    let odd: Vec<&Value> = flags["unusual_contact_rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["user_id"])
+        .collect();
+    assert!(odd.contains(&&json!(vol_id)), "{flags:#}");
+
+    // The CSV export holds every knock once, with VAN names beside ours.
+    let res = app.get("/api/v1/exports/knocks.csv", &organizer).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), doors + theirs.len());
+    let ids: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r.get(col("client_id")).unwrap())
+        .collect();
+    assert_eq!(ids.len(), rows.len());
+    for r in &rows {
+        let (ours, van) = (
+            r.get(col("result")).unwrap(),
+            r.get(col("van_result")).unwrap(),
+        );
+        match ours {
+            "contacted" => assert_eq!(van, "Canvassed"),
+            "not_home" => assert_eq!(van, "Not Home"),
+            other => panic!("unexpected result {other}"),
+        }
+    }
+    // Volunteers cannot export.
+    assert_error(
+        app.get("/api/v1/exports/knocks.csv", &volunteer).await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // The person spoken to has one successful canvass with their support ID.
+    let spoken = person(&list, 0);
+    let osdi = json_with(
+        app.get(&format!("/api/v1/people/{spoken}/canvasses"), &organizer)
+            .await,
+        200,
+    )
+    .await;
+    let canvasses = osdi["_embedded"]["osdi:canvasses"].as_array().unwrap();
+    assert_eq!(canvasses.len(), 1, "{osdi:#}");
+    assert_eq!(canvasses[0]["success"], true);
+    assert_eq!(canvasses[0]["status_code"], "contacted");
+    assert_eq!(canvasses[0]["contact_type"], "in-person");
+    assert_eq!(canvasses[0]["answers"][0]["question"], "support_id");
+    assert_eq!(canvasses[0]["answers"][0]["answer"], 2);
+    assert_error(
+        app.get("/api/v1/people/987654/canvasses", &organizer).await,
+        404,
+        "not_found",
+    )
+    .await;
+}

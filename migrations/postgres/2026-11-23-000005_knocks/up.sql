@@ -26,6 +26,7 @@ CREATE TABLE knocks (
     door_id BIGINT NOT NULL,
     result TEXT NOT NULL,
     notes TEXT NOT NULL DEFAULT '',
+    people TEXT NOT NULL DEFAULT '[]',
     knocked_at TIMESTAMP NOT NULL,
     received_at TIMESTAMP NOT NULL,
     lat DOUBLE PRECISION,
