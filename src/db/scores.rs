@@ -81,7 +81,7 @@ pub fn apply_knock(conn: &mut DbConnection, k: &KnockFacts) -> QueryResult<()> {
     for (person_id, add, rule) in per_person {
         let (before, own) = evidence_of(conn, campaign_id, person_id)?;
         let prior = prior_of(conn, campaign_id, person_id)?;
-        let after = before.add(add);
+        let after = before + add;
         let own = own || rule == scores::rule::OWN_ID;
         on_backend!(conn, |c| diesel::insert_into(person_evidence::table)
             .values((
@@ -221,7 +221,7 @@ pub fn recompute(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<(usiz
         let (per_person, targets) = scores::knock_evidence(&result, &answered, at_door);
         for (person, add, rule) in per_person {
             let entry = by_person.entry(person).or_default();
-            entry.0 = entry.0.add(add);
+            entry.0 = entry.0 + add;
             entry.1 |= rule == scores::rule::OWN_ID;
         }
         if let Some(cell) = pooling_cell(door_cell) {
@@ -360,11 +360,12 @@ pub fn history_of(
         .load(conn)
 }
 
-/// Every person's evidence sums and every cell's IDs, for comparing two states.
-pub fn snapshot(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-) -> QueryResult<(Vec<(i64, i64, i64, bool)>, Vec<(i64, i64, i64)>)> {
+/// Every person's evidence sums (person, weight, weighted, own ID) and every cell's
+/// IDs (cell, ids, target sum): the whole learned state, for comparing two states.
+pub type Snapshot = (Vec<(i64, i64, i64, bool)>, Vec<(i64, i64, i64)>);
+
+/// The campaign's learned state, ordered.
+pub fn snapshot(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<Snapshot> {
     let people = person_evidence::table
         .filter(person_evidence::campaign_id.eq(campaign_id))
         .order(person_evidence::person_id)

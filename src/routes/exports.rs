@@ -129,6 +129,11 @@ pub async fn knocks_csv(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
+    if let (Some(a), Some(b)) = (query.from, query.to)
+        && a >= b
+    {
+        return Err(ApiError::validation("from", "from must be before to"));
+    }
     let filter = Filter {
         from: query.from.map(|t| t.naive_utc()),
         to: query.to.map(|t| t.naive_utc()),

@@ -111,7 +111,7 @@ pub async fn create(
         return Err(ApiError::validation("text", "text is 1 to 500 characters"));
     }
     let choice = body.kind != QuestionKind::FreeText;
-    if choice != !body.answers.is_empty() || body.answers.len() > MAX_ANSWERS {
+    if choice == body.answers.is_empty() || body.answers.len() > MAX_ANSWERS {
         return Err(ApiError::validation(
             "answers",
             format!("choice questions take 1 to {MAX_ANSWERS} answers; free text takes none"),

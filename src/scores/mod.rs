@@ -67,8 +67,12 @@ impl Evidence {
             weighted: target * weight,
         }
     }
+}
 
-    pub fn add(self, other: Evidence) -> Self {
+impl std::ops::Add for Evidence {
+    type Output = Evidence;
+
+    fn add(self, other: Evidence) -> Evidence {
         Evidence {
             weight: self.weight + other.weight,
             weighted: self.weighted + other.weighted,
@@ -136,11 +140,8 @@ mod tests {
             Evidence::one(REFUSED.0, REFUSED.1),
             Evidence::one(HOSTILE.0, HOSTILE.1),
         ];
-        let forward = pieces.iter().fold(Evidence::default(), |a, &b| a.add(b));
-        let backward = pieces
-            .iter()
-            .rev()
-            .fold(Evidence::default(), |a, &b| a.add(b));
+        let forward = pieces.iter().fold(Evidence::default(), |a, &b| a + b);
+        let backward = pieces.iter().rev().fold(Evidence::default(), |a, &b| a + b);
         assert_eq!(forward, backward);
         assert_eq!(
             person_score(Some(33.3), forward).to_bits(),
