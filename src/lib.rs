@@ -8,6 +8,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod experiments;
 pub mod extract;
 pub mod import;
 pub mod knock;

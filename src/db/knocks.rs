@@ -33,6 +33,7 @@ pub struct NewKnock<'a> {
     pub notes: &'a str,
     /// The people named in the knock (spoken to, or moved/deceased).
     pub people: &'a [i64],
+    pub script_id: Option<i64>,
     pub knocked_at: NaiveDateTime,
     pub received_at: NaiveDateTime,
     pub location: Option<(f64, f64, Option<f64>)>,
@@ -63,6 +64,7 @@ pub fn insert(conn: &mut DbConnection, k: &NewKnock) -> QueryResult<i64> {
             knocks::door_id.eq(k.door_id),
             knocks::result.eq(k.result),
             knocks::notes.eq(k.notes),
+            knocks::script_id.eq(k.script_id),
             knocks::people.eq(serde_json::to_string(k.people).unwrap_or_else(|_| "[]".into())),
             knocks::knocked_at.eq(k.knocked_at),
             knocks::received_at.eq(k.received_at),
@@ -216,9 +218,20 @@ pub fn apply_effects(conn: &mut DbConnection, e: &Effects) -> QueryResult<()> {
             _ => 0,
         };
     }
-    let stop = walk_list_stops::table
+    // A door moved to another list since the phone got it: the knock counts on the
+    // list the door is on now.
+    let moved_to: Option<i64> = walk_list_stops::table
         .filter(walk_list_stops::campaign_id.eq(e.campaign_id))
         .filter(walk_list_stops::walk_list_id.eq(e.walk_list_id))
+        .filter(walk_list_stops::door_id.eq(e.door_id))
+        .select(walk_list_stops::moved_to)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten();
+    let list_id = moved_to.unwrap_or(e.walk_list_id);
+    let stop = walk_list_stops::table
+        .filter(walk_list_stops::campaign_id.eq(e.campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(list_id))
         .filter(walk_list_stops::door_id.eq(e.door_id));
     diesel::update(
         stop.filter(
@@ -237,20 +250,32 @@ pub fn apply_effects(conn: &mut DbConnection, e: &Effects) -> QueryResult<()> {
             .set(walk_list_stops::finished.eq(true))
             .execute(conn)?;
     }
-    refresh_progress(conn, e.campaign_id, e.walk_list_id, now)
+    refresh_progress(conn, e.campaign_id, list_id, now)
 }
 
 /// Recounts the list's knocked doors; a list whose every door is finished is done, and
-/// its doors go back to the pool.
+/// its doors go back to the pool. The list row is locked first (by bumping its
+/// version), so two knocks finishing its last doors at once on PostgreSQL count one
+/// after the other, and the second sees the first's finished stop.
 fn refresh_progress(
     conn: &mut DbConnection,
     campaign_id: i64,
     list_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
+    let list = walk_lists::table
+        .filter(walk_lists::campaign_id.eq(campaign_id))
+        .filter(walk_lists::id.eq(list_id));
+    diesel::update(list)
+        .set((
+            walk_lists::version.eq(walk_lists::version + 1),
+            walk_lists::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     let stops = walk_list_stops::table
         .filter(walk_list_stops::campaign_id.eq(campaign_id))
-        .filter(walk_list_stops::walk_list_id.eq(list_id));
+        .filter(walk_list_stops::walk_list_id.eq(list_id))
+        .filter(walk_list_stops::moved_to.is_null());
     let knocked: i64 = stops
         .filter(walk_list_stops::last_result.is_not_null())
         .count()
@@ -259,17 +284,9 @@ fn refresh_progress(
         .filter(walk_list_stops::finished.eq(false))
         .count()
         .get_result(conn)?;
-    diesel::update(
-        walk_lists::table
-            .filter(walk_lists::campaign_id.eq(campaign_id))
-            .filter(walk_lists::id.eq(list_id)),
-    )
-    .set((
-        walk_lists::knocked_doors.eq(knocked),
-        walk_lists::version.eq(walk_lists::version + 1),
-        walk_lists::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    diesel::update(list)
+        .set(walk_lists::knocked_doors.eq(knocked))
+        .execute(conn)?;
     if open == 0 {
         let n = diesel::update(
             walk_lists::table

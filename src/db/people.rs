@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
+use diesel::sqlite::Sqlite;
 
 use super::DbConnection;
 use super::schema::{doors, people};
@@ -63,43 +65,6 @@ pub struct Person {
     pub last_contact_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = doors, treat_none_as_default_value = false)]
-struct NewDoor<'a> {
-    campaign_id: i64,
-    address_key: &'a str,
-    unit: &'a str,
-    street: &'a str,
-    housenumber: &'a str,
-    postcode: &'a str,
-    city: &'a str,
-    lat: f64,
-    lng: f64,
-    cell: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = people, treat_none_as_default_value = false)]
-struct NewPerson<'a> {
-    campaign_id: i64,
-    external_id: &'a str,
-    door_id: i64,
-    first_name: &'a str,
-    last_name: &'a str,
-    party: Option<&'a str>,
-    birth_year: Option<i64>,
-    phone: Option<&'a str>,
-    do_not_walk: bool,
-    deceased: bool,
-    moved: bool,
-    support_score: Option<f64>,
-    turnout_score: Option<f64>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
 }
 
 /// What one batch did.
@@ -184,6 +149,27 @@ pub fn upsert_batch(
     })
 }
 
+/// Rows per SQLite statement: a batch is written in as many statements of the first size
+/// as fit, the rest in the smaller ones. Each size is compiled once per connection and
+/// then kept prepared, and a statement of many rows copies each page it changes into
+/// the statement journal once instead of once per row.
+const SQLITE_STATEMENT_ROWS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// Calls `f` on consecutive pieces of `rows`, each of a size in [`SQLITE_STATEMENT_ROWS`].
+fn in_statement_sizes<T>(
+    mut rows: &[T],
+    mut f: impl FnMut(&[T]) -> QueryResult<()>,
+) -> QueryResult<()> {
+    for size in SQLITE_STATEMENT_ROWS {
+        while rows.len() >= size {
+            let (piece, rest) = rows.split_at(size);
+            f(piece)?;
+            rows = rest;
+        }
+    }
+    Ok(())
+}
+
 /// Returns how many people were created.
 fn sqlite_upsert(
     c: &mut diesel::SqliteConnection,
@@ -192,89 +178,191 @@ fn sqlite_upsert(
     batch: &[PersonRecord],
     doors: &BatchDoors<'_>,
 ) -> QueryResult<u64> {
-    let mut door_ids = Vec::with_capacity(doors.rows.len());
-    for &i in &doors.rows {
-        let p = &batch[i];
-        let id = diesel::insert_into(doors::table)
-            .values(&NewDoor {
-                campaign_id,
-                address_key: &p.door_key,
-                unit: &p.unit_key,
-                street: &p.address.street,
-                housenumber: &p.address.housenumber,
-                postcode: &p.address.postcode,
-                city: &p.address.city,
-                lat: p.lat,
-                lng: p.lng,
-                cell: p.cell,
-                created_at: now,
-                updated_at: now,
-            })
-            .on_conflict((doors::campaign_id, doors::address_key, doors::unit))
-            .do_update()
-            .set((
-                doors::street.eq(excluded(doors::street)),
-                doors::housenumber.eq(excluded(doors::housenumber)),
-                doors::postcode.eq(excluded(doors::postcode)),
-                doors::city.eq(excluded(doors::city)),
-                doors::lat.eq(excluded(doors::lat)),
-                doors::lng.eq(excluded(doors::lng)),
-                doors::cell.eq(excluded(doors::cell)),
-                doors::updated_at.eq(excluded(doors::updated_at)),
-            ))
-            .returning(doors::id)
-            .get_result::<i64>(c)?;
-        door_ids.push(id);
-    }
+    // Exactly what diesel's `ToSql<Timestamp, Sqlite>` writes, formatted once per batch
+    // rather than twice per row.
+    let now = now.format("%F %T%.f").to_string();
+    let door_rows: Vec<&PersonRecord> = doors.rows.iter().map(|&i| &batch[i]).collect();
+    let mut door_ids: Vec<Option<i64>> = vec![None; door_rows.len()];
+    in_statement_sizes(&door_rows, |rows| {
+        let returned = SqliteDoors {
+            campaign_id,
+            now: &now,
+            rows,
+        }
+        .load::<(i64, String, String)>(c)?;
+        // RETURNING promises no order, so each id finds its door by key.
+        for (id, key, unit) in returned {
+            if let Some(&slot) = doors.slots.get(&(key.as_str(), unit.as_str())) {
+                door_ids[slot] = Some(id);
+            }
+        }
+        Ok(())
+    })?;
+    let door_ids = door_ids
+        .into_iter()
+        .collect::<Option<Vec<i64>>>()
+        .ok_or(diesel::result::Error::NotFound)?;
+
     // Read after the first write, so this transaction already holds SQLite's one write
     // lock and nobody else can add people until it commits.
     let before = people::table
         .select(diesel::dsl::max(people::id))
         .first::<Option<i64>>(c)?
         .unwrap_or(0);
+    let people_rows: Vec<(&PersonRecord, i64)> = batch
+        .iter()
+        .zip(&doors.slot_of)
+        .map(|(p, &slot)| (p, door_ids[slot]))
+        .collect();
     let mut created = 0;
-    for (p, &slot) in batch.iter().zip(&doors.slot_of) {
-        let id = diesel::insert_into(people::table)
-            .values(&NewPerson {
-                campaign_id,
-                external_id: &p.external_id,
-                door_id: door_ids[slot],
-                first_name: &p.first_name,
-                last_name: &p.last_name,
-                party: p.party.as_deref(),
-                birth_year: p.birth_year,
-                phone: p.phone.as_deref(),
-                do_not_walk: p.do_not_walk,
-                deceased: p.deceased,
-                moved: p.moved,
-                support_score: p.support_score,
-                turnout_score: p.turnout_score,
-                created_at: now,
-                updated_at: now,
-            })
-            .on_conflict((people::campaign_id, people::external_id))
-            .do_update()
-            .set((
-                people::door_id.eq(excluded(people::door_id)),
-                people::first_name.eq(excluded(people::first_name)),
-                people::last_name.eq(excluded(people::last_name)),
-                people::party.eq(excluded(people::party)),
-                people::birth_year.eq(excluded(people::birth_year)),
-                people::phone.eq(excluded(people::phone)),
-                people::do_not_walk.eq(people::do_not_walk.or(excluded(people::do_not_walk))),
-                people::deceased.eq(people::deceased.or(excluded(people::deceased))),
-                people::moved.eq(people::moved.or(excluded(people::moved))),
-                people::support_score.eq(excluded(people::support_score)),
-                people::turnout_score.eq(excluded(people::turnout_score)),
-                people::updated_at.eq(excluded(people::updated_at)),
-            ))
-            .returning(people::id)
-            .get_result::<i64>(c)?;
-        if id > before {
-            created += 1;
+    in_statement_sizes(&people_rows, |rows| {
+        let ids = SqlitePeople {
+            campaign_id,
+            now: &now,
+            rows,
         }
-    }
+        .load::<i64>(c)?;
+        created += ids.iter().filter(|&&id| id > before).count() as u64;
+        Ok(())
+    })?;
     Ok(created)
+}
+
+/// A multi-row door upsert on SQLite, answering each door's id and key. Written out
+/// rather than with diesel's `on_conflict().do_update()`, which diesel never keeps
+/// prepared; this one is kept, one statement per number of rows.
+struct SqliteDoors<'a> {
+    campaign_id: i64,
+    now: &'a str,
+    rows: &'a [&'a PersonRecord],
+}
+
+impl QueryId for SqliteDoors<'_> {
+    type QueryId = ();
+    // Cached by its SQL text, which depends on the number of rows.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for SqliteDoors<'_> {
+    type SqlType = (BigInt, Text, Text);
+}
+
+impl RunQueryDsl<diesel::SqliteConnection> for SqliteDoors<'_> {}
+
+impl QueryFragment<Sqlite> for SqliteDoors<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO doors (campaign_id, address_key, unit, street, housenumber, \
+             postcode, city, lat, lng, cell, created_at, updated_at) VALUES ",
+        );
+        for (n, p) in self.rows.iter().enumerate() {
+            out.push_sql(if n == 0 { "(" } else { ", (" });
+            out.push_bind_param::<BigInt, _>(&self.campaign_id)?;
+            for text in [
+                &p.door_key,
+                &p.unit_key,
+                &p.address.street,
+                &p.address.housenumber,
+                &p.address.postcode,
+                &p.address.city,
+            ] {
+                out.push_sql(", ");
+                out.push_bind_param::<Text, _>(text)?;
+            }
+            out.push_sql(", ");
+            out.push_bind_param::<Double, _>(&p.lat)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Double, _>(&p.lng)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&p.cell)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(self.now)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(self.now)?;
+            out.push_sql(")");
+        }
+        out.push_sql(
+            " ON CONFLICT (campaign_id, address_key, unit) DO UPDATE SET \
+             street = excluded.street, housenumber = excluded.housenumber, \
+             postcode = excluded.postcode, city = excluded.city, lat = excluded.lat, \
+             lng = excluded.lng, cell = excluded.cell, updated_at = excluded.updated_at \
+             RETURNING id, address_key, unit",
+        );
+        Ok(())
+    }
+}
+
+/// A multi-row people upsert on SQLite (each person with its door's id), answering the
+/// people's ids; kept prepared like [`SqliteDoors`]. Flags are OR'ed with the stored ones.
+struct SqlitePeople<'a> {
+    campaign_id: i64,
+    now: &'a str,
+    rows: &'a [(&'a PersonRecord, i64)],
+}
+
+impl QueryId for SqlitePeople<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for SqlitePeople<'_> {
+    type SqlType = BigInt;
+}
+
+impl RunQueryDsl<diesel::SqliteConnection> for SqlitePeople<'_> {}
+
+impl QueryFragment<Sqlite> for SqlitePeople<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO people (campaign_id, external_id, door_id, first_name, last_name, \
+             party, birth_year, phone, do_not_walk, deceased, moved, support_score, \
+             turnout_score, created_at, updated_at) VALUES ",
+        );
+        for (n, (p, door_id)) in self.rows.iter().enumerate() {
+            out.push_sql(if n == 0 { "(" } else { ", (" });
+            out.push_bind_param::<BigInt, _>(&self.campaign_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&p.external_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(door_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&p.first_name)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&p.last_name)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(&p.party)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<BigInt>, _>(&p.birth_year)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(&p.phone)?;
+            for flag in [&p.do_not_walk, &p.deceased, &p.moved] {
+                out.push_sql(", ");
+                out.push_bind_param::<Bool, _>(flag)?;
+            }
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Double>, _>(&p.support_score)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Double>, _>(&p.turnout_score)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(self.now)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(self.now)?;
+            out.push_sql(")");
+        }
+        out.push_sql(
+            " ON CONFLICT (campaign_id, external_id) DO UPDATE SET \
+             door_id = excluded.door_id, first_name = excluded.first_name, \
+             last_name = excluded.last_name, party = excluded.party, \
+             birth_year = excluded.birth_year, phone = excluded.phone, \
+             do_not_walk = people.do_not_walk OR excluded.do_not_walk, \
+             deceased = people.deceased OR excluded.deceased, \
+             moved = people.moved OR excluded.moved, \
+             support_score = excluded.support_score, \
+             turnout_score = excluded.turnout_score, updated_at = excluded.updated_at \
+             RETURNING id",
+        );
+        Ok(())
+    }
 }
 
 const PG_UPSERT_DOORS: &str = "\
@@ -342,7 +430,7 @@ fn pg_upsert(
     batch: &[PersonRecord],
     doors: &BatchDoors<'_>,
 ) -> QueryResult<u64> {
-    use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text, Timestamp};
+    use diesel::sql_types::{Array, Timestamp};
 
     let door_rows = || doors.rows.iter().map(|&i| &batch[i]);
     let texts = |f: fn(&PersonRecord) -> &str| door_rows().map(f).collect::<Vec<&str>>();
@@ -420,6 +508,35 @@ fn pg_upsert(
         return Err(diesel::result::Error::NotFound);
     }
     Ok(u64::try_from(counts.created).unwrap_or(0))
+}
+
+/// Gives PostgreSQL statistics on `doors` when it has none, so the foreign-key check run
+/// for every stored person finds its door by primary key.
+///
+/// PostgreSQL plans that check once per connection. Planned before `doors` was ever
+/// analysed (a new database, or one without autovacuum), the estimates tie and the
+/// planner may take the `(campaign_id, cell)` index, reading every door of the
+/// campaign for each person: an import then slows down with every row stored. Run
+/// after the first batch is committed (an empty table yields no statistics);
+/// `ANALYZE` also makes the connection plan that check again. SQLite needs nothing.
+pub fn ensure_planner_statistics(conn: &mut DbConnection) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct Missing {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        missing: bool,
+    }
+    let DbConnection::Postgresql(c) = conn else {
+        return Ok(());
+    };
+    let stats: Missing = diesel::sql_query(
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() \
+         AND tablename = 'doors' AND attname = 'campaign_id') AS missing",
+    )
+    .get_result(c)?;
+    if stats.missing {
+        diesel::sql_query("ANALYZE doors, people").execute(c)?;
+    }
+    Ok(())
 }
 
 /// A page of the campaign's people, by id.

@@ -212,6 +212,15 @@ diesel::table! {
         last_result -> Nullable<Text>,
         last_knocked_at -> Nullable<Timestamp>,
         finished -> Bool,
+        moved_to -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    walk_list_holders (campaign_id, walk_list_id, user_id) {
+        campaign_id -> BigInt,
+        walk_list_id -> BigInt,
+        user_id -> BigInt,
     }
 }
 
@@ -289,6 +298,7 @@ diesel::table! {
         result -> Text,
         notes -> Text,
         people -> Text,
+        script_id -> Nullable<BigInt>,
         knocked_at -> Timestamp,
         received_at -> Timestamp,
         lat -> Nullable<Double>,
@@ -343,6 +353,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scripts (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        title -> Text,
+        body -> Text,
+        question_keys -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    experiments (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        name -> Text,
+        arms -> Text,
+        scope_kind -> Text,
+        scope -> Text,
+        region_id -> Nullable<BigInt>,
+        outcome -> Text,
+        min_contacts -> BigInt,
+        state -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        stopped_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    experiment_doors (campaign_id, experiment_id, door_id) {
+        campaign_id -> BigInt,
+        experiment_id -> BigInt,
+        door_id -> BigInt,
+        arm -> BigInt,
+        script_id -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     users,
@@ -361,6 +413,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     walk_list_people,
     walk_list_cells,
     walk_list_assignments,
+    walk_list_holders,
     push_messages,
     questions,
     knocks,
@@ -368,4 +421,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     person_evidence,
     cell_evidence,
     score_history,
+    scripts,
+    experiments,
+    experiment_doors,
 );

@@ -14,8 +14,8 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::people::{Door, Person, on_backend};
 use super::schema::{
-    doors, people, turf_cells, walk_list_assignments, walk_list_cells, walk_list_people,
-    walk_list_stops, walk_lists,
+    doors, people, turf_cells, walk_list_assignments, walk_list_cells, walk_list_holders,
+    walk_list_people, walk_list_stops, walk_lists,
 };
 use super::turfs::turf_doors;
 use crate::walk::ListState;
@@ -313,6 +313,7 @@ pub fn stops(conn: &mut DbConnection, campaign_id: i64, list_id: i64) -> QueryRe
         )
         .filter(walk_list_stops::campaign_id.eq(campaign_id))
         .filter(walk_list_stops::walk_list_id.eq(list_id))
+        .filter(walk_list_stops::moved_to.is_null())
         .order(walk_list_stops::position)
         .select(Door::as_select())
         .load(conn)
@@ -405,6 +406,7 @@ pub fn assign(
         ))
         .on_conflict_do_nothing()
         .execute(c))?;
+    record_holder(conn, campaign_id, list_id, user_id)?;
     if n > 0 {
         refresh_assignee_count(conn, campaign_id, list_id)?;
     }
@@ -504,6 +506,9 @@ pub fn claim(
         walk_lists::updated_at.eq(now),
     ))
     .execute(conn)?;
+    if n > 0 {
+        record_holder(conn, campaign_id, list_id, user_id)?;
+    }
     Ok(n > 0)
 }
 
@@ -633,6 +638,7 @@ pub fn stops_among(
         .filter(walk_list_stops::campaign_id.eq(campaign_id))
         .filter(walk_list_stops::walk_list_id.eq(list_id))
         .filter(walk_list_stops::door_id.eq_any(door_ids))
+        .filter(walk_list_stops::moved_to.is_null())
         .select(walk_list_stops::door_id)
         .load(conn)
 }
@@ -701,13 +707,27 @@ pub fn move_stops(
             .filter(walk_list_people::door_id.eq_any(door_ids)),
     )
     .execute(conn)?;
-    diesel::delete(
-        walk_list_stops::table
-            .filter(walk_list_stops::campaign_id.eq(campaign_id))
-            .filter(walk_list_stops::walk_list_id.eq(from))
-            .filter(walk_list_stops::door_id.eq_any(door_ids)),
-    )
-    .execute(conn)?;
+    // The source keeps its rows (not live, pointing at the target), so knocks made
+    // offline against it still sync; what the doors have seen moves with them.
+    let moved = walk_list_stops::table
+        .filter(walk_list_stops::campaign_id.eq(campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(from))
+        .filter(walk_list_stops::door_id.eq_any(door_ids));
+    let seen: Vec<(i64, Option<String>, Option<NaiveDateTime>, bool)> = moved
+        .clone()
+        .select((
+            walk_list_stops::door_id,
+            walk_list_stops::last_result,
+            walk_list_stops::last_knocked_at,
+            walk_list_stops::finished,
+        ))
+        .load(conn)?;
+    diesel::update(moved)
+        .set((
+            walk_list_stops::live.eq(false),
+            walk_list_stops::moved_to.eq(to),
+        ))
+        .execute(conn)?;
     let last: Option<i64> = walk_list_stops::table
         .filter(walk_list_stops::campaign_id.eq(campaign_id))
         .filter(walk_list_stops::walk_list_id.eq(to))
@@ -726,7 +746,71 @@ pub fn move_stops(
             cell9,
         })
         .collect();
-    insert_stops(conn, campaign_id, to, last.map_or(0, |p| p + 1), &stops)
+    insert_stops(conn, campaign_id, to, last.map_or(0, |p| p + 1), &stops)?;
+    for (door, result, at, finished) in seen {
+        diesel::update(
+            walk_list_stops::table
+                .filter(walk_list_stops::campaign_id.eq(campaign_id))
+                .filter(walk_list_stops::walk_list_id.eq(to))
+                .filter(walk_list_stops::door_id.eq(door)),
+        )
+        .set((
+            walk_list_stops::last_result.eq(result),
+            walk_list_stops::last_knocked_at.eq(at),
+            walk_list_stops::finished.eq(finished),
+        ))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Remembers that a user held the list (assigned or claimed), for good.
+pub fn record_holder(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    user_id: i64,
+) -> QueryResult<()> {
+    on_backend!(conn, |c| diesel::insert_into(walk_list_holders::table)
+        .values((
+            walk_list_holders::campaign_id.eq(campaign_id),
+            walk_list_holders::walk_list_id.eq(list_id),
+            walk_list_holders::user_id.eq(user_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))
+    .map(|_| ())
+}
+
+/// Whether the user ever held the list.
+pub fn has_held(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    user_id: i64,
+) -> QueryResult<bool> {
+    diesel::select(exists(
+        walk_list_holders::table
+            .filter(walk_list_holders::campaign_id.eq(campaign_id))
+            .filter(walk_list_holders::walk_list_id.eq(list_id))
+            .filter(walk_list_holders::user_id.eq(user_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Active claims the user holds now, on any list.
+pub fn active_claims(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    walk_lists::table
+        .filter(walk_lists::campaign_id.eq(campaign_id))
+        .filter(walk_lists::claimed_by.eq(user_id))
+        .filter(walk_lists::claimed_until.gt(now))
+        .count()
+        .get_result(conn)
 }
 
 /// Whether any of the doors is on a live list now.
@@ -759,6 +843,7 @@ pub fn stop_locations(
         )
         .filter(walk_list_stops::campaign_id.eq(campaign_id))
         .filter(walk_list_stops::walk_list_id.eq(list_id))
+        .filter(walk_list_stops::moved_to.is_null())
         .order(walk_list_stops::position)
         .select((doors::lat, doors::lng))
         .load(conn)

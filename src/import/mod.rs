@@ -102,6 +102,9 @@ pub fn import_people<R: Read>(
             return Ok(());
         }
         let done = conn.transaction(|c| people::upsert_batch(c, campaign_id, batch))?;
+        if report.created + report.updated == 0 {
+            people::ensure_planner_statistics(conn)?;
+        }
         report.created += done.created;
         report.updated += done.updated;
         batch.clear();

@@ -37,6 +37,9 @@ pub struct KnockInput {
     pub knocked_at: DateTime<Utc>,
     #[serde(default)]
     pub location: Option<Location>,
+    /// The script the canvasser actually used, if any.
+    #[serde(default)]
+    pub script_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

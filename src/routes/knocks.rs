@@ -94,13 +94,20 @@ fn sync_one(
     let Some(list) = db::walk_lists::get(conn, auth.campaign_id, k.walk_list_id)? else {
         return reject(format!("unknown walk list {}", k.walk_list_id));
     };
-    // A volunteer may sync knocks for lists assigned to them or claimed last by them
-    // (the claim may have lapsed while the phone was offline).
+    // A volunteer may sync knocks for any list they ever held: the claim may have
+    // lapsed or been released, or the list reassigned, while the phone was offline.
     let allowed = auth.role >= Role::Organizer
-        || list.claimed_by == Some(auth.user_id)
-        || db::walk_lists::is_assigned(conn, auth.campaign_id, list.id, auth.user_id)?;
+        || db::walk_lists::has_held(conn, auth.campaign_id, list.id, auth.user_id)?;
     if !allowed {
         return reject(format!("walk list {} is not yours", list.id));
+    }
+    // A phone whose clock was reset (to 1970, say) would put knocks on days that never
+    // saw them; a day before the list existed is as much slack as any phone needs.
+    if k.knocked_at_naive() + chrono::Duration::days(1) < list.created_at {
+        return reject(format!(
+            "knocked_at is more than a day before walk list {} existed (check the phone's clock)",
+            list.id
+        ));
     }
     let Some((door_lat, door_lng, door_cell)) =
         db::knocks::door_location(conn, auth.campaign_id, k.door_id)?
@@ -112,6 +119,11 @@ fn sync_one(
             "door {} is not on walk list {}",
             k.door_id, list.id
         ));
+    }
+    if let Some(script) = k.script_id
+        && db::experiments::script(conn, auth.campaign_id, script)?.is_none()
+    {
+        return reject(format!("unknown script {script}"));
     }
     let residents = db::knocks::people_at(conn, auth.campaign_id, k.door_id)?;
     let mut answers = Vec::new();
@@ -168,6 +180,7 @@ fn sync_one(
             result: &k.result,
             notes: k.notes.as_deref().unwrap_or(""),
             people: &named_ids,
+            script_id: k.script_id,
             knocked_at,
             received_at: now,
             location: k.location.map(|l| (l.lat, l.lng, l.accuracy_m)),

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod experiments;
 mod exports;
 mod health;
 mod imports;
@@ -118,6 +119,18 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/quality-flags", progress::quality_flags),
         ep(M::GET, "/api/v1/exports/knocks.csv", exports::knocks_csv),
         ep(M::GET, "/api/v1/people/{id}/canvasses", exports::canvasses),
+        ep(M::GET, "/api/v1/scripts", experiments::list_scripts),
+        ep(M::POST, "/api/v1/scripts", experiments::create_script),
+        ep(M::GET, "/api/v1/experiments", experiments::list),
+        ep(M::POST, "/api/v1/experiments", experiments::create),
+        ep(M::GET, "/api/v1/experiments/{id}", experiments::get),
+        ep(M::PATCH, "/api/v1/experiments/{id}", experiments::update),
+        ep(M::POST, "/api/v1/experiments/{id}/stop", experiments::stop),
+        ep(
+            M::GET,
+            "/api/v1/experiments/{id}/results",
+            experiments::results,
+        ),
         ep(M::GET, "/api/v1/questions", questions::list),
         ep(M::POST, "/api/v1/questions", questions::create),
     ]

@@ -400,6 +400,17 @@ pub struct StopView {
     pub location: Point,
     pub last_contact_at: Option<DateTime<Utc>>,
     pub people: Vec<StopPerson>,
+    /// The script to use at this door, when a running experiment holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<StopScript>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StopScript {
+    pub id: i64,
+    pub experiment_id: i64,
+    pub title: String,
+    pub body: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -484,6 +495,24 @@ pub async fn get(
             })
             .collect();
         let scores = db::scores::effective(conn, list.campaign_id, &named)?;
+        let door_ids: Vec<i64> = stops.iter().map(|d| d.id).collect();
+        let mut scripts: std::collections::HashMap<i64, StopScript> =
+            std::collections::HashMap::new();
+        for (door, experiment_id, script_id) in
+            db::experiments::scripts_for_doors(conn, list.campaign_id, &door_ids)?
+        {
+            if let Some(s) = db::experiments::script(conn, list.campaign_id, script_id)? {
+                scripts.insert(
+                    door,
+                    StopScript {
+                        id: s.id,
+                        experiment_id,
+                        title: s.title,
+                        body: s.body,
+                    },
+                );
+            }
+        }
         let year = i64::from(now.year());
         let stops = stops
             .into_iter()
@@ -503,6 +532,7 @@ pub async fn get(
                     lng: d.lng,
                 },
                 last_contact_at: d.last_contact_at.map(utc),
+                script: scripts.get(&d.id).cloned(),
                 people: people
                     .remove(&d.id)
                     .unwrap_or_default()

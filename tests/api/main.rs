@@ -16,6 +16,7 @@ mod cli;
 mod contract;
 mod devices;
 mod errors;
+mod experiments;
 mod imports;
 mod isolation;
 mod knocks;

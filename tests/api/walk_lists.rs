@@ -144,7 +144,7 @@ async fn a_list_of_a_real_turf_holds_exactly_the_universe_in_a_short_route() {
         let last = &stops[stops.len() - 1]["location"];
         previous_last = Some((last["lat"].as_f64().unwrap(), last["lng"].as_f64().unwrap()));
         assert_eq!(list["result_codes"].as_array().unwrap().len(), 10);
-        assert_eq!(list["questions"][0]["id"], "support_id");
+        assert_eq!(list["questions"][0]["key"], "support_id");
     }
     assert_eq!(
         seen, expected,

@@ -27,6 +27,7 @@ CREATE TABLE knocks (
     result TEXT NOT NULL,
     notes TEXT NOT NULL DEFAULT '',
     people TEXT NOT NULL DEFAULT '[]',
+    script_id BIGINT,
     knocked_at TIMESTAMP NOT NULL,
     received_at TIMESTAMP NOT NULL,
     lat DOUBLE,
@@ -62,3 +63,16 @@ CREATE INDEX knock_answers_person ON knock_answers (campaign_id, person_id);
 ALTER TABLE walk_list_stops ADD COLUMN last_result TEXT;
 ALTER TABLE walk_list_stops ADD COLUMN last_knocked_at TIMESTAMP;
 ALTER TABLE walk_list_stops ADD COLUMN finished BOOLEAN NOT NULL DEFAULT 0;
+-- A door moved to another list keeps its row here (not live), so knocks recorded
+-- offline against this list still sync; moved_to names the list it went to.
+-- walk_list_holders remembers everyone who ever held a list (assigned or claimed),
+-- so a phone whose claim lapsed or was released still syncs what it knocked.
+ALTER TABLE walk_list_stops ADD COLUMN moved_to BIGINT;
+CREATE TABLE walk_list_holders (
+    campaign_id BIGINT NOT NULL REFERENCES campaigns (id),
+    walk_list_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    PRIMARY KEY (campaign_id, walk_list_id, user_id),
+    FOREIGN KEY (campaign_id, walk_list_id) REFERENCES walk_lists (campaign_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (campaign_id, user_id) REFERENCES users (campaign_id, id)
+);

@@ -1,0 +1,3 @@
+DROP TABLE experiment_doors;
+DROP TABLE experiments;
+DROP TABLE scripts;
