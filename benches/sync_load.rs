@@ -200,20 +200,18 @@ fn run_backend(label: &str, url: &str, knobs: Knobs) -> anyhow::Result<()> {
     let rate = outcome.created as f64 / secs;
     let errors_total = outcome.failed_knocks + outcome.not_created;
     let ratio = rate / raw_rate;
-    let mb = |kb: Option<u64>| {
-        kb.map_or("unknown".to_owned(), |k| {
-            format!("{:.1} MB", k as f64 / 1024.0)
-        })
-    };
-    let peak_mb = sync_peak.map(|k| k as f64 / 1024.0);
+    // The highest resident size while the phones were at it (signing in or syncing).
+    let peak_mb = outcome
+        .sign_in_peak_kb
+        .max(sync_peak)
+        .map(|k| k as f64 / 1024.0);
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     println!(
-        "  sign-in: {} phones in {:.2} s (login p50 {:.0} ms, p99 {:.0} ms); server peak RSS while signing in {}",
+        "  sign-in: {} phones logged in and read their lists in {:.2} s (login p50 {:.0} ms, p99 {:.0} ms)",
         knobs.phones,
         outcome.sign_in_wall.as_secs_f64(),
         percentile(&outcome.login_ms, 50.0),
         percentile(&outcome.login_ms, 99.0),
-        mb(outcome.sign_in_peak_kb),
     );
     println!(
         "  sync: {} knocks created in {:.2} s = {rate:.0} knocks/s ({} batches; {stored} knocks stored)",
@@ -240,14 +238,21 @@ fn run_backend(label: &str, url: &str, knobs: Knobs) -> anyhow::Result<()> {
             .map_or(String::new(), |e| format!("; first: {e}")),
     );
     println!(
-        "  server: peak RSS during sync {}, RSS after {}, {warnings} WARN and {errors} ERROR log lines{}   [target < {TARGET_MEMORY_MB} MB: {}]",
+        "  server memory: after setup RSS {} (setup peak {}); sign-in peak {} (RSS after {}); sync peak {} (RSS after {})   [target < {TARGET_MEMORY_MB} MB under load: {}]",
+        mb(outcome.setup_rss_kb),
+        mb(outcome.setup_peak_kb),
+        mb(outcome.sign_in_peak_kb),
+        mb(outcome.sign_in_rss_kb),
         mb(sync_peak),
         mb(rss_after),
-        first_error.map_or(String::new(), |e| format!("; first ERROR: {e}")),
         match peak_mb {
             Some(m) => mark(m < TARGET_MEMORY_MB),
             None => "unknown",
         },
+    );
+    println!(
+        "  server log: {warnings} WARN and {errors} ERROR lines{}",
+        first_error.map_or(String::new(), |e| format!("; first ERROR: {e}")),
     );
     println!(
         "  raw batched insert of the same {} rows ({} per transaction): {raw_rate:.0} rows/s; load / raw = {ratio:.3}   [target ≥ {TARGET_RATIO}: {}]",
@@ -736,7 +741,10 @@ async fn sign_in(api: Api, n: usize, user_id: i64, list_id: i64) -> anyhow::Resu
 struct Outcome {
     sign_in_wall: Duration,
     login_ms: Vec<f64>,
+    setup_peak_kb: Option<u64>,
+    setup_rss_kb: Option<u64>,
     sign_in_peak_kb: Option<u64>,
+    sign_in_rss_kb: Option<u64>,
     wall: Duration,
     latencies_ms: Vec<f64>,
     created: usize,
@@ -754,12 +762,10 @@ async fn load(
     knobs: Knobs,
 ) -> anyhow::Result<Outcome> {
     let lists = build_lists(api, &accounts.volunteers).await?;
-    let setup_peak = server.peak_kb();
-    let resettable = server.reset_peak();
-    if !resettable {
-        println!(
-            "  (cannot reset the server's peak RSS: every figure includes the setup, peak {setup_peak:?} kB)"
-        );
+    let setup_peak_kb = server.peak_kb();
+    let setup_rss_kb = server.status_kb("VmRSS");
+    if !server.reset_peak() {
+        println!("  (cannot reset the server's peak RSS: every peak includes the setup)");
     }
 
     // Phase 1: every phone signs in and reads its list, all at once.
@@ -780,6 +786,7 @@ async fn load(
     let sign_in_wall = started.elapsed();
     login_ms.sort_by(f64::total_cmp);
     let sign_in_peak_kb = server.peak_kb();
+    let sign_in_rss_kb = server.status_kb("VmRSS");
     server.reset_peak();
 
     // Phase 2: every phone sends its batches, one after the other, all phones at once.
@@ -800,7 +807,10 @@ async fn load(
     let mut outcome = Outcome {
         sign_in_wall,
         login_ms,
+        setup_peak_kb,
+        setup_rss_kb,
         sign_in_peak_kb,
+        sign_in_rss_kb,
         wall: Duration::ZERO,
         latencies_ms: Vec::new(),
         created: 0,
@@ -872,6 +882,12 @@ fn raw_insert(
         conn.batch_execute(&sql)?;
     }
     Ok(knocks.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+fn mb(kb: Option<u64>) -> String {
+    kb.map_or("unknown".to_owned(), |k| {
+        format!("{:.1} MB", k as f64 / 1024.0)
+    })
 }
 
 /// Nearest-rank percentile of sorted values.

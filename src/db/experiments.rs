@@ -221,6 +221,11 @@ pub fn overlapping(
             .filter(experiment_doors::campaign_id.eq(campaign_id))
             .filter(experiment_doors::door_id.eq_any(chunk))
             .filter(experiments::state.eq("running"))
+            .filter(
+                experiments::ends_at
+                    .is_null()
+                    .or(experiments::ends_at.gt(super::now())),
+            )
             .select(experiment_doors::experiment_id)
             .load::<i64>(conn)?
         {
@@ -290,6 +295,11 @@ pub fn scripts_for_doors(
                 .filter(experiment_doors::campaign_id.eq(campaign_id))
                 .filter(experiment_doors::door_id.eq_any(chunk))
                 .filter(experiments::state.eq("running"))
+                .filter(
+                    experiments::ends_at
+                        .is_null()
+                        .or(experiments::ends_at.gt(super::now())),
+                )
                 .select((
                     experiment_doors::door_id,
                     experiment_doors::experiment_id,
@@ -338,10 +348,13 @@ pub fn arm_counts(
     } else {
         answers.join(", ")
     };
-    let end = e
-        .ends_at
-        .or(e.stopped_at)
-        .unwrap_or_else(|| super::now() + chrono::Duration::days(3650));
+    // Knocks count until the experiment ended: its end time or when it was stopped,
+    // whichever came first.
+    let end = match (e.ends_at, e.stopped_at) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => super::now() + chrono::Duration::days(3650),
+    };
     let sql = format!(
         "SELECT ed.arm AS arm, COUNT(*) AS assigned,
                 SUM(CASE WHEN EXISTS (SELECT 1 FROM knocks k WHERE k.campaign_id = ed.campaign_id
@@ -394,4 +407,28 @@ pub fn arm_counts(
             )
         })
         .collect())
+}
+
+/// A fingerprint of what every walk list of the campaign shows besides its own rows:
+/// the questions and the experiments (started, stopped, renamed). It goes into the
+/// walk-list ETag so phones fetch again when a question or a script changes.
+pub fn campaign_revision(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<String> {
+    use super::schema::questions;
+    let q: (i64, Option<i64>) = questions::table
+        .filter(questions::campaign_id.eq(campaign_id))
+        .filter(questions::active.eq(true))
+        .select((diesel::dsl::count_star(), diesel::dsl::max(questions::id)))
+        .first(conn)?;
+    let e: (i64, Option<i64>) = experiments::table
+        .filter(experiments::campaign_id.eq(campaign_id))
+        .filter(experiments::state.eq("running"))
+        .select((diesel::dsl::count_star(), diesel::dsl::max(experiments::id)))
+        .first(conn)?;
+    Ok(format!(
+        "q{}.{}e{}.{}",
+        q.0,
+        q.1.unwrap_or(0),
+        e.0,
+        e.1.unwrap_or(0)
+    ))
 }

@@ -227,6 +227,17 @@ where
     })
 }
 
+/// Whether a database error aborted the transaction for reasons of concurrency only
+/// (a serialisation failure or a deadlock): running the same transaction again is safe.
+pub fn is_retryable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}
+
 /// What a campaign lock serialises.
 #[derive(Debug, Clone, Copy)]
 pub enum CampaignLock {

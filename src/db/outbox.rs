@@ -242,11 +242,13 @@ pub enum Outcome {
     Skipped { reason: String },
 }
 
-/// Records outcomes of leased messages in one transaction. A message whose lease was
-/// taken over by another worker meanwhile is left to that worker.
+/// Records outcomes of leased messages in one transaction. Only rows still under this
+/// worker's lease (`locked_until` as it was handed out) change: a message whose lease
+/// ran out and was taken over by another worker is left to that worker.
 pub fn record(
     conn: &mut DbConnection,
     now: NaiveDateTime,
+    lease: NaiveDateTime,
     outcomes: &[(i64, i64, Outcome)],
 ) -> QueryResult<()> {
     super::write_transaction(conn, |conn| {
@@ -259,13 +261,14 @@ pub fn record(
             .collect();
         // 3 parameters a row: 500 rows stay far below every backend's limit.
         for chunk in sent.chunks(500) {
-            mark_sent(conn, now, chunk)?;
+            mark_sent(conn, now, lease, chunk)?;
         }
         for (campaign_id, id, outcome) in outcomes {
             let target = push_messages::table
                 .filter(push_messages::campaign_id.eq(campaign_id))
                 .filter(push_messages::id.eq(id))
-                .filter(push_messages::state.eq("sending"));
+                .filter(push_messages::state.eq("sending"))
+                .filter(push_messages::locked_until.eq(lease));
             match outcome {
                 Outcome::Sent { .. } => {}
                 Outcome::Retry { at, error } => {
@@ -306,6 +309,7 @@ pub fn record(
 fn mark_sent(
     conn: &mut DbConnection,
     now: NaiveDateTime,
+    lease: NaiveDateTime,
     rows: &[(i64, i64, &str)],
 ) -> QueryResult<()> {
     if rows.is_empty() {
@@ -322,6 +326,7 @@ fn mark_sent(
         }
     };
     let now_param = param();
+    let lease_param = param();
     let values: Vec<String> = rows
         .iter()
         .map(|_| format!("({}, {}, {})", param(), param(), param()))
@@ -332,12 +337,12 @@ fn mark_sent(
                 updated_at = {now_param}, locked_until = NULL, last_error = NULL
            FROM (VALUES {}) AS v
           WHERE push_messages.campaign_id = v.column1 AND push_messages.id = v.column2
-            AND push_messages.state = 'sending'",
+            AND push_messages.state = 'sending' AND push_messages.locked_until = {lease_param}",
         values.join(", ")
     );
     on_backend!(conn, |c| {
         let mut query = diesel::sql_query(sql).into_boxed();
-        query = query.bind::<Timestamp, _>(now);
+        query = query.bind::<Timestamp, _>(now).bind::<Timestamp, _>(lease);
         for (campaign_id, id, name) in rows {
             query = query
                 .bind::<BigInt, _>(*campaign_id)

@@ -24,25 +24,6 @@ pub fn pooling_cell(door_cell: i64) -> Option<i64> {
         .map(cells::to_db)
 }
 
-fn evidence_of(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-    person_id: i64,
-) -> QueryResult<(Evidence, bool)> {
-    Ok(person_evidence::table
-        .filter(person_evidence::campaign_id.eq(campaign_id))
-        .filter(person_evidence::person_id.eq(person_id))
-        .select((
-            person_evidence::weight,
-            person_evidence::weighted,
-            person_evidence::has_own_id,
-        ))
-        .first::<(i64, i64, bool)>(conn)
-        .optional()?
-        .map(|(weight, weighted, own)| (Evidence { weight, weighted }, own))
-        .unwrap_or_default())
-}
-
 fn prior_of(conn: &mut DbConnection, campaign_id: i64, person_id: i64) -> QueryResult<Option<f64>> {
     people::table
         .filter(people::campaign_id.eq(campaign_id))
@@ -79,26 +60,35 @@ pub fn apply_knock(conn: &mut DbConnection, k: &KnockFacts) -> QueryResult<()> {
     } = *k;
     let (per_person, targets) = scores::knock_evidence(k.result, k.answered, k.residents);
     for (person_id, add, rule) in per_person {
-        let (before, own) = evidence_of(conn, campaign_id, person_id)?;
         let prior = prior_of(conn, campaign_id, person_id)?;
-        let after = before + add;
-        let own = own || rule == scores::rule::OWN_ID;
-        on_backend!(conn, |c| diesel::insert_into(person_evidence::table)
-            .values((
-                person_evidence::campaign_id.eq(campaign_id),
-                person_evidence::person_id.eq(person_id),
-                person_evidence::weight.eq(after.weight),
-                person_evidence::weighted.eq(after.weighted),
-                person_evidence::has_own_id.eq(own),
-            ))
-            .on_conflict((person_evidence::campaign_id, person_evidence::person_id))
-            .do_update()
-            .set((
-                person_evidence::weight.eq(excluded(person_evidence::weight)),
-                person_evidence::weighted.eq(excluded(person_evidence::weighted)),
-                person_evidence::has_own_id.eq(excluded(person_evidence::has_own_id)),
-            ))
-            .execute(c))?;
+        // The sums grow in the database (`weight = weight + added`), so two knocks for
+        // the same person or cell at the same moment both count, on PostgreSQL too.
+        let (weight, weighted): (i64, i64) =
+            on_backend!(conn, |c| diesel::insert_into(person_evidence::table)
+                .values((
+                    person_evidence::campaign_id.eq(campaign_id),
+                    person_evidence::person_id.eq(person_id),
+                    person_evidence::weight.eq(add.weight),
+                    person_evidence::weighted.eq(add.weighted),
+                    person_evidence::has_own_id.eq(rule == scores::rule::OWN_ID),
+                ))
+                .on_conflict((person_evidence::campaign_id, person_evidence::person_id))
+                .do_update()
+                .set((
+                    person_evidence::weight
+                        .eq(person_evidence::weight + excluded(person_evidence::weight)),
+                    person_evidence::weighted
+                        .eq(person_evidence::weighted + excluded(person_evidence::weighted)),
+                    person_evidence::has_own_id
+                        .eq(person_evidence::has_own_id.or(excluded(person_evidence::has_own_id))),
+                ))
+                .returning((person_evidence::weight, person_evidence::weighted))
+                .get_result(c))?;
+        let after = Evidence { weight, weighted };
+        let before = Evidence {
+            weight: weight - add.weight,
+            weighted: weighted - add.weighted,
+        };
         diesel::insert_into(score_history::table)
             .values((
                 score_history::campaign_id.eq(campaign_id),
@@ -115,25 +105,28 @@ pub fn apply_knock(conn: &mut DbConnection, k: &KnockFacts) -> QueryResult<()> {
         return Ok(());
     };
     for target in targets {
-        let before = cell_of(conn, campaign_id, cell)?;
-        let after = CellEvidence {
-            ids: before.ids + 1,
-            target_sum: before.target_sum + target,
+        let (ids, target_sum): (i64, i64) =
+            on_backend!(conn, |c| diesel::insert_into(cell_evidence::table)
+                .values((
+                    cell_evidence::campaign_id.eq(campaign_id),
+                    cell_evidence::cell.eq(cell),
+                    cell_evidence::ids.eq(1_i64),
+                    cell_evidence::target_sum.eq(target),
+                ))
+                .on_conflict((cell_evidence::campaign_id, cell_evidence::cell))
+                .do_update()
+                .set((
+                    cell_evidence::ids.eq(cell_evidence::ids + excluded(cell_evidence::ids)),
+                    cell_evidence::target_sum
+                        .eq(cell_evidence::target_sum + excluded(cell_evidence::target_sum)),
+                ))
+                .returning((cell_evidence::ids, cell_evidence::target_sum))
+                .get_result(c))?;
+        let after = CellEvidence { ids, target_sum };
+        let before = CellEvidence {
+            ids: ids - 1,
+            target_sum: target_sum - target,
         };
-        on_backend!(conn, |c| diesel::insert_into(cell_evidence::table)
-            .values((
-                cell_evidence::campaign_id.eq(campaign_id),
-                cell_evidence::cell.eq(cell),
-                cell_evidence::ids.eq(after.ids),
-                cell_evidence::target_sum.eq(after.target_sum),
-            ))
-            .on_conflict((cell_evidence::campaign_id, cell_evidence::cell))
-            .do_update()
-            .set((
-                cell_evidence::ids.eq(excluded(cell_evidence::ids)),
-                cell_evidence::target_sum.eq(excluded(cell_evidence::target_sum)),
-            ))
-            .execute(c))?;
         diesel::insert_into(score_history::table)
             .values((
                 score_history::campaign_id.eq(campaign_id),
@@ -147,17 +140,6 @@ pub fn apply_knock(conn: &mut DbConnection, k: &KnockFacts) -> QueryResult<()> {
             .execute(conn)?;
     }
     Ok(())
-}
-
-fn cell_of(conn: &mut DbConnection, campaign_id: i64, cell: i64) -> QueryResult<CellEvidence> {
-    Ok(cell_evidence::table
-        .filter(cell_evidence::campaign_id.eq(campaign_id))
-        .filter(cell_evidence::cell.eq(cell))
-        .select((cell_evidence::ids, cell_evidence::target_sum))
-        .first::<(i64, i64)>(conn)
-        .optional()?
-        .map(|(ids, target_sum)| CellEvidence { ids, target_sum })
-        .unwrap_or_default())
 }
 
 /// The support ID answers of a knock: (person, answer).

@@ -118,11 +118,12 @@ pub async fn drain_once(
     settings: &PushSettings,
 ) -> Result<usize, ApiError> {
     let limit = settings.batch_size;
-    let leased = db::run(pool, move |conn| {
+    let (leased, lease) = db::run(pool, move |conn| {
         let now = db::now();
-        Ok(db::write_transaction(conn, |conn| {
-            outbox::lease_due(conn, now, chrono_after(now, LEASE), limit)
-        })?)
+        let lease = chrono_after(now, LEASE);
+        let leased =
+            db::write_transaction(conn, |conn| outbox::lease_due(conn, now, lease, limit))?;
+        Ok((leased, lease))
     })
     .await?;
     if leased.is_empty() {
@@ -148,7 +149,7 @@ pub async fn drain_once(
             .iter()
             .map(|(c, id, o, _)| (*c, *id, o.clone()))
             .collect();
-        outbox::record(conn, now, &outcomes)?;
+        outbox::record(conn, now, lease, &outcomes)?;
         for (campaign_id, _, _, dead) in &results {
             if let Some(device_id) = dead {
                 outbox::delete_device(conn, *campaign_id, *device_id)?;

@@ -91,14 +91,23 @@ pub async fn create_script(
             ));
         }
         let keys_json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
-        Ok(db::experiments::create_script(
+        let script = db::experiments::create_script(
             conn,
             auth.campaign_id,
             &title,
             &text,
             &keys_json,
             auth.user_id,
-        )?)
+        )?;
+        audit(
+            conn,
+            &auth,
+            "script.create",
+            "script",
+            script.id,
+            json!({ "title": title }),
+        )?;
+        Ok(script)
     })
     .await?;
     Ok(HttpResponse::Created().json(script_view(script)))
@@ -197,6 +206,28 @@ fn experiment_view(e: &Experiment, doors: usize) -> ExperimentView {
         created_by: e.created_by,
         created_at: utc(e.created_at),
     }
+}
+
+fn audit(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    action: &str,
+    target_type: &str,
+    target_id: i64,
+    details: Value,
+) -> Result<(), ApiError> {
+    db::audit::record(
+        conn,
+        db::audit::Change {
+            campaign_id: auth.campaign_id,
+            actor_id: Some(auth.user_id),
+            action,
+            target_type,
+            target_id: Some(target_id),
+            details,
+        },
+    )?;
+    Ok(())
 }
 
 /// Who may see an experiment: admins all; directors those of their region (or all
@@ -304,6 +335,12 @@ pub async fn create(
                 "not an active question",
             ));
         };
+        if question.kind != crate::knock::QuestionKind::SingleChoice.as_str() {
+            return Err(ApiError::validation(
+                "outcome.question_key",
+                "the outcome must be a single-choice question",
+            ));
+        }
         if let Some(bad) = outcome
             .answers
             .iter()
@@ -458,6 +495,7 @@ pub async fn update(
         if let Some(name) = &body.name {
             let name = crate::domain::DisplayName::parse("name", name)?;
             db::experiments::rename(conn, auth.campaign_id, id, name.as_str())?;
+            audit(conn, &auth, "experiment.rename", "experiment", id, json!({ "name": name.as_str() }))?;
         }
         let e = db::experiments::get(conn, auth.campaign_id, e.id)?
             .ok_or_else(|| ApiError::not_found("experiment"))?;
@@ -482,6 +520,14 @@ pub async fn stop(
                 "experiment {id} is already stopped"
             )));
         }
+        audit(
+            conn,
+            &auth,
+            "experiment.stop",
+            "experiment",
+            id,
+            Value::Null,
+        )?;
         let e = db::experiments::get(conn, auth.campaign_id, e.id)?
             .ok_or_else(|| ApiError::not_found("experiment"))?;
         let doors = db::experiments::assignments(conn, auth.campaign_id, e.id)?.len();

@@ -68,6 +68,16 @@ const HEADER: [&str; 18] = [
     "location_quality",
 ];
 
+/// Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, return) gets a
+/// leading apostrophe: volunteers' notes must not become live formulas on an
+/// organizer's machine (CSV injection).
+fn cell_text(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
 fn csv_page(
     rows: &[db::progress::ExportRow],
     answers: &[(i64, i64, String, String)],
@@ -103,14 +113,14 @@ fn csv_page(
             r.walk_list_id.to_string(),
             r.turf_id.to_string(),
             r.door_id.to_string(),
-            r.street.clone(),
-            r.housenumber.clone(),
-            r.city.clone(),
+            cell_text(&r.street),
+            cell_text(&r.housenumber),
+            cell_text(&r.city),
             r.result.clone(),
             van_result(&r.result).to_owned(),
             ids.join(";"),
-            others.join(";"),
-            r.notes.clone(),
+            cell_text(&others.join(";")),
+            cell_text(&r.notes),
             r.distance_m.map(|d| d.to_string()).unwrap_or_default(),
             r.location_quality.clone(),
         ])

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use diesel::Connection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -41,6 +42,10 @@ pub struct KnockOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+
+/// The answer when the database kept aborting the batch (deadlocks) even after retries.
+const BUSY: &str =
+    "the database was too busy to store this batch; nothing of it was stored; send it again";
 
 /// Why a knock was refused; everything else is a database error for the whole batch.
 enum Refusal {
@@ -245,54 +250,98 @@ pub async fn batch(
             details: json!({ "limit": knock::MAX_BATCH, "count": body.knocks.len() }),
         });
     }
-    let outcomes = db::transaction(&state.db, move |conn| {
-        let now = db::now();
-        let questions = load_questions(conn, auth.campaign_id)?;
-        let mut outcomes = Vec::with_capacity(body.knocks.len());
-        for (index, raw) in body.knocks.into_iter().enumerate() {
+    // Parse first, then work through the knocks in door order: two batches touching
+    // the same doors and cells lock them in the same order, which keeps PostgreSQL
+    // deadlocks rare; the answer keeps the phone's order.
+    let mut parsed: Vec<(usize, Option<String>, Result<KnockInput, String>)> = body
+        .knocks
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
             let client_id = raw
                 .get("client_id")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            let parsed: KnockInput = match serde_json::from_value(raw) {
-                Ok(k) => k,
-                Err(e) => {
-                    outcomes.push(KnockOutcome {
+            let knock = serde_json::from_value::<KnockInput>(raw)
+                .map_err(|e| format!("malformed knock: {e}"));
+            (index, client_id, knock)
+        })
+        .collect();
+    parsed.sort_by_key(|(index, _, k)| (k.as_ref().map_or(i64::MIN, |k| k.door_id), *index));
+    let parsed = std::sync::Arc::new(parsed);
+    let mut attempt = 0;
+    let mut outcomes = loop {
+        attempt += 1;
+        let parsed = parsed.clone();
+        let result = db::transaction(&state.db, move |conn| {
+            let now = db::now();
+            let questions = load_questions(conn, auth.campaign_id)?;
+            let mut outcomes = Vec::with_capacity(parsed.len());
+            for (index, client_id, knock) in parsed.iter() {
+                let (index, client_id) = (*index, client_id.clone());
+                let parsed = match knock {
+                    Ok(k) => k,
+                    Err(reason) => {
+                        outcomes.push(KnockOutcome {
+                            index,
+                            client_id,
+                            status: KnockStatus::Rejected,
+                            knock_id: None,
+                            reason: Some(reason.clone()),
+                        });
+                        continue;
+                    }
+                };
+                // Each knock in its own savepoint: a refused one leaves nothing behind.
+                let mut result =
+                    conn.transaction(|conn| sync_one(conn, &auth, &questions, parsed, now));
+                // The same client id stored by a concurrent request in the meantime
+                // (a phone retrying while its first send is still running): it is
+                // there now, so answer as for any re-sent knock.
+                if let Err(Refusal::Db(DieselError::DatabaseError(
+                    DatabaseErrorKind::UniqueViolation,
+                    _,
+                ))) = &result
+                {
+                    result =
+                        conn.transaction(|conn| sync_one(conn, &auth, &questions, parsed, now));
+                }
+                let outcome = match result {
+                    Ok((status, id)) => KnockOutcome {
+                        index,
+                        client_id,
+                        status,
+                        knock_id: Some(id),
+                        reason: (status == KnockStatus::Conflict).then(|| {
+                            "another knock with this client_id and different content is stored"
+                                .into()
+                        }),
+                    },
+                    Err(Refusal::Rejected(reason)) => KnockOutcome {
                         index,
                         client_id,
                         status: KnockStatus::Rejected,
                         knock_id: None,
-                        reason: Some(format!("malformed knock: {e}")),
-                    });
-                    continue;
-                }
-            };
-            // Each knock in its own savepoint: a refused one leaves nothing behind.
-            let result = conn.transaction(|conn| sync_one(conn, &auth, &questions, &parsed, now));
-            let outcome = match result {
-                Ok((status, id)) => KnockOutcome {
-                    index,
-                    client_id,
-                    status,
-                    knock_id: Some(id),
-                    reason: (status == KnockStatus::Conflict).then(|| {
-                        "another knock with this client_id and different content is stored".into()
-                    }),
-                },
-                Err(Refusal::Rejected(reason)) => KnockOutcome {
-                    index,
-                    client_id,
-                    status: KnockStatus::Rejected,
-                    knock_id: None,
-                    reason: Some(reason),
-                },
-                Err(Refusal::Db(e)) => return Err(ApiError::from(e)),
-            };
-            outcomes.push(outcome);
+                        reason: Some(reason),
+                    },
+                    Err(Refusal::Db(e)) if db::is_retryable(&e) => {
+                        return Err(ApiError::Unavailable(BUSY.into()));
+                    }
+                    Err(Refusal::Db(e)) => return Err(ApiError::from(e)),
+                };
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
+        })
+        .await;
+        match result {
+            // A deadlock or serialisation failure rolled the whole batch back: nothing
+            // of it is stored, so running it again is safe.
+            Err(ApiError::Unavailable(m)) if m == BUSY && attempt < 3 => continue,
+            other => break other?,
         }
-        Ok(outcomes)
-    })
-    .await?;
+    };
+    outcomes.sort_by_key(|o| o.index);
     let count = |s: KnockStatus| outcomes.iter().filter(|o| o.status == s).count();
     Ok(HttpResponse::Ok().json(json!({
         "created": count(KnockStatus::Created),

@@ -85,8 +85,9 @@ pub fn scoped_filter(
 
 fn parse_query(q: &ProgressQuery) -> Result<(GroupBy, Filter), ApiError> {
     let resolution = q.resolution.unwrap_or(8);
-    if resolution > 15 {
-        return Err(ApiError::validation("resolution", "resolution is 0 to 15"));
+    // Finer than 11 (about 2,000 m²) would be a row per door, not a picture.
+    if resolution > 11 {
+        return Err(ApiError::validation("resolution", "resolution is 0 to 11"));
     }
     let group = match q.group_by.as_deref().unwrap_or("turf") {
         "region" => GroupBy::Region,

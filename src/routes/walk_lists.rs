@@ -29,6 +29,8 @@ pub const MAX_DOORS_PER_LIST: u32 = 500;
 pub const DEFAULT_DOORS_PER_LIST: u32 = 150;
 /// Widest "near me" search, in metres.
 pub const MAX_NEARBY_RADIUS_M: f64 = 5000.0;
+/// Most lists one volunteer may hold by claim at once.
+pub const MAX_CLAIMS_PER_USER: i64 = 3;
 /// Most doors moved in one request.
 pub const MAX_DOORS_MOVED: usize = 500;
 /// Cells of "near me" are resolution 9 (about 0.1 km² each).
@@ -444,9 +446,9 @@ fn result_codes() -> Vec<ResultCodeView> {
 
 /// The strong validator of what a list shows: its stored version plus the status the
 /// clock may change without a write (a lapsed claim, a passed expiry).
-fn etag(list: &WalkList, now: NaiveDateTime) -> String {
+fn etag(list: &WalkList, now: NaiveDateTime, revision: &str) -> String {
     format!(
-        "\"wl-{}-{}-{}\"",
+        "\"wl-{}-{}-{}-{revision}\"",
         list.id,
         list.version,
         list.list_state().status(now).as_str()
@@ -471,8 +473,13 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = db::now();
-    let list = db::run(&state.db, move |conn| readable_list(conn, &auth, id, now)).await?;
-    let tag = etag(&list, now);
+    let (list, revision) = db::run(&state.db, move |conn| {
+        let list = readable_list(conn, &auth, id, now)?;
+        let revision = db::experiments::campaign_revision(conn, auth.campaign_id)?;
+        Ok((list, revision))
+    })
+    .await?;
+    let tag = etag(&list, now, &revision);
     if not_modified(&req, &tag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
@@ -733,6 +740,10 @@ pub async fn assign(
     let id = path.into_inner();
     let (created, view) = db::transaction(&state.db, move |conn| {
         let now = db::now();
+        // Lock the list row first: a claim racing this assignment waits, then finds
+        // the list assigned and fails, so the list never ends up both assigned and
+        // claimed by someone else.
+        db::walk_lists::touch(conn, auth.campaign_id, id)?;
         let list = find_list(conn, auth.campaign_id, id)?;
         require_live(&list, now)?;
         match db::users::find(conn, auth.campaign_id, body.user_id)? {
@@ -837,6 +848,15 @@ pub async fn claim(
         chrono::Duration::from_std(state.settings.claim_ttl).unwrap_or(chrono::Duration::hours(12));
     let view = db::transaction(&state.db, move |conn| {
         let now = db::now();
+        // Claims are for walking, not for reading lists: a few at a time.
+        let held = db::walk_lists::active_claims(conn, auth.campaign_id, auth.user_id, now)?;
+        let already_mine = db::walk_lists::get(conn, auth.campaign_id, id)?
+            .is_some_and(|l| l.claimed_by_now(auth.user_id, now));
+        if held >= MAX_CLAIMS_PER_USER && !already_mine {
+            return Err(ApiError::Conflict(format!(
+                "you already hold {held} claimed lists (the most at once is {MAX_CLAIMS_PER_USER}); release one first"
+            )));
+        }
         if !db::walk_lists::claim(conn, auth.campaign_id, id, auth.user_id, now, now + ttl)? {
             let list = find_list(conn, auth.campaign_id, id)?;
             require_live(&list, now)?;
@@ -969,18 +989,30 @@ pub async fn move_doors(
                 format!("doors {missing:?} are not on walk list {from}"),
             ));
         }
-        let cells9: Vec<i64> = db::walk_lists::stops(conn, auth.campaign_id, from)?
-            .into_iter()
-            .filter(|d| door_ids.binary_search(&d.id).is_ok())
-            .map(|d| {
-                cells::from_db(d.cell)
-                    .and_then(|c| c.parent(NEARBY_RESOLUTION))
-                    .map_or(0, cells::to_db)
-            })
+        if target.door_count + i64::try_from(door_ids.len()).unwrap_or(i64::MAX)
+            > i64::from(MAX_DOORS_PER_LIST)
+        {
+            return Err(ApiError::validation(
+                "door_ids",
+                format!("walk list {to} would hold more than {MAX_DOORS_PER_LIST} doors"),
+            ));
+        }
+        // Each moved door with its own cell (door_ids is sorted, and so are these).
+        let cell_of: std::collections::HashMap<i64, i64> =
+            db::walk_lists::stops(conn, auth.campaign_id, from)?
+                .into_iter()
+                .map(|d| {
+                    let cell = cells::from_db(d.cell)
+                        .and_then(|c| c.parent(NEARBY_RESOLUTION))
+                        .map_or(0, cells::to_db);
+                    (d.id, cell)
+                })
+                .collect();
+        let cells9: Vec<i64> = door_ids
+            .iter()
+            .map(|d| cell_of.get(d).copied().unwrap_or(0))
             .collect();
-        let mut ordered_ids: Vec<i64> = door_ids.clone();
-        ordered_ids.sort_unstable();
-        db::walk_lists::move_stops(conn, auth.campaign_id, from, to, &ordered_ids, &cells9)?;
+        db::walk_lists::move_stops(conn, auth.campaign_id, from, to, &door_ids, &cells9)?;
         reroute(conn, &source)?;
         reroute(conn, &target)?;
         let mut out = Vec::new();
