@@ -177,6 +177,48 @@ mod tests {
         assert_eq!(effective_score(80.0, false, CellEvidence::default()), 80.0);
     }
 
+    proptest::proptest! {
+        /// Bounded: whatever the evidence, scores stay on the 0–100 scale.
+        #[test]
+        fn scores_stay_on_the_scale(
+            prior in proptest::option::of(0.0_f64..=100.0),
+            pieces in proptest::collection::vec((0_i64..=100, 1_i64..=40), 0..50),
+            ids in 0_i64..500,
+            mean in 0_i64..=100,
+            own in proptest::bool::ANY,
+        ) {
+            let e = pieces.iter().fold(Evidence::default(), |a, &(t, w)| a + Evidence::one(t, w));
+            let person = person_score(prior, e);
+            proptest::prop_assert!((0.0..=100.0).contains(&person));
+            let cell = CellEvidence { ids, target_sum: ids * mean };
+            let shown = effective_score(person, own, cell);
+            proptest::prop_assert!((0.0..=100.0).contains(&shown));
+        }
+
+        /// Monotone: evidence above the current score never lowers it, below never
+        /// raises it; and more IDs in a cell pull at least as hard.
+        #[test]
+        fn evidence_moves_scores_toward_it(
+            prior in 0.0_f64..=100.0,
+            pieces in proptest::collection::vec((0_i64..=100, 1_i64..=40), 0..20),
+            target in 0_i64..=100,
+            weight in 1_i64..=40,
+            ids in 1_i64..500,
+        ) {
+            let e = pieces.iter().fold(Evidence::default(), |a, &(t, w)| a + Evidence::one(t, w));
+            let before = person_score(Some(prior), e);
+            let after = person_score(Some(prior), e + Evidence::one(target, weight));
+            if target as f64 >= before {
+                proptest::prop_assert!(after >= before - 1e-9);
+            } else {
+                proptest::prop_assert!(after <= before + 1e-9);
+            }
+            let fewer = CellEvidence { ids, target_sum: 0 };
+            let more = CellEvidence { ids: ids + 1, target_sum: 0 };
+            proptest::prop_assert!(more.pull() >= fewer.pull());
+        }
+    }
+
     #[test]
     fn answers_map_onto_the_scale() {
         assert_eq!(id_target(1), Some(100));
