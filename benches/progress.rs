@@ -105,7 +105,7 @@ struct Stop {
 }
 
 fn run_backend(label: &str, url: &str, knocks: usize, runs: usize) -> anyhow::Result<()> {
-    println!("{label}:");
+    println!("{label}: (load average {})", load_average());
     let started = Instant::now();
     let mut conn = DbManager::new(url).establish()?;
     db::migrate(&mut conn)?;
@@ -395,7 +395,7 @@ fn insert_knocks(
 
 /// Times the figures for each grouping: the first call, then `runs` more.
 fn measure(title: &str, conn: &mut DbConnection, campaign: i64, runs: usize) -> anyhow::Result<()> {
-    println!("  {title}:");
+    println!("  {title} (load average {}):", load_average());
     for (name, group) in [
         ("turf", GroupBy::Turf),
         ("volunteer", GroupBy::Volunteer),
@@ -425,4 +425,12 @@ fn measure(title: &str, conn: &mut DbConnection, campaign: i64, runs: usize) -> 
         );
     }
     Ok(())
+}
+
+/// The machine's 1/5/15-minute load averages: other work on the machine slows the run.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }

@@ -164,7 +164,7 @@ fn phone_email(n: usize) -> String {
 }
 
 fn run_backend(label: &str, url: &str, knobs: Knobs) -> anyhow::Result<()> {
-    println!("{label}:");
+    println!("{label}: (load average {})", load_average());
     let accounts = seed(url, knobs.phones)?;
     let mut server = Server::start(url)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -207,11 +207,14 @@ fn run_backend(label: &str, url: &str, knobs: Knobs) -> anyhow::Result<()> {
         .map(|k| k as f64 / 1024.0);
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     println!(
-        "  sign-in: {} phones logged in and read their lists in {:.2} s (login p50 {:.0} ms, p99 {:.0} ms)",
+        "  sign-in: {} phones logged in and read their lists in {:.2} s (login p50 {:.0} ms, p99 {:.0} ms; server threads after: {})",
         knobs.phones,
         outcome.sign_in_wall.as_secs_f64(),
         percentile(&outcome.login_ms, 50.0),
         percentile(&outcome.login_ms, 99.0),
+        outcome
+            .sign_in_threads
+            .map_or("unknown".to_owned(), |n| n.to_string()),
     );
     println!(
         "  sync: {} knocks created in {:.2} s = {rate:.0} knocks/s ({} batches; {stored} knocks stored)",
@@ -260,6 +263,7 @@ fn run_backend(label: &str, url: &str, knobs: Knobs) -> anyhow::Result<()> {
         knobs.batch,
         mark(ratio >= TARGET_RATIO),
     );
+    println!("  load average at the end: {}", load_average());
     Ok(())
 }
 
@@ -745,6 +749,7 @@ struct Outcome {
     setup_rss_kb: Option<u64>,
     sign_in_peak_kb: Option<u64>,
     sign_in_rss_kb: Option<u64>,
+    sign_in_threads: Option<u64>,
     wall: Duration,
     latencies_ms: Vec<f64>,
     created: usize,
@@ -787,6 +792,7 @@ async fn load(
     login_ms.sort_by(f64::total_cmp);
     let sign_in_peak_kb = server.peak_kb();
     let sign_in_rss_kb = server.status_kb("VmRSS");
+    let sign_in_threads = server.status_kb("Threads");
     server.reset_peak();
 
     // Phase 2: every phone sends its batches, one after the other, all phones at once.
@@ -811,6 +817,7 @@ async fn load(
         setup_rss_kb,
         sign_in_peak_kb,
         sign_in_rss_kb,
+        sign_in_threads,
         wall: Duration::ZERO,
         latencies_ms: Vec::new(),
         created: 0,
@@ -897,4 +904,12 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     }
     let rank = ((q / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The machine's 1/5/15-minute load averages: other work on the machine slows the run.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }

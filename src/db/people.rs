@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
@@ -155,6 +156,36 @@ pub fn upsert_batch(
 /// the statement journal once instead of once per row.
 const SQLITE_STATEMENT_ROWS: [usize; 5] = [256, 64, 16, 4, 1];
 
+/// Evaluates `$body` with `$rows` a `const usize` equal to `$len`, which must be one of
+/// [`SQLITE_STATEMENT_ROWS`]: each size becomes a type of its own, so diesel keeps its
+/// statement by type instead of writing out and hashing its SQL on every use.
+macro_rules! with_statement_rows {
+    ($len:expr, $rows:ident => $body:expr) => {
+        match $len {
+            256 => {
+                const $rows: usize = 256;
+                $body
+            }
+            64 => {
+                const $rows: usize = 64;
+                $body
+            }
+            16 => {
+                const $rows: usize = 16;
+                $body
+            }
+            4 => {
+                const $rows: usize = 4;
+                $body
+            }
+            _ => {
+                const $rows: usize = 1;
+                $body
+            }
+        }
+    };
+}
+
 /// Calls `f` on consecutive pieces of `rows`, each of a size in [`SQLITE_STATEMENT_ROWS`].
 fn in_statement_sizes<T>(
     mut rows: &[T],
@@ -184,12 +215,12 @@ fn sqlite_upsert(
     let door_rows: Vec<&PersonRecord> = doors.rows.iter().map(|&i| &batch[i]).collect();
     let mut door_ids: Vec<Option<i64>> = vec![None; door_rows.len()];
     in_statement_sizes(&door_rows, |rows| {
-        let returned = SqliteDoors {
+        let returned = with_statement_rows!(rows.len(), N => SqliteDoors::<N> {
             campaign_id,
             now: &now,
             rows,
         }
-        .load::<(i64, String, String)>(c)?;
+        .load::<(i64, String, String)>(c))?;
         // RETURNING promises no order, so each id finds its door by key.
         for (id, key, unit) in returned {
             if let Some(&slot) = doors.slots.get(&(key.as_str(), unit.as_str())) {
@@ -201,7 +232,7 @@ fn sqlite_upsert(
     let door_ids = door_ids
         .into_iter()
         .collect::<Option<Vec<i64>>>()
-        .ok_or(diesel::result::Error::NotFound)?;
+        .ok_or_else(|| broken("a door of the batch came back without its id"))?;
 
     // Read after the first write, so this transaction already holds SQLite's one write
     // lock and nobody else can add people until it commits.
@@ -216,41 +247,43 @@ fn sqlite_upsert(
         .collect();
     let mut created = 0;
     in_statement_sizes(&people_rows, |rows| {
-        let ids = SqlitePeople {
+        let ids = with_statement_rows!(rows.len(), N => SqlitePeople::<N> {
             campaign_id,
             now: &now,
             rows,
         }
-        .load::<i64>(c)?;
+        .load::<i64>(c))?;
         created += ids.iter().filter(|&&id| id > before).count() as u64;
         Ok(())
     })?;
     Ok(created)
 }
 
-/// A multi-row door upsert on SQLite, answering each door's id and key. Written out
-/// rather than with diesel's `on_conflict().do_update()`, which diesel never keeps
+/// A door upsert of `ROWS` rows on SQLite, answering each door's id and key. Written
+/// out rather than with diesel's `on_conflict().do_update()`, which diesel never keeps
 /// prepared; this one is kept, one statement per number of rows.
-struct SqliteDoors<'a> {
+struct SqliteDoors<'a, const ROWS: usize> {
     campaign_id: i64,
     now: &'a str,
     rows: &'a [&'a PersonRecord],
 }
 
-impl QueryId for SqliteDoors<'_> {
-    type QueryId = ();
-    // Cached by its SQL text, which depends on the number of rows.
-    const HAS_STATIC_QUERY_ID: bool = false;
+impl<const ROWS: usize> QueryId for SqliteDoors<'_, ROWS> {
+    type QueryId = SqliteDoors<'static, ROWS>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl Query for SqliteDoors<'_> {
+impl<const ROWS: usize> Query for SqliteDoors<'_, ROWS> {
     type SqlType = (BigInt, Text, Text);
 }
 
-impl RunQueryDsl<diesel::SqliteConnection> for SqliteDoors<'_> {}
+impl<const ROWS: usize> RunQueryDsl<diesel::SqliteConnection> for SqliteDoors<'_, ROWS> {}
 
-impl QueryFragment<Sqlite> for SqliteDoors<'_> {
+impl<const ROWS: usize> QueryFragment<Sqlite> for SqliteDoors<'_, ROWS> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        if self.rows.len() != ROWS {
+            return Err(broken("a door statement got the wrong number of rows"));
+        }
         out.push_sql(
             "INSERT INTO doors (campaign_id, address_key, unit, street, housenumber, \
              postcode, city, lat, lng, cell, created_at, updated_at) VALUES ",
@@ -292,27 +325,31 @@ impl QueryFragment<Sqlite> for SqliteDoors<'_> {
     }
 }
 
-/// A multi-row people upsert on SQLite (each person with its door's id), answering the
-/// people's ids; kept prepared like [`SqliteDoors`]. Flags are OR'ed with the stored ones.
-struct SqlitePeople<'a> {
+/// A people upsert of `ROWS` rows on SQLite (each person with its door's id), answering
+/// the people's ids; kept prepared like [`SqliteDoors`]. Flags are OR'ed with the stored
+/// ones.
+struct SqlitePeople<'a, const ROWS: usize> {
     campaign_id: i64,
     now: &'a str,
     rows: &'a [(&'a PersonRecord, i64)],
 }
 
-impl QueryId for SqlitePeople<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+impl<const ROWS: usize> QueryId for SqlitePeople<'_, ROWS> {
+    type QueryId = SqlitePeople<'static, ROWS>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl Query for SqlitePeople<'_> {
+impl<const ROWS: usize> Query for SqlitePeople<'_, ROWS> {
     type SqlType = BigInt;
 }
 
-impl RunQueryDsl<diesel::SqliteConnection> for SqlitePeople<'_> {}
+impl<const ROWS: usize> RunQueryDsl<diesel::SqliteConnection> for SqlitePeople<'_, ROWS> {}
 
-impl QueryFragment<Sqlite> for SqlitePeople<'_> {
+impl<const ROWS: usize> QueryFragment<Sqlite> for SqlitePeople<'_, ROWS> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        if self.rows.len() != ROWS {
+            return Err(broken("a people statement got the wrong number of rows"));
+        }
         out.push_sql(
             "INSERT INTO people (campaign_id, external_id, door_id, first_name, last_name, \
              party, birth_year, phone, do_not_walk, deceased, moved, support_score, \
@@ -457,16 +494,15 @@ fn pg_upsert(
     let door_ids = door_ids
         .into_iter()
         .collect::<Option<Vec<i64>>>()
-        .ok_or(diesel::result::Error::NotFound)?;
+        .ok_or_else(|| broken("a door of the batch came back without its id"))?;
 
+    let column = |f: fn(&PersonRecord) -> &str| batch.iter().map(f).collect::<Vec<&str>>();
+    let optional = |f: fn(&PersonRecord) -> Option<&str>| batch.iter().map(f).collect::<Vec<_>>();
+    let flags = |f: fn(&PersonRecord) -> bool| batch.iter().map(f).collect::<Vec<bool>>();
+    let scores = |f: fn(&PersonRecord) -> Option<f64>| batch.iter().map(f).collect::<Vec<_>>();
     let counts: PgCounts = diesel::sql_query(PG_UPSERT_PEOPLE)
         .bind::<BigInt, _>(campaign_id)
-        .bind::<Array<Text>, _>(
-            batch
-                .iter()
-                .map(|p| p.external_id.as_str())
-                .collect::<Vec<_>>(),
-        )
+        .bind::<Array<Text>, _>(column(|p| &p.external_id))
         .bind::<Array<BigInt>, _>(
             doors
                 .slot_of
@@ -474,40 +510,62 @@ fn pg_upsert(
                 .map(|&s| door_ids[s])
                 .collect::<Vec<_>>(),
         )
-        .bind::<Array<Text>, _>(
-            batch
-                .iter()
-                .map(|p| p.first_name.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(
-            batch
-                .iter()
-                .map(|p| p.last_name.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Text>>, _>(
-            batch.iter().map(|p| p.party.as_deref()).collect::<Vec<_>>(),
-        )
+        .bind::<Array<Text>, _>(column(|p| &p.first_name))
+        .bind::<Array<Text>, _>(column(|p| &p.last_name))
+        .bind::<Array<Nullable<Text>>, _>(optional(|p| p.party.as_deref()))
         .bind::<Array<Nullable<BigInt>>, _>(batch.iter().map(|p| p.birth_year).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(
-            batch.iter().map(|p| p.phone.as_deref()).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Bool>, _>(batch.iter().map(|p| p.do_not_walk).collect::<Vec<_>>())
-        .bind::<Array<Bool>, _>(batch.iter().map(|p| p.deceased).collect::<Vec<_>>())
-        .bind::<Array<Bool>, _>(batch.iter().map(|p| p.moved).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Double>>, _>(
-            batch.iter().map(|p| p.support_score).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Double>>, _>(
-            batch.iter().map(|p| p.turnout_score).collect::<Vec<_>>(),
-        )
+        .bind::<Array<Nullable<Text>>, _>(optional(|p| p.phone.as_deref()))
+        .bind::<Array<Bool>, _>(flags(|p| p.do_not_walk))
+        .bind::<Array<Bool>, _>(flags(|p| p.deceased))
+        .bind::<Array<Bool>, _>(flags(|p| p.moved))
+        .bind::<Array<Nullable<Double>>, _>(scores(|p| p.support_score))
+        .bind::<Array<Nullable<Double>>, _>(scores(|p| p.turnout_score))
         .bind::<Timestamp, _>(now)
         .get_result(c)?;
     if counts.total != batch.len() as i64 {
-        return Err(diesel::result::Error::NotFound);
+        return Err(broken("the people upsert did not answer for every row"));
     }
     Ok(u64::try_from(counts.created).unwrap_or(0))
+}
+
+/// An error for a batch the database answered in a way that cannot be (a door without
+/// its id): the batch's transaction is rolled back rather than storing a wrong link.
+fn broken(what: &'static str) -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(what.into())
+}
+
+/// Runs an import on `conn` with settings made for it, then gives the connection its
+/// own settings back (also when `f` fails), as it may go back to a pool.
+///
+/// SQLite keeps statement journals in memory (`temp_store = MEMORY`). Each multi-row
+/// upsert records the pages it changes in a statement journal, so an error can undo that
+/// statement alone; past 64 KiB SQLite moves the journal to a temporary file, and
+/// writing that file took more than a tenth of the import. The journal is dropped at
+/// the end of each statement and plays no part in making a commit durable. (Changing
+/// `temp_store` also drops the connection's TEMP tables; the application has none.)
+/// PostgreSQL needs nothing.
+pub fn with_import_settings<T, E: From<diesel::result::Error>>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    #[derive(QueryableByName)]
+    struct TempStore {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        temp_store: i32,
+    }
+    let DbConnection::Sqlite(c) = conn else {
+        return f(conn);
+    };
+    let previous = diesel::sql_query("PRAGMA temp_store")
+        .get_result::<TempStore>(c)?
+        .temp_store;
+    c.batch_execute("PRAGMA temp_store = MEMORY")
+        .map_err(E::from)?;
+    let result = f(conn);
+    let restored = conn.batch_execute(&format!("PRAGMA temp_store = {previous}"));
+    let value = result?;
+    restored?;
+    Ok(value)
 }
 
 /// Gives PostgreSQL statistics on `doors` when it has none, so the foreign-key check run

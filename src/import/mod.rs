@@ -1,11 +1,16 @@
 //! Voter-file import: a CSV stream read row by row, checked, and stored in batches of
-//! one transaction each. Memory holds one batch, never the file, so a million rows load
-//! in the same space as a thousand. A bad row is reported with its line and skipped.
+//! one transaction each. Memory holds a few batches, never the file, so a million rows
+//! load in the same space as a thousand. A bad row is reported with its line and skipped.
+//!
+//! Reading and checking run on a thread of their own, one batch ahead of the writes:
+//! parsing the next batch (CSV, address keys, H3 cells) overlaps storing this one.
 
 pub mod row;
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::io::Read;
+use std::sync::mpsc;
 
 use chrono::Datelike;
 use diesel::Connection;
@@ -15,8 +20,9 @@ use crate::db::{DbConnection, people};
 use row::{Header, PersonRecord};
 
 /// Rows per transaction: large enough that commits are not the cost, small enough that
-/// a batch stays well inside both backends' limits on bound parameters.
-pub const BATCH_ROWS: usize = 1000;
+/// a batch holds SQLite's write lock only briefly. Both backends take a batch in a few
+/// statements whatever its size, so there is no limit on bound parameters to respect.
+pub const BATCH_ROWS: usize = 5000;
 /// How many row errors a report keeps (the counts are always complete).
 pub const MAX_REPORTED_ERRORS: usize = 100;
 
@@ -38,15 +44,6 @@ pub struct Report {
     pub ignored_columns: Vec<String>,
 }
 
-impl Report {
-    fn reject(&mut self, line: u64, reason: String) {
-        self.rejected += 1;
-        if self.errors.len() < MAX_REPORTED_ERRORS {
-            self.errors.push(RowError { line, reason });
-        }
-    }
-}
-
 /// Why a whole import stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -60,7 +57,7 @@ pub enum ImportError {
 
 /// Imports people from a CSV stream into a campaign. `progress` runs after every batch
 /// with the connection (outside the batch's transaction) and the running report.
-pub fn import_people<R: Read>(
+pub fn import_people<R: Read + Send>(
     conn: &mut DbConnection,
     campaign_id: i64,
     input: R,
@@ -90,67 +87,161 @@ pub fn import_people<R: Read>(
     };
     let this_year = i64::from(chrono::Utc::now().year());
 
-    let mut batch: Vec<PersonRecord> = Vec::with_capacity(BATCH_ROWS);
-    let mut in_batch: HashSet<String> = HashSet::with_capacity(BATCH_ROWS);
-    let mut record = csv::ByteRecord::new();
-    let mut flush = |conn: &mut DbConnection,
-                     batch: &mut Vec<PersonRecord>,
-                     in_batch: &mut HashSet<String>,
-                     report: &mut Report|
-     -> Result<(), ImportError> {
-        if batch.is_empty() {
-            return Ok(());
+    people::with_import_settings(conn, |conn| {
+        std::thread::scope(|scope| {
+            // One batch may wait while the next is being read: at most three in memory.
+            let (batches, received) = mpsc::sync_channel(1);
+            let (stored, reusable) = mpsc::channel();
+            let header = &header;
+            scope.spawn(move || read_batches(reader, header, this_year, &batches, &reusable));
+            // Returning drops `received`, which stops the reader at its next batch.
+            store_batches(conn, campaign_id, &mut report, &received, &stored, progress)
+        })
+    })?;
+    Ok(report)
+}
+
+/// What the reading thread hands over: a batch of good rows, and the rows read and
+/// rejected since the previous batch. The last one may hold no rows.
+struct Parsed {
+    people: Vec<PersonRecord>,
+    rows_read: u64,
+    rejected: u64,
+    errors: Vec<RowError>,
+}
+
+/// Stores what the reader sends, in order, until it is done or something fails.
+fn store_batches(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    report: &mut Report,
+    received: &mpsc::Receiver<Result<Parsed, ImportError>>,
+    stored: &mpsc::Sender<Vec<PersonRecord>>,
+    progress: &mut dyn FnMut(&mut DbConnection, &Report) -> diesel::QueryResult<()>,
+) -> Result<(), ImportError> {
+    // The reader ends the stream by hanging up, after its last batch or an error.
+    for parsed in received {
+        let mut parsed = parsed?;
+        report.rows_read += parsed.rows_read;
+        report.rejected += parsed.rejected;
+        report.errors.append(&mut parsed.errors);
+        if parsed.people.is_empty() {
+            continue;
         }
-        let done = conn.transaction(|c| people::upsert_batch(c, campaign_id, batch))?;
+        let done = conn.transaction(|c| people::upsert_batch(c, campaign_id, &parsed.people))?;
         if report.created + report.updated == 0 {
             people::ensure_planner_statistics(conn)?;
         }
         report.created += done.created;
         report.updated += done.updated;
-        batch.clear();
-        in_batch.clear();
+        // Back to the reader to parse into again (if it has finished, they are dropped).
+        let _ = stored.send(parsed.people);
         progress(conn, report)?;
-        Ok(())
+    }
+    Ok(())
+}
+
+/// Reads and checks rows, sending them in batches of [`BATCH_ROWS`]. Stops at the end of
+/// the input, at an error reading it (sent on), or when the receiver hangs up.
+///
+/// Rows are parsed into the records of batches already stored, which come back through
+/// `reusable`: their strings keep their memory, and no record is allocated on this
+/// thread to be freed on the other (which the allocator handles slowly).
+fn read_batches<R: Read>(
+    mut reader: csv::Reader<R>,
+    header: &Header,
+    this_year: i64,
+    batches: &mpsc::SyncSender<Result<Parsed, ImportError>>,
+    reusable: &mpsc::Receiver<Vec<PersonRecord>>,
+) {
+    let mut pool: Vec<PersonRecord> = Vec::new();
+    let next_batch = |pool: &mut Vec<PersonRecord>| {
+        let mut people = Vec::new();
+        for mut records in reusable.try_iter() {
+            pool.append(&mut records);
+            if people.capacity() == 0 {
+                people = records;
+            }
+        }
+        if people.capacity() == 0 {
+            people.reserve(BATCH_ROWS);
+        }
+        Parsed {
+            people,
+            rows_read: 0,
+            rejected: 0,
+            errors: Vec::new(),
+        }
     };
+    let mut parsed = next_batch(&mut pool);
+    // Hashes of the external ids in the batch being read: a person twice in one batch
+    // ends it, so the first is stored before the second.
+    let ids = RandomState::new();
+    let mut in_batch: HashSet<u64> = HashSet::with_capacity(BATCH_ROWS);
+    // Row errors sent so far, to keep no more than a report holds.
+    let mut errors_kept = 0;
+    let mut reject = |parsed: &mut Parsed, line: u64, reason: String| {
+        parsed.rejected += 1;
+        if errors_kept < MAX_REPORTED_ERRORS {
+            errors_kept += 1;
+            parsed.errors.push(RowError { line, reason });
+        }
+    };
+    let mut record = csv::ByteRecord::new();
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) if e.is_io_error() => return Err(ImportError::Read(e.to_string())),
+            Err(e) if e.is_io_error() => {
+                let _ = batches.send(Err(ImportError::Read(e.to_string())));
+                return;
+            }
             Err(e) => {
                 // Anything else is about this record; the reader goes on with the next.
-                report.rows_read += 1;
+                parsed.rows_read += 1;
                 let line = e.position().map_or(0, csv::Position::line);
-                report.reject(line, format!("unreadable CSV: {e}"));
+                reject(&mut parsed, line, format!("unreadable CSV: {e}"));
                 continue;
             }
         }
-        report.rows_read += 1;
         let line = record.position().map_or(0, csv::Position::line);
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            report.rows_read -= 1; // a blank line is not a row
-            continue;
+            continue; // a blank line is not a row
         }
+        parsed.rows_read += 1;
         let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
         let Ok(fields) = fields else {
-            report.reject(line, "the row is not valid UTF-8".into());
+            reject(&mut parsed, line, "the row is not valid UTF-8".into());
             continue;
         };
-        match row::parse_row(&header, &fields, this_year) {
-            Ok(person) => {
-                if in_batch.contains(&person.external_id) {
-                    // The same person twice in one batch: store the first before the second.
-                    flush(conn, &mut batch, &mut in_batch, &mut report)?;
-                }
-                in_batch.insert(person.external_id.clone());
-                batch.push(person);
-                if batch.len() >= BATCH_ROWS {
-                    flush(conn, &mut batch, &mut in_batch, &mut report)?;
-                }
+        let mut person = pool.pop().unwrap_or_default();
+        if let Err(reason) = row::parse_row_into(header, &fields, this_year, &mut person) {
+            pool.push(person);
+            reject(&mut parsed, line, reason);
+            continue;
+        }
+        let id = ids.hash_one(person.external_id.as_str());
+        if in_batch.contains(&id)
+            && parsed
+                .people
+                .iter()
+                .any(|p| p.external_id == person.external_id)
+        {
+            let full = std::mem::replace(&mut parsed, next_batch(&mut pool));
+            in_batch.clear();
+            if batches.send(Ok(full)).is_err() {
+                return;
             }
-            Err(reason) => report.reject(line, reason),
+        }
+        in_batch.insert(id);
+        parsed.people.push(person);
+        if parsed.people.len() >= BATCH_ROWS {
+            let full = std::mem::replace(&mut parsed, next_batch(&mut pool));
+            in_batch.clear();
+            if batches.send(Ok(full)).is_err() {
+                return;
+            }
         }
     }
-    flush(conn, &mut batch, &mut in_batch, &mut report)?;
-    Ok(report)
+    let _ = batches.send(Ok(parsed));
 }

@@ -109,7 +109,7 @@ const SUPPORT_SCORE: usize = 14;
 const TURNOUT_SCORE: usize = 15;
 
 /// A normalised postal address: what makes two rows the same door.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Address {
     pub street: String,
     pub housenumber: String,
@@ -123,16 +123,11 @@ impl Address {
     /// and city compared without case, surplus spaces or dots (`Haupt-Str. 5 A` and
     /// `haupt-str 5a` are one door). The unit is kept beside the key.
     pub fn key(&self) -> String {
-        let mut key = String::with_capacity(
-            self.street.len() + self.housenumber.len() + self.postcode.len() + self.city.len() + 3,
+        let mut key = String::new();
+        push_address_key(
+            &mut key,
+            [&self.street, &self.housenumber, &self.postcode, &self.city],
         );
-        push_normalised(&mut key, &self.street, true);
-        key.push('|');
-        push_normalised(&mut key, &self.housenumber, false);
-        key.push('|');
-        push_normalised(&mut key, &self.postcode, false);
-        key.push('|');
-        push_normalised(&mut key, &self.city, true);
         key
     }
 
@@ -141,6 +136,18 @@ impl Address {
         push_normalised(&mut key, &self.unit, true);
         key
     }
+}
+
+/// Appends the key of [`Address::key`] for street, house number, postcode and city.
+fn push_address_key(out: &mut String, [street, housenumber, postcode, city]: [&str; 4]) {
+    out.reserve(street.len() + housenumber.len() + postcode.len() + city.len() + 3);
+    push_normalised(out, street, true);
+    out.push('|');
+    push_normalised(out, housenumber, false);
+    out.push('|');
+    push_normalised(out, postcode, false);
+    out.push('|');
+    push_normalised(out, city, true);
 }
 
 /// Appends `text` split into words at whitespace, dots and commas, the words joined by
@@ -177,7 +184,7 @@ fn push_normalised(out: &mut String, text: &str, spaces: bool) {
 }
 
 /// A person as the voter file gives them, with the door they live at.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PersonRecord {
     pub external_id: String,
     pub first_name: String,
@@ -203,7 +210,21 @@ pub struct PersonRecord {
 
 /// Parses one data row; the error is the reason it was skipped.
 pub fn parse_row(header: &Header, row: &[&str], this_year: i64) -> Result<PersonRecord, String> {
-    let text = |slot: usize| -> Result<String, String> {
+    let mut person = PersonRecord::default();
+    parse_row_into(header, row, this_year, &mut person)?;
+    Ok(person)
+}
+
+/// [`parse_row`] into a record that is reused, keeping the memory of its strings (the
+/// import parses a million rows into a few thousand records). The row is checked
+/// completely before anything is written: on an error, `out` is left as it was.
+pub fn parse_row_into(
+    header: &Header,
+    row: &[&str],
+    this_year: i64,
+    out: &mut PersonRecord,
+) -> Result<(), String> {
+    let text = |slot: usize| -> Result<&str, String> {
         let value = header.field(row, slot);
         // A value of at most MAX_FIELD_CHARS bytes has at most as many characters.
         if value.len() > MAX_FIELD_CHARS && value.chars().count() > MAX_FIELD_CHARS {
@@ -212,10 +233,7 @@ pub fn parse_row(header: &Header, row: &[&str], this_year: i64) -> Result<Person
                 ALL[slot]
             ));
         }
-        Ok(value.to_owned())
-    };
-    let optional = |slot: usize| -> Result<Option<String>, String> {
-        text(slot).map(|v| if v.is_empty() { None } else { Some(v) })
+        Ok(value)
     };
     let external_id = text(EXTERNAL_ID)?;
     if external_id.is_empty() {
@@ -265,36 +283,50 @@ pub fn parse_row(header: &Header, row: &[&str], this_year: i64) -> Result<Person
     }
     let first_name = text(FIRST_NAME)?;
     let last_name = text(LAST_NAME)?;
-    let party = optional(PARTY)?;
-    let phone = optional(PHONE)?;
+    let party = text(PARTY)?;
+    let phone = text(PHONE)?;
     let support_score = score(header.field(row, SUPPORT_SCORE), "support_score")?;
     let turnout_score = score(header.field(row, TURNOUT_SCORE), "turnout_score")?;
-    let address = Address {
-        street,
-        housenumber,
-        postcode: text(POSTCODE)?,
-        city: text(CITY)?,
-        unit: text(UNIT)?,
-    };
-    Ok(PersonRecord {
-        external_id,
-        first_name,
-        last_name,
-        party,
-        birth_year,
-        phone,
-        do_not_walk,
-        deceased,
-        moved,
-        support_score,
-        turnout_score,
-        door_key: address.key(),
-        unit_key: address.unit_key(),
-        address,
-        lat,
-        lng,
-        cell: cells::to_db(cell),
-    })
+    let postcode = text(POSTCODE)?;
+    let city = text(CITY)?;
+    let unit = text(UNIT)?;
+
+    set(&mut out.external_id, external_id);
+    set(&mut out.first_name, first_name);
+    set(&mut out.last_name, last_name);
+    set_optional(&mut out.party, party);
+    out.birth_year = birth_year;
+    set_optional(&mut out.phone, phone);
+    (out.do_not_walk, out.deceased, out.moved) = (do_not_walk, deceased, moved);
+    out.support_score = support_score;
+    out.turnout_score = turnout_score;
+    set(&mut out.address.street, street);
+    set(&mut out.address.housenumber, housenumber);
+    set(&mut out.address.postcode, postcode);
+    set(&mut out.address.city, city);
+    set(&mut out.address.unit, unit);
+    out.door_key.clear();
+    push_address_key(&mut out.door_key, [street, housenumber, postcode, city]);
+    out.unit_key.clear();
+    push_normalised(&mut out.unit_key, unit, true);
+    out.lat = lat;
+    out.lng = lng;
+    out.cell = cells::to_db(cell);
+    Ok(())
+}
+
+fn set(into: &mut String, value: &str) {
+    into.clear();
+    into.push_str(value);
+}
+
+/// An empty value is no value.
+fn set_optional(into: &mut Option<String>, value: &str) {
+    if value.is_empty() {
+        *into = None;
+    } else {
+        set(into.get_or_insert_with(String::new), value);
+    }
 }
 
 fn coordinate(value: &str, column: &str) -> Result<f64, String> {
@@ -458,6 +490,20 @@ mod tests {
             let a = address([&parts[0], &parts[1], &parts[2], &parts[3], &parts[4]]);
             proptest::prop_assert_eq!((a.key(), a.unit_key()), reference_key(&a));
         }
+    }
+
+    #[test]
+    fn a_reused_record_holds_only_the_new_row() {
+        let mut reused =
+            row("V1,Anna,Beck,Städtle,23,2a,9490,Vaduz,47.1,9.5,moved,71.5,1980,P7").unwrap();
+        let fields: Vec<&str> = "V2,,,Au,7,,,,47.2,9.6,,,,".split(',').collect();
+        parse_row_into(&header(), &fields, 2026, &mut reused).unwrap();
+        assert_eq!(reused, parse_row(&header(), &fields, 2026).unwrap());
+        // A bad row leaves the record alone.
+        let before = reused.clone();
+        let fields: Vec<&str> = "V3,,,Au,7,,,,north,9.6,,,,".split(',').collect();
+        assert!(parse_row_into(&header(), &fields, 2026, &mut reused).is_err());
+        assert_eq!(reused, before);
     }
 
     #[test]
