@@ -1,6 +1,8 @@
 //! Knocks and their effects: stored once per client id, and applied in the same
 //! transaction to the door, the people and the walk list.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -54,46 +56,124 @@ struct AnswerRow<'a> {
     answer: &'a str,
 }
 
-pub fn insert(conn: &mut DbConnection, k: &NewKnock) -> QueryResult<i64> {
-    let id: i64 = diesel::insert_into(knocks::table)
-        .values((
-            knocks::campaign_id.eq(k.campaign_id),
-            knocks::client_id.eq(k.client_id),
-            knocks::user_id.eq(k.user_id),
-            knocks::walk_list_id.eq(k.walk_list_id),
-            knocks::door_id.eq(k.door_id),
-            knocks::result.eq(k.result),
-            knocks::notes.eq(k.notes),
-            knocks::script_id.eq(k.script_id),
-            knocks::people.eq(serde_json::to_string(k.people).unwrap_or_else(|_| "[]".into())),
-            knocks::knocked_at.eq(k.knocked_at),
-            knocks::received_at.eq(k.received_at),
-            knocks::lat.eq(k.location.map(|l| l.0)),
-            knocks::lng.eq(k.location.map(|l| l.1)),
-            knocks::accuracy_m.eq(k.location.and_then(|l| l.2)),
-            knocks::distance_m.eq(k.distance_m),
-            knocks::location_quality.eq(k.location_quality),
-            knocks::content_hash.eq(k.content_hash),
-        ))
-        .returning(knocks::id)
-        .get_result(conn)?;
-    let rows: Vec<AnswerRow> = k
-        .answers
+/// Stores checked knocks and their answers, in one statement each. A knock whose client
+/// id another request stored in the meantime is left alone (`ON CONFLICT DO NOTHING`);
+/// the answer holds (client id, new id) of the knocks stored here, in no set order.
+pub fn insert_many(conn: &mut DbConnection, batch: &[NewKnock]) -> QueryResult<Vec<(String, i64)>> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<_> = batch
         .iter()
-        .map(|(person, key, answer)| AnswerRow {
-            campaign_id: k.campaign_id,
-            knock_id: id,
-            person_id: *person,
-            question_key: key,
-            answer,
+        .map(|k| {
+            (
+                knocks::campaign_id.eq(k.campaign_id),
+                knocks::client_id.eq(k.client_id),
+                knocks::user_id.eq(k.user_id),
+                knocks::walk_list_id.eq(k.walk_list_id),
+                knocks::door_id.eq(k.door_id),
+                knocks::result.eq(k.result),
+                knocks::notes.eq(k.notes),
+                knocks::script_id.eq(k.script_id),
+                knocks::people.eq(serde_json::to_string(k.people).unwrap_or_else(|_| "[]".into())),
+                knocks::knocked_at.eq(k.knocked_at),
+                knocks::received_at.eq(k.received_at),
+                knocks::lat.eq(k.location.map(|l| l.0)),
+                knocks::lng.eq(k.location.map(|l| l.1)),
+                knocks::accuracy_m.eq(k.location.and_then(|l| l.2)),
+                knocks::distance_m.eq(k.distance_m),
+                knocks::location_quality.eq(k.location_quality),
+                knocks::content_hash.eq(k.content_hash),
+            )
         })
         .collect();
-    if !rows.is_empty() {
+    let stored: Vec<(String, i64)> = on_backend!(conn, |c| diesel::insert_into(knocks::table)
+        .values(&rows)
+        .on_conflict((knocks::campaign_id, knocks::client_id))
+        .do_nothing()
+        .returning((knocks::client_id, knocks::id))
+        .load(c))?;
+    let ids: HashMap<&str, i64> = stored.iter().map(|(c, id)| (c.as_str(), *id)).collect();
+    let answers: Vec<AnswerRow> = batch
+        .iter()
+        .filter_map(|k| ids.get(k.client_id).map(|&id| (k, id)))
+        .flat_map(|(k, knock_id)| {
+            k.answers
+                .iter()
+                .map(move |(person, key, answer)| AnswerRow {
+                    campaign_id: k.campaign_id,
+                    knock_id,
+                    person_id: *person,
+                    question_key: key,
+                    answer,
+                })
+        })
+        .collect();
+    if !answers.is_empty() {
         on_backend!(conn, |c| diesel::insert_into(knock_answers::table)
-            .values(&rows)
+            .values(&answers)
             .execute(c))?;
     }
-    Ok(id)
+    Ok(stored)
+}
+
+/// The knocks already stored under these client ids: (client id, id, content hash).
+pub fn stored_by_client_ids(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    client_ids: &[&str],
+) -> QueryResult<Vec<(String, i64, String)>> {
+    knocks::table
+        .filter(knocks::campaign_id.eq(campaign_id))
+        .filter(knocks::client_id.eq_any(client_ids))
+        .select((knocks::client_id, knocks::id, knocks::content_hash))
+        .load(conn)
+}
+
+/// (door, lat, lng, resolution-15 cell) of those of the doors that are in the campaign.
+pub fn door_locations(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    door_ids: &[i64],
+) -> QueryResult<Vec<(i64, f64, f64, i64)>> {
+    doors::table
+        .filter(doors::campaign_id.eq(campaign_id))
+        .filter(doors::id.eq_any(door_ids))
+        .select((doors::id, doors::lat, doors::lng, doors::cell))
+        .load(conn)
+}
+
+/// The stops among these lists and doors: (list, door, the list it moved to).
+pub fn stops_among(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_ids: &[i64],
+    door_ids: &[i64],
+) -> QueryResult<Vec<(i64, i64, Option<i64>)>> {
+    walk_list_stops::table
+        .filter(walk_list_stops::campaign_id.eq(campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq_any(list_ids))
+        .filter(walk_list_stops::door_id.eq_any(door_ids))
+        .select((
+            walk_list_stops::walk_list_id,
+            walk_list_stops::door_id,
+            walk_list_stops::moved_to,
+        ))
+        .load(conn)
+}
+
+/// (door, person) for everyone living at these doors.
+pub fn residents_of(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    door_ids: &[i64],
+) -> QueryResult<Vec<(i64, i64)>> {
+    people::table
+        .filter(people::campaign_id.eq(campaign_id))
+        .filter(people::door_id.eq_any(door_ids))
+        .order(people::id)
+        .select((people::door_id, people::id))
+        .load(conn)
 }
 
 /// Whether the door is a stop of the list.
@@ -151,6 +231,8 @@ pub fn active_questions(
 /// What a knock changes besides itself.
 pub struct Effects<'a> {
     pub campaign_id: i64,
+    /// The list whose stop the knock counts on: the door's list now, if it was moved
+    /// to another since the phone got it.
     pub walk_list_id: i64,
     pub door_id: i64,
     pub result: &'a str,
@@ -162,8 +244,10 @@ pub struct Effects<'a> {
     pub flagged: &'a [i64],
 }
 
-/// Applies a knock's effects. Knocks may arrive late and out of order, so every "last"
-/// value only moves forward in knock time, and "finished" never goes back.
+/// Applies a knock's effects on its door, its people and its stop. Knocks may arrive
+/// late and out of order, so every "last" value only moves forward in knock time, and
+/// "finished" never goes back. The list's counts follow with [`refresh_progress`],
+/// once per list and batch.
 pub fn apply_effects(conn: &mut DbConnection, e: &Effects) -> QueryResult<()> {
     let now = super::now();
     diesel::update(
@@ -218,20 +302,9 @@ pub fn apply_effects(conn: &mut DbConnection, e: &Effects) -> QueryResult<()> {
             _ => 0,
         };
     }
-    // A door moved to another list since the phone got it: the knock counts on the
-    // list the door is on now.
-    let moved_to: Option<i64> = walk_list_stops::table
-        .filter(walk_list_stops::campaign_id.eq(e.campaign_id))
-        .filter(walk_list_stops::walk_list_id.eq(e.walk_list_id))
-        .filter(walk_list_stops::door_id.eq(e.door_id))
-        .select(walk_list_stops::moved_to)
-        .first::<Option<i64>>(conn)
-        .optional()?
-        .flatten();
-    let list_id = moved_to.unwrap_or(e.walk_list_id);
     let stop = walk_list_stops::table
         .filter(walk_list_stops::campaign_id.eq(e.campaign_id))
-        .filter(walk_list_stops::walk_list_id.eq(list_id))
+        .filter(walk_list_stops::walk_list_id.eq(e.walk_list_id))
         .filter(walk_list_stops::door_id.eq(e.door_id));
     diesel::update(
         stop.filter(
@@ -250,14 +323,14 @@ pub fn apply_effects(conn: &mut DbConnection, e: &Effects) -> QueryResult<()> {
             .set(walk_list_stops::finished.eq(true))
             .execute(conn)?;
     }
-    refresh_progress(conn, e.campaign_id, list_id, now)
+    Ok(())
 }
 
 /// Recounts the list's knocked doors; a list whose every door is finished is done, and
 /// its doors go back to the pool. The list row is locked first (by bumping its
 /// version), so two knocks finishing its last doors at once on PostgreSQL count one
 /// after the other, and the second sees the first's finished stop.
-fn refresh_progress(
+pub fn refresh_progress(
     conn: &mut DbConnection,
     campaign_id: i64,
     list_id: i64,

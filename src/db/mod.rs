@@ -20,6 +20,7 @@ pub mod turfs;
 pub mod users;
 pub mod walk_lists;
 
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -46,7 +47,20 @@ pub enum DbConnection {
 }
 
 /// The pool handed to handlers through the app state.
-pub type DbPool = Pool<DbManager>;
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<DbManager>,
+    /// SQLite only: the queue for its one write lock among this pool's connections.
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl std::ops::Deref for DbPool {
+    type Target = Pool<DbManager>;
+
+    fn deref(&self) -> &Pool<DbManager> {
+        &self.pool
+    }
+}
 /// A connection checked out of [`DbPool`].
 pub type PooledDb = PooledConnection<DbManager>;
 
@@ -154,7 +168,7 @@ pub fn connect(url: &str, pool_size: Option<u32>) -> anyhow::Result<DbPool> {
         Backend::Sqlite => 8,
         Backend::Postgres => 16,
     });
-    Pool::builder()
+    let pool = Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
         // r2d2 runs a test query on every checkout by default, which doubles the cost of
@@ -163,7 +177,11 @@ pub fn connect(url: &str, pool_size: Option<u32>) -> anyhow::Result<DbPool> {
         .test_on_check_out(backend == Backend::Postgres)
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
-        .map_err(|e| anyhow::anyhow!("cannot build the connection pool: {e}"))
+        .map_err(|e| anyhow::anyhow!("cannot build the connection pool: {e}"))?;
+    Ok(DbPool {
+        pool,
+        writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+    })
 }
 
 /// The URL without its password, for messages and logs.
@@ -202,7 +220,40 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    run(pool, move |conn| write_transaction(conn, f)).await
+    write_run(pool, move |conn| write_transaction(conn, f)).await
+}
+
+/// Like [`run`], for work that writes: on SQLite it first waits its turn for the
+/// database's one write lock in this process's queue (see [`writer_turn`]), and only
+/// then takes a connection, so writers waiting in line hold no connection readers need.
+pub async fn write_run<F, T>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let _turn = writer_turn(&pool);
+        let mut conn = pool.get().map_err(ApiError::pool)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Waits for this process's turn to write to a SQLite database; `None` on PostgreSQL,
+/// whose writers lock rows, not the database.
+///
+/// SQLite lets one writer in at a time, and the others poll for the lock with growing
+/// sleeps (up to 100 ms each) until `busy_timeout`. Under a steady stream of writers a
+/// poller can lose every race and fail with "database is locked" after five seconds
+/// (measured: 2 of 600 knock batches from 20 phones). Queueing on a mutex first hands
+/// the lock over as soon as it is free and keeps busy polling for other processes (the
+/// CLI beside a running server).
+pub fn writer_turn(pool: &DbPool) -> Option<MutexGuard<'_, ()>> {
+    let writer = pool.writer.as_ref()?;
+    // A writer that panicked left nothing to protect: the mutex guards no data.
+    Some(writer.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
 /// Runs `f` in a transaction that holds the write lock from its first statement.

@@ -118,12 +118,10 @@ pub async fn drain_once(
     settings: &PushSettings,
 ) -> Result<usize, ApiError> {
     let limit = settings.batch_size;
-    let (leased, lease) = db::run(pool, move |conn| {
+    let (leased, lease) = db::transaction(pool, move |conn| {
         let now = db::now();
         let lease = chrono_after(now, LEASE);
-        let leased =
-            db::write_transaction(conn, |conn| outbox::lease_due(conn, now, lease, limit))?;
-        Ok((leased, lease))
+        Ok((outbox::lease_due(conn, now, lease, limit)?, lease))
     })
     .await?;
     if leased.is_empty() {
@@ -143,7 +141,7 @@ pub async fn drain_once(
         .collect()
         .await;
     let handled = results.len();
-    db::run(pool, move |conn| {
+    db::write_run(pool, move |conn| {
         let now = db::now();
         let outcomes: Vec<(i64, i64, Outcome)> = results
             .iter()
@@ -186,7 +184,7 @@ pub async fn run_push_worker(
 /// Expires the walk lists whose time has passed and tells their holders. Returns how
 /// many lists it expired.
 pub async fn expire_due_lists(pool: &DbPool) -> Result<usize, ApiError> {
-    db::run(pool, move |conn| {
+    db::write_run(pool, move |conn| {
         let now = db::now();
         let due = db::walk_lists::due_for_expiry(conn, now, 200)?;
         let mut expired = 0;

@@ -110,7 +110,7 @@ pub async fn login(
     })
     .await?;
     let pw = body.password;
-    let mut matched = web::block(move || {
+    let mut matched = password::on_hashing_threads(move || {
         let with_hash: Vec<_> = candidates
             .into_iter()
             .filter(|u| u.password_hash.is_some())
@@ -128,7 +128,7 @@ pub async fn login(
             .collect::<Vec<_>>()
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
+    .map_err(ApiError::Internal)?;
 
     if matched.len() > 1 {
         return Err(ApiError::validation(
@@ -255,9 +255,9 @@ pub async fn accept_invite(
     if !usable {
         return Err(gone());
     }
-    let phc = web::block(move || password::hash(new_password.expose()))
+    let phc = password::on_hashing_threads(move || password::hash(new_password.expose()))
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
+        .map_err(ApiError::Internal)??;
 
     let st = state.clone();
     let accepted = db::transaction(&state.db, move |conn| {

@@ -2,8 +2,9 @@
 //! twice. Every knock gets its own answer, and one bad knock never fails the batch.
 
 use actix_web::{HttpResponse, web};
-use diesel::Connection;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -47,15 +48,22 @@ pub struct KnockOutcome {
 const BUSY: &str =
     "the database was too busy to store this batch; nothing of it was stored; send it again";
 
-/// Why a knock was refused; everything else is a database error for the whole batch.
-enum Refusal {
-    Rejected(String),
+/// Why a whole batch failed: the database (which may only have been busy) or anything
+/// else.
+enum Failure {
     Db(diesel::result::Error),
+    Api(ApiError),
 }
 
-impl From<diesel::result::Error> for Refusal {
+impl From<diesel::result::Error> for Failure {
     fn from(e: diesel::result::Error) -> Self {
-        Refusal::Db(e)
+        Failure::Db(e)
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Api(e)
     }
 }
 
@@ -76,75 +84,165 @@ fn load_questions(conn: &mut DbConnection, campaign_id: i64) -> Result<Vec<Quest
     Ok(out)
 }
 
-/// Checks one knock against the store and stores it with its effects.
-fn sync_one(
-    conn: &mut DbConnection,
-    auth: &AuthUser,
-    questions: &[Question],
-    k: &KnockInput,
-    now: chrono::NaiveDateTime,
-) -> Result<(KnockStatus, i64), Refusal> {
-    let client_id = k.client_id.to_string();
-    let hash = k.content_hash();
-    if let Some((id, stored)) = db::knocks::find_by_client_id(conn, auth.campaign_id, &client_id)? {
-        let status = if stored == hash {
-            KnockStatus::Duplicate
-        } else {
-            KnockStatus::Conflict
+/// What the store knows that a batch's knocks are checked against, read in a few
+/// queries for the whole batch rather than a dozen per knock.
+#[derive(Default)]
+struct Known {
+    /// Knocks stored before: client id → (id, content hash).
+    stored: HashMap<String, (i64, String)>,
+    /// The batch's lists that exist, with whether the caller may sync knocks for them.
+    lists: HashMap<i64, (NaiveDateTime, bool)>,
+    /// door → (lat, lng, resolution-15 cell).
+    doors: HashMap<i64, (f64, f64, i64)>,
+    /// (list, door) of the stops, with the list the door moved to since.
+    stops: HashMap<(i64, i64), Option<i64>>,
+    /// door → its people.
+    residents: HashMap<i64, Vec<i64>>,
+    /// Script ids of the batch that exist.
+    scripts: HashSet<i64>,
+}
+
+impl Known {
+    fn read(
+        conn: &mut DbConnection,
+        auth: &AuthUser,
+        knocks: &[&KnockInput],
+    ) -> diesel::QueryResult<Known> {
+        let campaign = auth.campaign_id;
+        let distinct = |f: fn(&KnockInput) -> Option<i64>| -> Vec<i64> {
+            let set: BTreeSet<i64> = knocks.iter().filter_map(|k| f(k)).collect();
+            set.into_iter().collect()
         };
-        return Ok((status, id));
+        let (list_ids, door_ids) = (
+            distinct(|k| Some(k.walk_list_id)),
+            distinct(|k| Some(k.door_id)),
+        );
+        let client_ids: Vec<String> = knocks.iter().map(|k| k.client_id.to_string()).collect();
+        let client_refs: Vec<&str> = client_ids.iter().map(String::as_str).collect();
+        let mut known = Known::default();
+        for (client_id, id, hash) in db::knocks::stored_by_client_ids(conn, campaign, &client_refs)?
+        {
+            known.stored.insert(client_id, (id, hash));
+        }
+        for list_id in list_ids.iter().copied() {
+            let Some(list) = db::walk_lists::get(conn, campaign, list_id)? else {
+                continue;
+            };
+            // A volunteer may sync knocks for any list they ever held: the claim may
+            // have lapsed or been released, or the list reassigned, while offline.
+            let allowed = auth.role >= Role::Organizer
+                || db::walk_lists::has_held(conn, campaign, list_id, auth.user_id)?;
+            known.lists.insert(list_id, (list.created_at, allowed));
+        }
+        for (door, lat, lng, cell) in db::knocks::door_locations(conn, campaign, &door_ids)? {
+            known.doors.insert(door, (lat, lng, cell));
+        }
+        for (list, door, moved_to) in db::knocks::stops_among(conn, campaign, &list_ids, &door_ids)?
+        {
+            known.stops.insert((list, door), moved_to);
+        }
+        for (door, person) in db::knocks::residents_of(conn, campaign, &door_ids)? {
+            known.residents.entry(door).or_default().push(person);
+        }
+        for script in distinct(|k| k.script_id) {
+            if db::experiments::script(conn, campaign, script)?.is_some() {
+                known.scripts.insert(script);
+            }
+        }
+        Ok(known)
     }
-    k.check(now).map_err(Refusal::Rejected)?;
-    let reject = |why: String| Err(Refusal::Rejected(why));
-    let Some(list) = db::walk_lists::get(conn, auth.campaign_id, k.walk_list_id)? else {
-        return reject(format!("unknown walk list {}", k.walk_list_id));
+}
+
+/// A knock that passed every check, with what storing it changes.
+struct Accepted<'a> {
+    index: usize,
+    input: &'a KnockInput,
+    client_id: String,
+    hash: String,
+    /// The list whose stop it counts on (the door's list now).
+    counted_list: i64,
+    door_cell: i64,
+    /// Everyone living at the door.
+    residents: Vec<i64>,
+    answers: Vec<(i64, String, String)>,
+    distance_m: Option<f64>,
+    quality: &'static str,
+    flagged: Vec<i64>,
+}
+
+/// What every knock of a batch is checked against.
+struct Checks<'c> {
+    auth: &'c AuthUser,
+    questions: &'c [Question],
+    known: &'c Known,
+    now: NaiveDateTime,
+}
+
+/// Checks one new knock against what the store knows; the error is why it is rejected.
+fn check<'a>(
+    conn: &mut DbConnection,
+    checks: &Checks,
+    index: usize,
+    k: &'a KnockInput,
+    (client_id, hash): (String, String),
+) -> diesel::QueryResult<Result<Accepted<'a>, String>> {
+    let Checks {
+        auth,
+        questions,
+        known,
+        now,
+    } = *checks;
+    if let Err(why) = k.check(now) {
+        return Ok(Err(why));
+    }
+    let Some(&(list_created_at, allowed)) = known.lists.get(&k.walk_list_id) else {
+        return Ok(Err(format!("unknown walk list {}", k.walk_list_id)));
     };
-    // A volunteer may sync knocks for any list they ever held: the claim may have
-    // lapsed or been released, or the list reassigned, while the phone was offline.
-    let allowed = auth.role >= Role::Organizer
-        || db::walk_lists::has_held(conn, auth.campaign_id, list.id, auth.user_id)?;
     if !allowed {
-        return reject(format!("walk list {} is not yours", list.id));
+        return Ok(Err(format!("walk list {} is not yours", k.walk_list_id)));
     }
     // A phone whose clock was reset (to 1970, say) would put knocks on days that never
     // saw them; a day before the list existed is as much slack as any phone needs.
-    if k.knocked_at_naive() + chrono::Duration::days(1) < list.created_at {
-        return reject(format!(
+    if k.knocked_at_naive() + chrono::Duration::days(1) < list_created_at {
+        return Ok(Err(format!(
             "knocked_at is more than a day before walk list {} existed (check the phone's clock)",
-            list.id
-        ));
+            k.walk_list_id
+        )));
     }
-    let Some((door_lat, door_lng, door_cell)) =
-        db::knocks::door_location(conn, auth.campaign_id, k.door_id)?
-    else {
-        return reject(format!("unknown door {}", k.door_id));
+    let Some(&(door_lat, door_lng, door_cell)) = known.doors.get(&k.door_id) else {
+        return Ok(Err(format!("unknown door {}", k.door_id)));
     };
-    if !db::knocks::is_stop(conn, auth.campaign_id, list.id, k.door_id)? {
-        return reject(format!(
+    let Some(&moved_to) = known.stops.get(&(k.walk_list_id, k.door_id)) else {
+        return Ok(Err(format!(
             "door {} is not on walk list {}",
-            k.door_id, list.id
-        ));
-    }
+            k.door_id, k.walk_list_id
+        )));
+    };
     if let Some(script) = k.script_id
-        && db::experiments::script(conn, auth.campaign_id, script)?.is_none()
+        && !known.scripts.contains(&script)
     {
-        return reject(format!("unknown script {script}"));
+        return Ok(Err(format!("unknown script {script}")));
     }
-    let residents = db::knocks::people_at(conn, auth.campaign_id, k.door_id)?;
+    let residents = known
+        .residents
+        .get(&k.door_id)
+        .map_or(&[][..], Vec::as_slice);
     let mut answers = Vec::new();
     for p in &k.people {
         if !residents.contains(&p.person_id) {
-            return reject(format!(
+            return Ok(Err(format!(
                 "person {} does not live at door {}",
                 p.person_id, k.door_id
-            ));
+            )));
         }
         for (key, value) in &p.answers {
             let Some(question) = questions.iter().find(|q| &q.key == key) else {
-                return reject(format!("unknown question {key:?}"));
+                return Ok(Err(format!("unknown question {key:?}")));
             };
-            let stored = knock::check_answer(question, value).map_err(Refusal::Rejected)?;
-            answers.push((p.person_id, key.clone(), stored));
+            match knock::check_answer(question, value) {
+                Ok(stored) => answers.push((p.person_id, key.clone(), stored)),
+                Err(why) => return Ok(Err(why)),
+            }
         }
     }
     let distance_m = k
@@ -152,60 +250,207 @@ fn sync_one(
         .map(|l| routing::distance_m((l.lat, l.lng), (door_lat, door_lng)).round());
     let quality =
         LocationQuality::grade(distance_m, k.location.and_then(|l| l.accuracy_m)).as_str();
-    let finished = knock::is_final(&k.result).unwrap_or(false);
     let named: Vec<i64> = k.people.iter().map(|p| p.person_id).collect();
-    let named_ids = named.clone();
     // Moved or deceased without names concerns the people the list names at the door.
     let flagged: Vec<i64> = match k.result.as_str() {
         "moved" | "deceased" if named.is_empty() => {
-            db::walk_lists::people(conn, auth.campaign_id, list.id)?
+            db::walk_lists::people(conn, auth.campaign_id, k.walk_list_id)?
                 .remove(&k.door_id)
                 .unwrap_or_default()
                 .into_iter()
                 .map(|p| p.id)
                 .collect()
         }
-        "moved" | "deceased" => named.clone(),
+        "moved" | "deceased" => named,
         _ => Vec::new(),
     };
+    Ok(Ok(Accepted {
+        index,
+        input: k,
+        client_id,
+        hash,
+        counted_list: moved_to.unwrap_or(k.walk_list_id),
+        door_cell,
+        residents: residents.to_vec(),
+        answers,
+        distance_m,
+        quality,
+        flagged,
+    }))
+}
+
+/// Stores a batch's knocks with their effects, in door order, inside the caller's
+/// transaction. Reads what the checks need for the whole batch first, stores every new
+/// knock in one statement, then applies the effects and scores of each stored knock and
+/// recounts each touched list once.
+fn sync_batch(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    parsed: &[(usize, Option<String>, Result<KnockInput, String>)],
+) -> Result<Vec<KnockOutcome>, Failure> {
+    let now = db::now();
+    let questions = load_questions(conn, auth.campaign_id)?;
+    let inputs: Vec<&KnockInput> = parsed
+        .iter()
+        .filter_map(|(_, _, k)| k.as_ref().ok())
+        .collect();
+    let known = Known::read(conn, auth, &inputs)?;
+
+    let rejected = |index, client_id: Option<String>, reason: String| KnockOutcome {
+        index,
+        client_id,
+        status: KnockStatus::Rejected,
+        knock_id: None,
+        reason: Some(reason),
+    };
+    let mut outcomes = Vec::with_capacity(parsed.len());
+    let mut accepted: Vec<Accepted> = Vec::new();
+    // Knocks answered by what gets stored in this batch or was stored before:
+    // (index, client id, content hash).
+    let mut resent: Vec<(usize, String, String)> = Vec::new();
+    let mut in_batch: HashSet<String> = HashSet::new();
+    let checks = Checks {
+        auth,
+        questions: &questions,
+        known: &known,
+        now,
+    };
+    for (index, raw_client_id, knock) in parsed {
+        let k = match knock {
+            Ok(k) => k,
+            Err(reason) => {
+                outcomes.push(rejected(*index, raw_client_id.clone(), reason.clone()));
+                continue;
+            }
+        };
+        let client_id = k.client_id.to_string();
+        let hash = k.content_hash();
+        if known.stored.contains_key(&client_id) || in_batch.contains(&client_id) {
+            resent.push((*index, client_id, hash));
+            continue;
+        }
+        match check(conn, &checks, *index, k, (client_id.clone(), hash))? {
+            Ok(a) => {
+                in_batch.insert(client_id);
+                accepted.push(a);
+            }
+            Err(reason) => outcomes.push(rejected(*index, Some(client_id), reason)),
+        }
+    }
+
+    let named: Vec<Vec<i64>> = accepted
+        .iter()
+        .map(|a| a.input.people.iter().map(|p| p.person_id).collect())
+        .collect();
+    let rows: Vec<NewKnock> = accepted
+        .iter()
+        .zip(&named)
+        .map(|(a, people)| NewKnock {
+            campaign_id: auth.campaign_id,
+            client_id: &a.client_id,
+            user_id: auth.user_id,
+            walk_list_id: a.input.walk_list_id,
+            door_id: a.input.door_id,
+            result: &a.input.result,
+            notes: a.input.notes.as_deref().unwrap_or(""),
+            people,
+            script_id: a.input.script_id,
+            knocked_at: a.input.knocked_at_naive(),
+            received_at: now,
+            location: a.input.location.map(|l| (l.lat, l.lng, l.accuracy_m)),
+            distance_m: a.distance_m,
+            location_quality: a.quality,
+            content_hash: &a.hash,
+            answers: a.answers.clone(),
+        })
+        .collect();
+    let created: HashMap<String, i64> = db::knocks::insert_many(conn, &rows)?.into_iter().collect();
+
+    // Every client id of the batch, as stored now: (id, content hash).
+    let mut stored = known.stored;
+    let mut touched: BTreeSet<i64> = BTreeSet::new();
+    for a in &accepted {
+        let Some(&id) = created.get(&a.client_id) else {
+            // Another request stored this client id in the meantime (a phone retrying
+            // while its first send still ran): answer as for any knock sent again.
+            resent.push((a.index, a.client_id.clone(), a.hash.clone()));
+            continue;
+        };
+        stored.insert(a.client_id.clone(), (id, a.hash.clone()));
+        apply(conn, auth, a, id, now)?;
+        touched.insert(a.counted_list);
+        outcomes.push(KnockOutcome {
+            index: a.index,
+            client_id: Some(a.client_id.clone()),
+            status: KnockStatus::Created,
+            knock_id: Some(id),
+            reason: None,
+        });
+    }
+    for list_id in touched {
+        db::knocks::refresh_progress(conn, auth.campaign_id, list_id, now)?;
+    }
+    let missing: Vec<&str> = resent
+        .iter()
+        .map(|(_, c, _)| c.as_str())
+        .filter(|c| !stored.contains_key(*c))
+        .collect();
+    if !missing.is_empty() {
+        for (client_id, id, hash) in
+            db::knocks::stored_by_client_ids(conn, auth.campaign_id, &missing)?
+        {
+            stored.insert(client_id, (id, hash));
+        }
+    }
+    for (index, client_id, hash) in resent {
+        let Some((id, stored_hash)) = stored.get(&client_id) else {
+            return Err(Failure::Api(ApiError::Internal(anyhow::anyhow!(
+                "knock {client_id} is neither new nor stored"
+            ))));
+        };
+        let same = *stored_hash == hash;
+        outcomes.push(KnockOutcome {
+            index,
+            client_id: Some(client_id),
+            status: if same {
+                KnockStatus::Duplicate
+            } else {
+                KnockStatus::Conflict
+            },
+            knock_id: Some(*id),
+            reason: (!same).then(|| {
+                "another knock with this client_id and different content is stored".into()
+            }),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// The effects and scores of one stored knock.
+fn apply(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    a: &Accepted,
+    knock_id: i64,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let k = a.input;
     let contacted: Vec<i64> = if k.result == "contacted" {
-        named
+        k.people.iter().map(|p| p.person_id).collect()
     } else {
         Vec::new()
     };
-    let knocked_at = k.knocked_at_naive();
-    let id = db::knocks::insert(
-        conn,
-        &NewKnock {
-            campaign_id: auth.campaign_id,
-            client_id: &client_id,
-            user_id: auth.user_id,
-            walk_list_id: list.id,
-            door_id: k.door_id,
-            result: &k.result,
-            notes: k.notes.as_deref().unwrap_or(""),
-            people: &named_ids,
-            script_id: k.script_id,
-            knocked_at,
-            received_at: now,
-            location: k.location.map(|l| (l.lat, l.lng, l.accuracy_m)),
-            distance_m,
-            location_quality: quality,
-            content_hash: &hash,
-            answers,
-        },
-    )?;
     db::knocks::apply_effects(
         conn,
         &Effects {
             campaign_id: auth.campaign_id,
-            walk_list_id: list.id,
+            walk_list_id: a.counted_list,
             door_id: k.door_id,
             result: &k.result,
-            finished,
-            knocked_at,
+            finished: knock::is_final(&k.result).unwrap_or(false),
+            knocked_at: k.knocked_at_naive(),
             contacted: &contacted,
-            flagged: &flagged,
+            flagged: &a.flagged,
         },
     )?;
     let support_ids: Vec<(i64, i64)> = k
@@ -222,15 +467,14 @@ fn sync_one(
         conn,
         &db::scores::KnockFacts {
             campaign_id: auth.campaign_id,
-            knock_id: id,
-            door_cell,
+            knock_id,
+            door_cell: a.door_cell,
             result: &k.result,
             answered: &support_ids,
-            residents: &residents,
+            residents: &a.residents,
             now,
         },
-    )?;
-    Ok((KnockStatus::Created, id))
+    )
 }
 
 /// `POST /api/v1/knocks/batch`: at most [`knock::MAX_BATCH`] knocks; the answer lists
@@ -274,64 +518,11 @@ pub async fn batch(
         attempt += 1;
         let parsed = parsed.clone();
         let result = db::transaction(&state.db, move |conn| {
-            let now = db::now();
-            let questions = load_questions(conn, auth.campaign_id)?;
-            let mut outcomes = Vec::with_capacity(parsed.len());
-            for (index, client_id, knock) in parsed.iter() {
-                let (index, client_id) = (*index, client_id.clone());
-                let parsed = match knock {
-                    Ok(k) => k,
-                    Err(reason) => {
-                        outcomes.push(KnockOutcome {
-                            index,
-                            client_id,
-                            status: KnockStatus::Rejected,
-                            knock_id: None,
-                            reason: Some(reason.clone()),
-                        });
-                        continue;
-                    }
-                };
-                // Each knock in its own savepoint: a refused one leaves nothing behind.
-                let mut result =
-                    conn.transaction(|conn| sync_one(conn, &auth, &questions, parsed, now));
-                // The same client id stored by a concurrent request in the meantime
-                // (a phone retrying while its first send is still running): it is
-                // there now, so answer as for any re-sent knock.
-                if let Err(Refusal::Db(DieselError::DatabaseError(
-                    DatabaseErrorKind::UniqueViolation,
-                    _,
-                ))) = &result
-                {
-                    result =
-                        conn.transaction(|conn| sync_one(conn, &auth, &questions, parsed, now));
-                }
-                let outcome = match result {
-                    Ok((status, id)) => KnockOutcome {
-                        index,
-                        client_id,
-                        status,
-                        knock_id: Some(id),
-                        reason: (status == KnockStatus::Conflict).then(|| {
-                            "another knock with this client_id and different content is stored"
-                                .into()
-                        }),
-                    },
-                    Err(Refusal::Rejected(reason)) => KnockOutcome {
-                        index,
-                        client_id,
-                        status: KnockStatus::Rejected,
-                        knock_id: None,
-                        reason: Some(reason),
-                    },
-                    Err(Refusal::Db(e)) if db::is_retryable(&e) => {
-                        return Err(ApiError::Unavailable(BUSY.into()));
-                    }
-                    Err(Refusal::Db(e)) => return Err(ApiError::from(e)),
-                };
-                outcomes.push(outcome);
-            }
-            Ok(outcomes)
+            sync_batch(conn, &auth, &parsed).map_err(|e| match e {
+                Failure::Db(e) if db::is_retryable(&e) => ApiError::Unavailable(BUSY.into()),
+                Failure::Db(e) => ApiError::from(e),
+                Failure::Api(e) => e,
+            })
         })
         .await;
         match result {
