@@ -24,18 +24,9 @@ pub fn pooling_cell(door_cell: i64) -> Option<i64> {
         .map(cells::to_db)
 }
 
-fn prior_of(conn: &mut DbConnection, campaign_id: i64, person_id: i64) -> QueryResult<Option<f64>> {
-    people::table
-        .filter(people::campaign_id.eq(campaign_id))
-        .filter(people::id.eq(person_id))
-        .select(people::support_score)
-        .first(conn)
-}
-
 /// What the scores need to know of one stored knock.
 #[derive(Debug, Clone, Copy)]
 pub struct KnockFacts<'a> {
-    pub campaign_id: i64,
     pub knock_id: i64,
     /// The door's resolution-15 cell.
     pub door_cell: i64,
@@ -44,34 +35,99 @@ pub struct KnockFacts<'a> {
     pub answered: &'a [(i64, i64)],
     /// Everyone living at the door.
     pub residents: &'a [i64],
-    pub now: NaiveDateTime,
 }
 
-/// Adds one knock's evidence and writes a history row for every score it moves.
-/// Called once per stored knock, in its transaction, so a re-sent knock never counts
-/// twice.
-pub fn apply_knock(conn: &mut DbConnection, k: &KnockFacts) -> QueryResult<()> {
-    let KnockFacts {
+#[derive(Insertable)]
+#[diesel(table_name = score_history)]
+struct NewHistoryRow {
+    campaign_id: i64,
+    person_id: Option<i64>,
+    cell: Option<i64>,
+    knock_id: Option<i64>,
+    rule: &'static str,
+    old_score: Option<f64>,
+    new_score: f64,
+    created_at: NaiveDateTime,
+}
+
+/// History rows per insert statement: 8 values each, well inside SQLite's limit of
+/// 32,766 bound values.
+const HISTORY_ROWS_PER_STATEMENT: usize = 1000;
+
+/// Adds the evidence of a batch of stored knocks and writes a history row, in knock
+/// order, for every score each knock moves. Called once per batch, in its transaction,
+/// after the knocks were stored, so a re-sent knock never counts twice.
+///
+/// Each person and each cell gets one upsert for the whole batch, adding the batch's
+/// sum to the stored one (`weight = weight + added`, so concurrent batches on
+/// PostgreSQL both count) and answering the new total. The total before the batch is
+/// that minus the batch's sum; replaying the knocks from there gives each one's old and
+/// new score, exactly as if they had come one by one. Rows are upserted in key order,
+/// so two batches on PostgreSQL lock shared cells in the same order and cannot
+/// deadlock on them; cells go last, as many batches share them.
+pub fn apply_knocks(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    now: NaiveDateTime,
+    knocks: &[KnockFacts],
+) -> QueryResult<()> {
+    // The evidence in knock order: (knock, person, added, rule); (knock, cell, target).
+    let mut personal = Vec::new();
+    let mut pooled = Vec::new();
+    for k in knocks {
+        let (per_person, targets) = scores::knock_evidence(k.result, k.answered, k.residents);
+        personal.extend(
+            per_person
+                .into_iter()
+                .map(|(p, add, rule)| (k.knock_id, p, add, rule)),
+        );
+        if let Some(cell) = pooling_cell(k.door_cell) {
+            pooled.extend(targets.into_iter().map(|t| (k.knock_id, cell, t)));
+        }
+    }
+    let mut history = Vec::with_capacity(personal.len() + pooled.len());
+    let row = |person_id, cell, knock_id, rule, old_score, new_score| NewHistoryRow {
         campaign_id,
-        knock_id,
-        door_cell,
-        now,
-        ..
-    } = *k;
-    let (per_person, targets) = scores::knock_evidence(k.result, k.answered, k.residents);
-    for (person_id, add, rule) in per_person {
-        let prior = prior_of(conn, campaign_id, person_id)?;
-        // The sums grow in the database (`weight = weight + added`), so two knocks for
-        // the same person or cell at the same moment both count, on PostgreSQL too.
-        let (weight, weighted): (i64, i64) =
-            on_backend!(conn, |c| diesel::insert_into(person_evidence::table)
-                .values((
+        person_id,
+        cell,
+        knock_id: Some(knock_id),
+        rule,
+        old_score,
+        new_score,
+        created_at: now,
+    };
+
+    let mut added: BTreeMap<i64, (Evidence, bool)> = BTreeMap::new();
+    for &(_, person, add, rule) in &personal {
+        let (sum, own) = added.entry(person).or_default();
+        sum.weight += add.weight;
+        sum.weighted += add.weighted;
+        *own |= rule == scores::rule::OWN_ID;
+    }
+    if !added.is_empty() {
+        let ids: Vec<i64> = added.keys().copied().collect();
+        let priors: HashMap<i64, Option<f64>> = people::table
+            .filter(people::campaign_id.eq(campaign_id))
+            .filter(people::id.eq_any(&ids))
+            .select((people::id, people::support_score))
+            .load::<(i64, Option<f64>)>(conn)?
+            .into_iter()
+            .collect();
+        let rows: Vec<_> = added
+            .iter()
+            .map(|(&person, &(sum, own))| {
+                (
                     person_evidence::campaign_id.eq(campaign_id),
-                    person_evidence::person_id.eq(person_id),
-                    person_evidence::weight.eq(add.weight),
-                    person_evidence::weighted.eq(add.weighted),
-                    person_evidence::has_own_id.eq(rule == scores::rule::OWN_ID),
-                ))
+                    person_evidence::person_id.eq(person),
+                    person_evidence::weight.eq(sum.weight),
+                    person_evidence::weighted.eq(sum.weighted),
+                    person_evidence::has_own_id.eq(own),
+                )
+            })
+            .collect();
+        let totals: Vec<(i64, i64, i64)> =
+            on_backend!(conn, |c| diesel::insert_into(person_evidence::table)
+                .values(&rows)
                 .on_conflict((person_evidence::campaign_id, person_evidence::person_id))
                 .do_update()
                 .set((
@@ -82,37 +138,55 @@ pub fn apply_knock(conn: &mut DbConnection, k: &KnockFacts) -> QueryResult<()> {
                     person_evidence::has_own_id
                         .eq(person_evidence::has_own_id.or(excluded(person_evidence::has_own_id))),
                 ))
-                .returning((person_evidence::weight, person_evidence::weighted))
-                .get_result(c))?;
-        let after = Evidence { weight, weighted };
-        let before = Evidence {
-            weight: weight - add.weight,
-            weighted: weighted - add.weighted,
-        };
-        diesel::insert_into(score_history::table)
-            .values((
-                score_history::campaign_id.eq(campaign_id),
-                score_history::person_id.eq(person_id),
-                score_history::knock_id.eq(knock_id),
-                score_history::rule.eq(rule),
-                score_history::old_score.eq(scores::person_score(prior, before)),
-                score_history::new_score.eq(scores::person_score(prior, after)),
-                score_history::created_at.eq(now),
-            ))
-            .execute(conn)?;
+                .returning((
+                    person_evidence::person_id,
+                    person_evidence::weight,
+                    person_evidence::weighted,
+                ))
+                .load(c))?;
+        let mut running: HashMap<i64, Evidence> = HashMap::with_capacity(totals.len());
+        for (person, weight, weighted) in totals {
+            let sum = added.get(&person).map(|a| a.0).unwrap_or_default();
+            let before = Evidence {
+                weight: weight - sum.weight,
+                weighted: weighted - sum.weighted,
+            };
+            running.insert(person, before);
+        }
+        for &(knock, person, add, rule) in &personal {
+            let (Some(evidence), Some(&prior)) = (running.get_mut(&person), priors.get(&person))
+            else {
+                return Err(diesel::result::Error::NotFound);
+            };
+            let old = scores::person_score(prior, *evidence);
+            evidence.weight += add.weight;
+            evidence.weighted += add.weighted;
+            let new = scores::person_score(prior, *evidence);
+            history.push(row(Some(person), None, knock, rule, Some(old), new));
+        }
     }
-    let Some(cell) = pooling_cell(door_cell) else {
-        return Ok(());
-    };
-    for target in targets {
-        let (ids, target_sum): (i64, i64) =
-            on_backend!(conn, |c| diesel::insert_into(cell_evidence::table)
-                .values((
+
+    let mut cells: BTreeMap<i64, CellEvidence> = BTreeMap::new();
+    for &(_, cell, target) in &pooled {
+        let sum = cells.entry(cell).or_default();
+        sum.ids += 1;
+        sum.target_sum += target;
+    }
+    if !cells.is_empty() {
+        let rows: Vec<_> = cells
+            .iter()
+            .map(|(&cell, sum)| {
+                (
                     cell_evidence::campaign_id.eq(campaign_id),
                     cell_evidence::cell.eq(cell),
-                    cell_evidence::ids.eq(1_i64),
-                    cell_evidence::target_sum.eq(target),
-                ))
+                    cell_evidence::ids.eq(sum.ids),
+                    cell_evidence::target_sum.eq(sum.target_sum),
+                )
+            })
+            .collect();
+        let totals: Vec<(i64, i64, i64)> =
+            on_backend!(conn, |c| diesel::insert_into(cell_evidence::table)
+                .values(&rows)
                 .on_conflict((cell_evidence::campaign_id, cell_evidence::cell))
                 .do_update()
                 .set((
@@ -120,24 +194,39 @@ pub fn apply_knock(conn: &mut DbConnection, k: &KnockFacts) -> QueryResult<()> {
                     cell_evidence::target_sum
                         .eq(cell_evidence::target_sum + excluded(cell_evidence::target_sum)),
                 ))
-                .returning((cell_evidence::ids, cell_evidence::target_sum))
-                .get_result(c))?;
-        let after = CellEvidence { ids, target_sum };
-        let before = CellEvidence {
-            ids: ids - 1,
-            target_sum: target_sum - target,
-        };
-        diesel::insert_into(score_history::table)
-            .values((
-                score_history::campaign_id.eq(campaign_id),
-                score_history::cell.eq(cell),
-                score_history::knock_id.eq(knock_id),
-                score_history::rule.eq(scores::rule::CELL),
-                score_history::old_score.eq(before.mean()),
-                score_history::new_score.eq(after.mean().unwrap_or_default()),
-                score_history::created_at.eq(now),
-            ))
-            .execute(conn)?;
+                .returning((
+                    cell_evidence::cell,
+                    cell_evidence::ids,
+                    cell_evidence::target_sum
+                ))
+                .load(c))?;
+        let mut running: HashMap<i64, CellEvidence> = HashMap::with_capacity(totals.len());
+        for (cell, ids, target_sum) in totals {
+            let sum = cells.get(&cell).copied().unwrap_or_default();
+            running.insert(
+                cell,
+                CellEvidence {
+                    ids: ids - sum.ids,
+                    target_sum: target_sum - sum.target_sum,
+                },
+            );
+        }
+        for &(knock, cell, target) in &pooled {
+            let Some(evidence) = running.get_mut(&cell) else {
+                return Err(diesel::result::Error::NotFound);
+            };
+            let old = evidence.mean();
+            evidence.ids += 1;
+            evidence.target_sum += target;
+            let new = evidence.mean().unwrap_or_default();
+            history.push(row(None, Some(cell), knock, scores::rule::CELL, old, new));
+        }
+    }
+
+    for chunk in history.chunks(HISTORY_ROWS_PER_STATEMENT) {
+        on_backend!(conn, |c| diesel::insert_into(score_history::table)
+            .values(chunk)
+            .execute(c))?;
     }
     Ok(())
 }

@@ -165,6 +165,8 @@ struct Accepted<'a> {
     /// Everyone living at the door.
     residents: Vec<i64>,
     answers: Vec<(i64, String, String)>,
+    /// (person, support ID answer) of the people who gave one.
+    support_ids: Vec<(i64, i64)>,
     distance_m: Option<f64>,
     quality: &'static str,
     flagged: Vec<i64>,
@@ -273,6 +275,16 @@ fn check<'a>(
         door_cell,
         residents: residents.to_vec(),
         answers,
+        support_ids: k
+            .people
+            .iter()
+            .filter_map(|p| {
+                p.answers
+                    .get(knock::SUPPORT_ID)
+                    .and_then(Value::as_i64)
+                    .map(|answer| (p.person_id, answer))
+            })
+            .collect(),
         distance_m,
         quality,
         flagged,
@@ -369,6 +381,8 @@ fn sync_batch(
     // Every client id of the batch, as stored now: (id, content hash).
     let mut stored = known.stored;
     let mut touched: BTreeSet<i64> = BTreeSet::new();
+    // (knock id, the knock) of the knocks stored here.
+    let mut scored: Vec<(i64, &Accepted)> = Vec::new();
     for a in &accepted {
         let Some(&id) = created.get(&a.client_id) else {
             // Another request stored this client id in the meantime (a phone retrying
@@ -377,8 +391,9 @@ fn sync_batch(
             continue;
         };
         stored.insert(a.client_id.clone(), (id, a.hash.clone()));
-        apply(conn, auth, a, id, now)?;
+        apply(conn, auth, a)?;
         touched.insert(a.counted_list);
+        scored.push((id, a));
         outcomes.push(KnockOutcome {
             index: a.index,
             client_id: Some(a.client_id.clone()),
@@ -390,6 +405,17 @@ fn sync_batch(
     for list_id in touched {
         db::knocks::refresh_progress(conn, auth.campaign_id, list_id, now)?;
     }
+    let facts: Vec<db::scores::KnockFacts> = scored
+        .iter()
+        .map(|&(id, a)| db::scores::KnockFacts {
+            knock_id: id,
+            door_cell: a.door_cell,
+            result: &a.input.result,
+            answered: &a.support_ids,
+            residents: &a.residents,
+        })
+        .collect();
+    db::scores::apply_knocks(conn, auth.campaign_id, now, &facts)?;
     let missing: Vec<&str> = resent
         .iter()
         .map(|(_, c, _)| c.as_str())
@@ -426,14 +452,8 @@ fn sync_batch(
     Ok(outcomes)
 }
 
-/// The effects and scores of one stored knock.
-fn apply(
-    conn: &mut DbConnection,
-    auth: &AuthUser,
-    a: &Accepted,
-    knock_id: i64,
-    now: NaiveDateTime,
-) -> diesel::QueryResult<()> {
+/// The effects of one stored knock on its door, people and stop.
+fn apply(conn: &mut DbConnection, auth: &AuthUser, a: &Accepted) -> diesel::QueryResult<()> {
     let k = a.input;
     let contacted: Vec<i64> = if k.result == "contacted" {
         k.people.iter().map(|p| p.person_id).collect()
@@ -453,28 +473,7 @@ fn apply(
             flagged: &a.flagged,
         },
     )?;
-    let support_ids: Vec<(i64, i64)> = k
-        .people
-        .iter()
-        .filter_map(|p| {
-            p.answers
-                .get(knock::SUPPORT_ID)
-                .and_then(Value::as_i64)
-                .map(|a| (p.person_id, a))
-        })
-        .collect();
-    db::scores::apply_knock(
-        conn,
-        &db::scores::KnockFacts {
-            campaign_id: auth.campaign_id,
-            knock_id,
-            door_cell: a.door_cell,
-            result: &k.result,
-            answered: &support_ids,
-            residents: &a.residents,
-            now,
-        },
-    )
+    Ok(())
 }
 
 /// `POST /api/v1/knocks/batch`: at most [`knock::MAX_BATCH`] knocks; the answer lists
