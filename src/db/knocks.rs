@@ -1,7 +1,7 @@
 //! Knocks and their effects: stored once per client id, and applied in the same
 //! transaction to the door, the people and the walk list.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -230,7 +230,6 @@ pub fn active_questions(
 
 /// What a knock changes besides itself.
 pub struct Effects<'a> {
-    pub campaign_id: i64,
     /// The list whose stop the knock counts on: the door's list now, if it was moved
     /// to another since the phone got it.
     pub walk_list_id: i64,
@@ -244,85 +243,186 @@ pub struct Effects<'a> {
     pub flagged: &'a [i64],
 }
 
-/// Applies a knock's effects on its door, its people and its stop. Knocks may arrive
+/// Applies the effects of a batch's stored knocks (in the order given) on their doors,
+/// people and stops, a handful of statements for the whole batch. Knocks may arrive
 /// late and out of order, so every "last" value only moves forward in knock time, and
-/// "finished" never goes back. The list's counts follow with [`refresh_progress`],
-/// once per list and batch.
-pub fn apply_effects(conn: &mut DbConnection, e: &Effects) -> QueryResult<()> {
+/// "finished" never goes back. The lists' counts follow with [`refresh_progress`].
+pub fn apply_effects(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    effects: &[Effects],
+) -> QueryResult<()> {
     let now = super::now();
-    diesel::update(
-        doors::table
-            .filter(doors::campaign_id.eq(e.campaign_id))
-            .filter(doors::id.eq(e.door_id))
-            .filter(
-                doors::last_contact_at
-                    .is_null()
-                    .or(doors::last_contact_at.lt(e.knocked_at)),
-            ),
-    )
-    .set((
-        doors::last_contact_at.eq(e.knocked_at),
-        doors::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if e.result == "hostile" {
+    let mut door_last: BTreeMap<i64, NaiveDateTime> = BTreeMap::new();
+    let mut person_last: BTreeMap<i64, NaiveDateTime> = BTreeMap::new();
+    let mut hostile: BTreeSet<i64> = BTreeSet::new();
+    let (mut moved, mut deceased): (BTreeSet<i64>, BTreeSet<i64>) = Default::default();
+    // (list, door) → the stop's last result: the latest knock, the later one on a tie.
+    let mut stop_last: BTreeMap<(i64, i64), (&str, NaiveDateTime)> = BTreeMap::new();
+    let mut finished: BTreeSet<(i64, i64)> = BTreeSet::new();
+    let later = |map: &mut BTreeMap<i64, NaiveDateTime>, key, at| {
+        let last = map.entry(key).or_insert(at);
+        *last = (*last).max(at);
+    };
+    for e in effects {
+        later(&mut door_last, e.door_id, e.knocked_at);
+        for &p in e.contacted {
+            later(&mut person_last, p, e.knocked_at);
+        }
+        match e.result {
+            "hostile" => {
+                hostile.insert(e.door_id);
+            }
+            "moved" => moved.extend(e.flagged),
+            "deceased" => deceased.extend(e.flagged),
+            _ => {}
+        }
+        let stop = (e.walk_list_id, e.door_id);
+        let last = stop_last.entry(stop).or_insert((e.result, e.knocked_at));
+        if e.knocked_at >= last.1 {
+            *last = (e.result, e.knocked_at);
+        }
+        if e.finished {
+            finished.insert(stop);
+        }
+    }
+
+    update_from_values(
+        conn,
+        "UPDATE doors SET last_contact_at = v.column2, updated_at = {now}
+           FROM (VALUES {values}) AS v
+          WHERE doors.campaign_id = {campaign} AND doors.id = v.column1
+            AND (doors.last_contact_at IS NULL OR doors.last_contact_at < v.column2)",
+        (campaign_id, now),
+        door_last
+            .iter()
+            .map(|(&door, &at)| vec![Param::Int(door), Param::Time(at)]),
+    )?;
+    update_from_values(
+        conn,
+        "UPDATE people SET last_contact_at = v.column2
+           FROM (VALUES {values}) AS v
+          WHERE people.campaign_id = {campaign} AND people.id = v.column1
+            AND (people.last_contact_at IS NULL OR people.last_contact_at < v.column2)",
+        (campaign_id, now),
+        person_last
+            .iter()
+            .map(|(&person, &at)| vec![Param::Int(person), Param::Time(at)]),
+    )?;
+    update_from_values(
+        conn,
+        "UPDATE walk_list_stops SET last_result = v.column3, last_knocked_at = v.column4
+           FROM (VALUES {values}) AS v
+          WHERE walk_list_stops.campaign_id = {campaign}
+            AND walk_list_stops.walk_list_id = v.column1 AND walk_list_stops.door_id = v.column2
+            AND (walk_list_stops.last_knocked_at IS NULL
+                 OR walk_list_stops.last_knocked_at <= v.column4)",
+        (campaign_id, now),
+        stop_last.iter().map(|(&(list, door), &(result, at))| {
+            vec![
+                Param::Int(list),
+                Param::Int(door),
+                Param::Text(result),
+                Param::Time(at),
+            ]
+        }),
+    )?;
+    update_from_values(
+        conn,
+        "UPDATE walk_list_stops SET finished = TRUE
+           FROM (VALUES {values}) AS v
+          WHERE walk_list_stops.campaign_id = {campaign}
+            AND walk_list_stops.walk_list_id = v.column1 AND walk_list_stops.door_id = v.column2",
+        (campaign_id, now),
+        finished
+            .iter()
+            .map(|&(list, door)| vec![Param::Int(list), Param::Int(door)]),
+    )?;
+    if !hostile.is_empty() {
         diesel::update(
             doors::table
-                .filter(doors::campaign_id.eq(e.campaign_id))
-                .filter(doors::id.eq(e.door_id)),
+                .filter(doors::campaign_id.eq(campaign_id))
+                .filter(doors::id.eq_any(&hostile)),
         )
         .set(doors::do_not_walk.eq(true))
         .execute(conn)?;
     }
-    if !e.contacted.is_empty() {
-        diesel::update(
-            people::table
-                .filter(people::campaign_id.eq(e.campaign_id))
-                .filter(people::id.eq_any(e.contacted))
-                .filter(
-                    people::last_contact_at
-                        .is_null()
-                        .or(people::last_contact_at.lt(e.knocked_at)),
-                ),
-        )
-        .set(people::last_contact_at.eq(e.knocked_at))
-        .execute(conn)?;
-    }
-    if !e.flagged.is_empty() {
-        let target = people::table
-            .filter(people::campaign_id.eq(e.campaign_id))
-            .filter(people::id.eq_any(e.flagged));
-        match e.result {
-            "moved" => diesel::update(target)
-                .set((people::moved.eq(true), people::updated_at.eq(now)))
-                .execute(conn)?,
-            "deceased" => diesel::update(target)
-                .set((people::deceased.eq(true), people::updated_at.eq(now)))
-                .execute(conn)?,
-            _ => 0,
-        };
-    }
-    let stop = walk_list_stops::table
-        .filter(walk_list_stops::campaign_id.eq(e.campaign_id))
-        .filter(walk_list_stops::walk_list_id.eq(e.walk_list_id))
-        .filter(walk_list_stops::door_id.eq(e.door_id));
-    diesel::update(
-        stop.filter(
-            walk_list_stops::last_knocked_at
-                .is_null()
-                .or(walk_list_stops::last_knocked_at.le(e.knocked_at)),
-        ),
-    )
-    .set((
-        walk_list_stops::last_result.eq(e.result),
-        walk_list_stops::last_knocked_at.eq(e.knocked_at),
-    ))
-    .execute(conn)?;
-    if e.finished {
-        diesel::update(stop)
-            .set(walk_list_stops::finished.eq(true))
+    let people_of = |ids: &BTreeSet<i64>| {
+        people::table
+            .filter(people::campaign_id.eq(campaign_id))
+            .filter(people::id.eq_any(ids.iter().copied().collect::<Vec<_>>()))
+    };
+    if !moved.is_empty() {
+        diesel::update(people_of(&moved))
+            .set((people::moved.eq(true), people::updated_at.eq(now)))
             .execute(conn)?;
     }
+    if !deceased.is_empty() {
+        diesel::update(people_of(&deceased))
+            .set((people::deceased.eq(true), people::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A value bound into [`update_from_values`].
+enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+    Time(NaiveDateTime),
+}
+
+/// Runs an `UPDATE … FROM (VALUES …) AS v` for all `rows` in one statement (none when
+/// there are no rows). In `sql`, `{values}` becomes the rows' placeholders, `{campaign}`
+/// and `{now}` the campaign id and the time; the rows' columns are `v.column1`,
+/// `v.column2`, … on both backends. One round trip instead of one per row.
+fn update_from_values<'a>(
+    conn: &mut DbConnection,
+    sql: &str,
+    (campaign_id, now): (i64, NaiveDateTime),
+    rows: impl Iterator<Item = Vec<Param<'a>>>,
+) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    let rows: Vec<Vec<Param>> = rows.collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    let mut n = 0;
+    let mut param = || {
+        n += 1;
+        if postgres {
+            format!("${n}")
+        } else {
+            format!("?{n}")
+        }
+    };
+    let (campaign, at) = (param(), param());
+    let values: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let row: Vec<String> = row.iter().map(|_| param()).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
+    let sql = sql
+        .replace("{values}", &values.join(", "))
+        .replace("{campaign}", &campaign)
+        .replace("{now}", &at);
+    on_backend!(conn, |c| {
+        let mut query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<BigInt, _>(campaign_id)
+            .bind::<Timestamp, _>(now);
+        for param in rows.iter().flatten() {
+            query = match *param {
+                Param::Int(v) => query.bind::<BigInt, _>(v),
+                Param::Text(v) => query.bind::<Text, _>(v),
+                Param::Time(v) => query.bind::<Timestamp, _>(v),
+            };
+        }
+        query.execute(c)
+    })?;
     Ok(())
 }
 

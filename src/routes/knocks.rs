@@ -164,6 +164,8 @@ struct Accepted<'a> {
     door_cell: i64,
     /// Everyone living at the door.
     residents: Vec<i64>,
+    /// The people the knock names (spoken to, or moved/deceased).
+    named: Vec<i64>,
     answers: Vec<(i64, String, String)>,
     /// (person, support ID answer) of the people who gave one.
     support_ids: Vec<(i64, i64)>,
@@ -263,7 +265,7 @@ fn check<'a>(
                 .map(|p| p.id)
                 .collect()
         }
-        "moved" | "deceased" => named,
+        "moved" | "deceased" => named.clone(),
         _ => Vec::new(),
     };
     Ok(Ok(Accepted {
@@ -274,6 +276,7 @@ fn check<'a>(
         counted_list: moved_to.unwrap_or(k.walk_list_id),
         door_cell,
         residents: residents.to_vec(),
+        named,
         answers,
         support_ids: k
             .people
@@ -350,14 +353,9 @@ fn sync_batch(
         }
     }
 
-    let named: Vec<Vec<i64>> = accepted
-        .iter()
-        .map(|a| a.input.people.iter().map(|p| p.person_id).collect())
-        .collect();
     let rows: Vec<NewKnock> = accepted
         .iter()
-        .zip(&named)
-        .map(|(a, people)| NewKnock {
+        .map(|a| NewKnock {
             campaign_id: auth.campaign_id,
             client_id: &a.client_id,
             user_id: auth.user_id,
@@ -365,7 +363,7 @@ fn sync_batch(
             door_id: a.input.door_id,
             result: &a.input.result,
             notes: a.input.notes.as_deref().unwrap_or(""),
-            people,
+            people: &a.named,
             script_id: a.input.script_id,
             knocked_at: a.input.knocked_at_naive(),
             received_at: now,
@@ -391,7 +389,6 @@ fn sync_batch(
             continue;
         };
         stored.insert(a.client_id.clone(), (id, a.hash.clone()));
-        apply(conn, auth, a)?;
         touched.insert(a.counted_list);
         scored.push((id, a));
         outcomes.push(KnockOutcome {
@@ -402,6 +399,30 @@ fn sync_batch(
             reason: None,
         });
     }
+    let contacted: Vec<&[i64]> = scored
+        .iter()
+        .map(|(_, a)| {
+            if a.input.result == "contacted" {
+                a.named.as_slice()
+            } else {
+                &[]
+            }
+        })
+        .collect();
+    let effects: Vec<Effects> = scored
+        .iter()
+        .zip(&contacted)
+        .map(|(&(_, a), contacted)| Effects {
+            walk_list_id: a.counted_list,
+            door_id: a.input.door_id,
+            result: &a.input.result,
+            finished: knock::is_final(&a.input.result).unwrap_or(false),
+            knocked_at: a.input.knocked_at_naive(),
+            contacted,
+            flagged: &a.flagged,
+        })
+        .collect();
+    db::knocks::apply_effects(conn, auth.campaign_id, &effects)?;
     for list_id in touched {
         db::knocks::refresh_progress(conn, auth.campaign_id, list_id, now)?;
     }
@@ -450,30 +471,6 @@ fn sync_batch(
         });
     }
     Ok(outcomes)
-}
-
-/// The effects of one stored knock on its door, people and stop.
-fn apply(conn: &mut DbConnection, auth: &AuthUser, a: &Accepted) -> diesel::QueryResult<()> {
-    let k = a.input;
-    let contacted: Vec<i64> = if k.result == "contacted" {
-        k.people.iter().map(|p| p.person_id).collect()
-    } else {
-        Vec::new()
-    };
-    db::knocks::apply_effects(
-        conn,
-        &Effects {
-            campaign_id: auth.campaign_id,
-            walk_list_id: a.counted_list,
-            door_id: k.door_id,
-            result: &k.result,
-            finished: knock::is_final(&k.result).unwrap_or(false),
-            knocked_at: k.knocked_at_naive(),
-            contacted: &contacted,
-            flagged: &a.flagged,
-        },
-    )?;
-    Ok(())
 }
 
 /// `POST /api/v1/knocks/batch`: at most [`knock::MAX_BATCH`] knocks; the answer lists
