@@ -39,6 +39,8 @@ pub struct Settings {
     pub claim_ttl: Duration,
     /// How often the server looks for lists past their expiry.
     pub expiry_sweep_interval: Duration,
+    /// How long `GET /api/v1/me` may answer from memory (zero: never).
+    pub profile_cache_ttl: Duration,
     /// The push settings (FCM HTTP v1 and the outbox worker).
     pub push: PushSettings,
 }
@@ -97,6 +99,7 @@ impl Default for Settings {
             walk_list_ttl: Duration::from_secs(30 * 24 * 3600),
             claim_ttl: Duration::from_secs(12 * 3600),
             expiry_sweep_interval: Duration::from_secs(60),
+            profile_cache_ttl: Duration::from_secs(2),
             push: PushSettings::default(),
         }
     }
@@ -144,6 +147,7 @@ pub struct FileSettings {
     pub max_area_cells: Option<usize>,
     pub walk_list_ttl_secs: Option<u64>,
     pub claim_ttl_secs: Option<u64>,
+    pub profile_cache_secs: Option<u64>,
     pub fcm_credentials_file: Option<PathBuf>,
     pub fcm_base_url: Option<String>,
 }
@@ -209,6 +213,9 @@ impl FileSettings {
         }
         if let Some(v) = self.claim_ttl_secs {
             s.claim_ttl = secs(v);
+        }
+        if let Some(v) = self.profile_cache_secs {
+            s.profile_cache_ttl = Duration::from_secs(v);
         }
         if let Some(v) = self.fcm_credentials_file {
             s.push.credentials_file = Some(v);

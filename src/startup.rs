@@ -68,6 +68,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         openapi_json: openapi_json()?,
         metrics: telemetry::metrics_handle()?,
         push_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
+        profiles: crate::auth::profile_cache::ProfileCache::new(settings.profile_cache_ttl),
         settings,
     })
 }

@@ -6,6 +6,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Notify;
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::profile_cache::ProfileCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Settings;
 use crate::db::DbPool;
@@ -21,4 +22,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Wakes the push worker when a change wrote messages to the outbox.
     pub push_wakeup: Arc<Notify>,
+    /// `GET /api/v1/me` answers, kept for a moment.
+    pub profiles: ProfileCache,
 }

@@ -3,6 +3,7 @@
 
 pub mod jwt;
 pub mod password;
+pub mod profile_cache;
 pub mod secret;
 pub mod throttle;
 

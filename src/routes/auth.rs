@@ -296,6 +296,8 @@ pub async fn accept_invite(
     })
     .await?;
     let (user, refresh) = accepted.ok_or_else(gone)?;
+    // The name may have changed.
+    state.profiles.forget(user.campaign_id, user.id);
     token_response(&state, user, refresh)
 }
 

@@ -1,5 +1,9 @@
 //! The signed-in user: their profile and their registered devices.
 
+use std::time::Instant;
+
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -11,7 +15,18 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
+/// `GET /api/v1/me`: the signed-in user, from the store or, for a moment after, from
+/// memory (see [`crate::auth::profile_cache`]).
 pub async fn get_me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    let json = |body: Bytes| {
+        HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(body)
+    };
+    let asked = Instant::now();
+    if let Some(body) = state.profiles.get(auth.campaign_id, auth.user_id, asked) {
+        return Ok(json(body));
+    }
     let user = db::run(&state.db, move |conn| {
         Ok(db::users::find(conn, auth.campaign_id, auth.user_id)?)
     })
@@ -20,7 +35,14 @@ pub async fn get_me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpRe
     .ok_or_else(|| {
         ApiError::Unauthorized("this account no longer exists or is deactivated".into())
     })?;
-    Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
+    let body = Bytes::from(
+        serde_json::to_vec(&UserView::try_from(user)?)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing the profile: {e}")))?,
+    );
+    state
+        .profiles
+        .put(auth.campaign_id, auth.user_id, asked, body.clone());
+    Ok(json(body))
 }
 
 pub async fn list_devices(

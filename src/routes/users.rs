@@ -281,6 +281,7 @@ pub async fn update(
         change_user(conn, auth, id, body, "user.update")
     })
     .await?;
+    state.profiles.forget(auth.campaign_id, id);
     Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
 }
 
@@ -299,5 +300,6 @@ pub async fn deactivate(
         change_user(conn, auth, id, body, "user.deactivate")
     })
     .await?;
+    state.profiles.forget(auth.campaign_id, id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -249,6 +249,10 @@ async fn a_deactivated_user_can_neither_sign_in_nor_refresh() {
     let me = json_with(app.get(&format!("/api/v1/users/{id}"), &admin).await, 200).await;
     let email = me["email"].as_str().unwrap().to_owned();
     let session = app.session(&email).await;
+    // Read once before, so the server holds the profile in memory: the deactivation
+    // must still show at once.
+    let token = session["access_token"].as_str().unwrap();
+    json_with(app.get("/api/v1/me", token).await, 200).await;
     assert_eq!(
         app.delete(&format!("/api/v1/users/{id}"), &admin)
             .await
@@ -262,6 +266,5 @@ async fn a_deactivated_user_can_neither_sign_in_nor_refresh() {
     )
     .await;
     assert_error(app.login(&email, PASSWORD).await, 401, "unauthorized").await;
-    let token = session["access_token"].as_str().unwrap();
     assert_error(app.get("/api/v1/me", token).await, 401, "unauthorized").await;
 }
