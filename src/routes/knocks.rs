@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::Ordering;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -513,12 +514,20 @@ pub async fn batch(
     let mut outcomes = loop {
         attempt += 1;
         let parsed = parsed.clone();
+        let statistics = state.db.knock_statistics();
         let result = db::transaction(&state.db, move |conn| {
-            sync_batch(conn, &auth, &parsed).map_err(|e| match e {
+            let busy = |e: Failure| match e {
                 Failure::Db(e) if db::is_retryable(&e) => ApiError::Unavailable(BUSY.into()),
                 Failure::Db(e) => ApiError::from(e),
                 Failure::Api(e) => e,
-            })
+            };
+            let outcomes = sync_batch(conn, &auth, &parsed).map_err(busy)?;
+            if !statistics.load(Ordering::Relaxed)
+                && db::analyze_new_tables(conn, &db::KNOCK_TABLES).map_err(|e| busy(e.into()))?
+            {
+                statistics.store(true, Ordering::Relaxed);
+            }
+            Ok(outcomes)
         })
         .await;
         match result {
