@@ -109,9 +109,9 @@ pub fn insert_many(conn: &mut DbConnection, batch: &[NewKnock]) -> QueryResult<V
                 })
         })
         .collect();
-    if !answers.is_empty() {
+    for chunk in answers.chunks(super::ROWS_PER_STATEMENT) {
         on_backend!(conn, |c| diesel::insert_into(knock_answers::table)
-            .values(&answers)
+            .values(chunk)
             .execute(c))?;
     }
     Ok(stored)
@@ -338,6 +338,7 @@ pub fn apply_effects(
             .iter()
             .map(|&(list, door)| vec![Param::Int(list), Param::Int(door)]),
     )?;
+    // At most one door per knock: a batch's doors fit one statement.
     if !hostile.is_empty() {
         diesel::update(
             doors::table
@@ -347,20 +348,25 @@ pub fn apply_effects(
         .set(doors::do_not_walk.eq(true))
         .execute(conn)?;
     }
-    let people_of = |ids: &BTreeSet<i64>| {
-        people::table
-            .filter(people::campaign_id.eq(campaign_id))
-            .filter(people::id.eq_any(ids.iter().copied().collect::<Vec<_>>()))
-    };
-    if !moved.is_empty() {
-        diesel::update(people_of(&moved))
-            .set((people::moved.eq(true), people::updated_at.eq(now)))
-            .execute(conn)?;
+    let moved: Vec<i64> = moved.into_iter().collect();
+    for ids in moved.chunks(super::ROWS_PER_STATEMENT) {
+        diesel::update(
+            people::table
+                .filter(people::campaign_id.eq(campaign_id))
+                .filter(people::id.eq_any(ids)),
+        )
+        .set((people::moved.eq(true), people::updated_at.eq(now)))
+        .execute(conn)?;
     }
-    if !deceased.is_empty() {
-        diesel::update(people_of(&deceased))
-            .set((people::deceased.eq(true), people::updated_at.eq(now)))
-            .execute(conn)?;
+    let deceased: Vec<i64> = deceased.into_iter().collect();
+    for ids in deceased.chunks(super::ROWS_PER_STATEMENT) {
+        diesel::update(
+            people::table
+                .filter(people::campaign_id.eq(campaign_id))
+                .filter(people::id.eq_any(ids)),
+        )
+        .set((people::deceased.eq(true), people::updated_at.eq(now)))
+        .execute(conn)?;
     }
     Ok(())
 }
@@ -372,8 +378,8 @@ enum Param<'a> {
     Time(NaiveDateTime),
 }
 
-/// Runs an `UPDATE … FROM (VALUES …) AS v` for all `rows` in one statement (none when
-/// there are no rows). In `sql`, `{values}` becomes the rows' placeholders, `{campaign}`
+/// Runs an `UPDATE … FROM (VALUES …) AS v` for all `rows`, in one statement per
+/// [`super::ROWS_PER_STATEMENT`] rows (none when there are no rows). In `sql`, `{values}` becomes the rows' placeholders, `{campaign}`
 /// and `{now}` the campaign id and the time; the rows' columns are `v.column1`,
 /// `v.column2`, … on both backends. One round trip instead of one per row.
 fn update_from_values<'a>(
@@ -382,11 +388,21 @@ fn update_from_values<'a>(
     (campaign_id, now): (i64, NaiveDateTime),
     rows: impl Iterator<Item = Vec<Param<'a>>>,
 ) -> QueryResult<()> {
-    use diesel::sql_types::{BigInt, Text, Timestamp};
     let rows: Vec<Vec<Param>> = rows.collect();
-    if rows.is_empty() {
-        return Ok(());
+    for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
+        update_rows(conn, sql, (campaign_id, now), chunk)?;
     }
+    Ok(())
+}
+
+/// One statement of [`update_from_values`].
+fn update_rows(
+    conn: &mut DbConnection,
+    sql: &str,
+    (campaign_id, now): (i64, NaiveDateTime),
+    rows: &[Vec<Param>],
+) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
     let postgres = matches!(conn, DbConnection::Postgresql(_));
     let mut n = 0;
     let mut param = || {

@@ -56,6 +56,11 @@ pub struct DbPool {
     knock_statistics: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// Rows per multi-row statement where a batch's row count has no fixed bound: with at
+/// most 17 values a row, well inside SQLite's 32,766 and PostgreSQL's 65,535 bound
+/// values per statement.
+pub const ROWS_PER_STATEMENT: usize = 1000;
+
 /// The tables a knock batch reads and writes, whose plans need statistics.
 pub const KNOCK_TABLES: [&str; 8] = [
     "knocks",

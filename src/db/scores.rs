@@ -50,10 +50,6 @@ struct NewHistoryRow {
     created_at: NaiveDateTime,
 }
 
-/// History rows per insert statement: 8 values each, well inside SQLite's limit of
-/// 32,766 bound values.
-const HISTORY_ROWS_PER_STATEMENT: usize = 1000;
-
 /// Adds the evidence of a batch of stored knocks and writes a history row, in knock
 /// order, for every score each knock moves. Called once per batch, in its transaction,
 /// after the knocks were stored, so a re-sent knock never counts twice.
@@ -106,13 +102,16 @@ pub fn apply_knocks(
     }
     if !added.is_empty() {
         let ids: Vec<i64> = added.keys().copied().collect();
-        let priors: HashMap<i64, Option<f64>> = people::table
-            .filter(people::campaign_id.eq(campaign_id))
-            .filter(people::id.eq_any(&ids))
-            .select((people::id, people::support_score))
-            .load::<(i64, Option<f64>)>(conn)?
-            .into_iter()
-            .collect();
+        let mut priors: HashMap<i64, Option<f64>> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+            priors.extend(
+                people::table
+                    .filter(people::campaign_id.eq(campaign_id))
+                    .filter(people::id.eq_any(chunk))
+                    .select((people::id, people::support_score))
+                    .load::<(i64, Option<f64>)>(conn)?,
+            );
+        }
         let rows: Vec<_> = added
             .iter()
             .map(|(&person, &(sum, own))| {
@@ -125,25 +124,29 @@ pub fn apply_knocks(
                 )
             })
             .collect();
-        let totals: Vec<(i64, i64, i64)> =
-            on_backend!(conn, |c| diesel::insert_into(person_evidence::table)
-                .values(&rows)
-                .on_conflict((person_evidence::campaign_id, person_evidence::person_id))
-                .do_update()
-                .set((
-                    person_evidence::weight
-                        .eq(person_evidence::weight + excluded(person_evidence::weight)),
-                    person_evidence::weighted
-                        .eq(person_evidence::weighted + excluded(person_evidence::weighted)),
-                    person_evidence::has_own_id
-                        .eq(person_evidence::has_own_id.or(excluded(person_evidence::has_own_id))),
-                ))
-                .returning((
-                    person_evidence::person_id,
-                    person_evidence::weight,
-                    person_evidence::weighted,
-                ))
-                .load(c))?;
+        let mut totals: Vec<(i64, i64, i64)> = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
+            totals.extend(on_backend!(conn, |c| diesel::insert_into(
+                person_evidence::table
+            )
+            .values(chunk)
+            .on_conflict((person_evidence::campaign_id, person_evidence::person_id))
+            .do_update()
+            .set((
+                person_evidence::weight
+                    .eq(person_evidence::weight + excluded(person_evidence::weight)),
+                person_evidence::weighted
+                    .eq(person_evidence::weighted + excluded(person_evidence::weighted)),
+                person_evidence::has_own_id
+                    .eq(person_evidence::has_own_id.or(excluded(person_evidence::has_own_id))),
+            ))
+            .returning((
+                person_evidence::person_id,
+                person_evidence::weight,
+                person_evidence::weighted,
+            ))
+            .load::<(i64, i64, i64)>(c))?);
+        }
         let mut running: HashMap<i64, Evidence> = HashMap::with_capacity(totals.len());
         for (person, weight, weighted) in totals {
             let sum = added.get(&person).map(|a| a.0).unwrap_or_default();
@@ -184,22 +187,26 @@ pub fn apply_knocks(
                 )
             })
             .collect();
-        let totals: Vec<(i64, i64, i64)> =
-            on_backend!(conn, |c| diesel::insert_into(cell_evidence::table)
-                .values(&rows)
-                .on_conflict((cell_evidence::campaign_id, cell_evidence::cell))
-                .do_update()
-                .set((
-                    cell_evidence::ids.eq(cell_evidence::ids + excluded(cell_evidence::ids)),
-                    cell_evidence::target_sum
-                        .eq(cell_evidence::target_sum + excluded(cell_evidence::target_sum)),
-                ))
-                .returning((
-                    cell_evidence::cell,
-                    cell_evidence::ids,
-                    cell_evidence::target_sum
-                ))
-                .load(c))?;
+        let mut totals: Vec<(i64, i64, i64)> = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
+            totals.extend(on_backend!(conn, |c| diesel::insert_into(
+                cell_evidence::table
+            )
+            .values(chunk)
+            .on_conflict((cell_evidence::campaign_id, cell_evidence::cell))
+            .do_update()
+            .set((
+                cell_evidence::ids.eq(cell_evidence::ids + excluded(cell_evidence::ids)),
+                cell_evidence::target_sum
+                    .eq(cell_evidence::target_sum + excluded(cell_evidence::target_sum)),
+            ))
+            .returning((
+                cell_evidence::cell,
+                cell_evidence::ids,
+                cell_evidence::target_sum
+            ))
+            .load::<(i64, i64, i64)>(c))?);
+        }
         let mut running: HashMap<i64, CellEvidence> = HashMap::with_capacity(totals.len());
         for (cell, ids, target_sum) in totals {
             let sum = cells.get(&cell).copied().unwrap_or_default();
@@ -223,7 +230,7 @@ pub fn apply_knocks(
         }
     }
 
-    for chunk in history.chunks(HISTORY_ROWS_PER_STATEMENT) {
+    for chunk in history.chunks(super::ROWS_PER_STATEMENT) {
         on_backend!(conn, |c| diesel::insert_into(score_history::table)
             .values(chunk)
             .execute(c))?;

@@ -928,3 +928,76 @@ async fn quality_flags_exports_and_canvasses_tell_the_same_story() {
     )
     .await;
 }
+
+/// A full batch whose knocks name every resident with many answers: more answer rows
+/// than one PostgreSQL statement can bind (65,535 values, 5 per row) all stored, and
+/// each person's last contact set by the newest of the many knocks at their door.
+#[tokio::test]
+async fn a_full_batch_with_thousands_of_answers_is_stored_whole() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let keys: Vec<String> = (0..14).map(|i| format!("note_{i}")).collect();
+    for key in &keys {
+        json_with(
+            app.post(
+                "/api/v1/questions",
+                Some(&organizer),
+                json!({ "key": key, "kind": "free_text", "text": "Anything else?" }),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    let stops = list["stops"].as_array().unwrap().len();
+    let mut answers_sent = 0;
+    let batch: Vec<Value> = (0..500)
+        .map(|i| {
+            let s = i % stops;
+            let mut k = knock(&list, s, "contacted", 600 - i as i64);
+            let people: Vec<Value> = stop(&list, s)["people"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let mut answers = serde_json::Map::new();
+                    answers.insert("support_id".into(), json!(1 + i % 5));
+                    for key in &keys {
+                        answers.insert(key.clone(), json!(format!("knock {i}")));
+                    }
+                    answers_sent += answers.len();
+                    json!({ "person_id": p["id"], "answers": answers })
+                })
+                .collect();
+            k["people"] = json!(people);
+            k
+        })
+        .collect();
+    assert!(answers_sent > 65_535 / 5, "only {answers_sent} answers");
+    let answer = sync(&app, &volunteer, &batch).await;
+    assert_eq!(answer["created"], 500, "{answer}");
+
+    use groundswell::db::schema::{knock_answers, people};
+    let stored: i64 = knock_answers::table
+        .count()
+        .get_result(&mut app.conn())
+        .unwrap();
+    assert_eq!(stored as usize, answers_sent);
+    // Every person at a knocked door was contacted, last by the newest knock there.
+    let newest = chrono::Utc::now() - chrono::Duration::minutes(600 - 499);
+    let contacted: Vec<Option<chrono::NaiveDateTime>> = people::table
+        .filter(people::door_id.eq(stop(&list, 499 % stops)["door_id"].as_i64().unwrap()))
+        .select(people::last_contact_at)
+        .load(&mut app.conn())
+        .unwrap();
+    assert!(!contacted.is_empty());
+    for at in contacted {
+        let at = at.expect("a contacted person has a last contact");
+        assert!((at - newest.naive_utc()).num_seconds().abs() <= 2, "{at}");
+    }
+}
