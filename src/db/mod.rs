@@ -52,8 +52,8 @@ pub struct DbPool {
     pool: Pool<DbManager>,
     /// SQLite only: the queue for its one write lock among this pool's connections.
     writer: Option<Arc<Mutex<()>>>,
-    /// Set once every table of [`KNOCK_TABLES`] has planner statistics.
-    knock_statistics: Arc<std::sync::atomic::AtomicBool>,
+    /// When [`refresh_statistics`] last ran for the knock tables.
+    statistics_checked: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 /// Rows per multi-row statement where a batch's row count has no fixed bound: with at
@@ -73,61 +73,60 @@ pub const KNOCK_TABLES: [&str; 8] = [
     "walk_list_holders",
 ];
 
-impl DbPool {
-    /// Whether the knock tables are known to have planner statistics; see
-    /// [`analyze_new_tables`].
-    pub fn knock_statistics(&self) -> Arc<std::sync::atomic::AtomicBool> {
-        self.knock_statistics.clone()
-    }
-}
-
-/// Analyses those of `tables` that PostgreSQL never analysed and that hold rows now (in
-/// this transaction too); answers whether every one of them has statistics afterwards.
-/// SQLite needs nothing.
+/// Analyses those of `tables` whose planner statistics PostgreSQL lacks or has outgrown:
+/// never analysed but holding rows, or grown to more than twice (plus 1,000 rows) what
+/// the last analysis saw. SQLite needs nothing.
 ///
 /// A new database fills its knock tables within seconds, long before autovacuum looks
-/// at them. PostgreSQL plans each connection's foreign-key checks once; planned without
-/// statistics, a check on `knocks (campaign_id, id)` may pick another index that starts
-/// with `campaign_id` and read every knock of the campaign for each answer stored. The
-/// load harness saw PostgreSQL fall to 330 knocks/s that way. `ANALYZE` gives the
-/// statistics and makes every connection plan its checks again. A table analysed while
-/// empty would look empty to the planner for good, so empty ones are left for later.
-pub fn analyze_new_tables(conn: &mut DbConnection, tables: &[&str]) -> diesel::QueryResult<bool> {
+/// at them (once a minute, and then by a tenth of the table). Without statistics the
+/// planner may check the foreign key on `knocks (campaign_id, id)` through another
+/// index that starts with `campaign_id`, reading every knock of the campaign for each
+/// answer stored; with the statistics of a table a thousand times smaller, a cached
+/// plan looks up client ids by reading the whole table. The load harness fell from
+/// 9,000 to 330 and to 2,000 knocks/s that way. `ANALYZE` gives fresh statistics and
+/// makes every connection plan those statements again. A table analysed while empty
+/// would look empty to the planner, so empty ones are left for later.
+pub fn refresh_statistics(conn: &mut DbConnection, tables: &[&str]) -> diesel::QueryResult<()> {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Table {
         #[diesel(sql_type = diesel::sql_types::Text)]
         name: String,
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        has_rows: bool,
     }
     let DbConnection::Postgresql(c) = conn else {
-        return Ok(true);
+        return Ok(());
     };
-    let never: Vec<String> = diesel::sql_query(
-        "SELECT relname::text AS name, FALSE AS has_rows FROM pg_class \
-          WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r' \
-            AND reltuples < 0 AND relname = ANY($1)",
+    let stale: Vec<Table> = diesel::sql_query(
+        "SELECT c.relname::text AS name FROM pg_class c \
+           JOIN pg_stat_user_tables s ON s.relid = c.oid \
+          WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1) \
+            AND s.n_live_tup > 0 \
+            AND (c.reltuples < 0 OR s.n_live_tup > 2 * c.reltuples + 1000)",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(tables)
-    .load::<Table>(c)?
-    .into_iter()
-    .map(|t| t.name)
-    .collect();
-    let mut all = true;
-    for table in never {
-        // Only names from `tables` (this crate's constants) get here.
-        let probe: Table = diesel::sql_query(format!(
-            "SELECT '{table}' AS name, EXISTS (SELECT 1 FROM {table}) AS has_rows"
-        ))
-        .get_result(c)?;
-        if probe.has_rows {
-            diesel::sql_query(format!("ANALYZE {}", probe.name)).execute(c)?;
-        } else {
-            all = false;
-        }
+    .load(c)?;
+    for table in stale {
+        // Only names from `tables` (this crate's constants) come back.
+        diesel::sql_query(format!("ANALYZE {}", table.name)).execute(c)?;
     }
-    Ok(all)
+    Ok(())
+}
+
+impl DbPool {
+    /// Whether it is time to look at the knock tables' statistics again (at most once
+    /// a second per process); see [`refresh_statistics`].
+    pub fn statistics_due(&self) -> bool {
+        let now = std::time::Instant::now();
+        let mut last = self
+            .statistics_checked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| now.duration_since(at) < Duration::from_secs(1)) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
 }
 
 impl std::ops::Deref for DbPool {
@@ -262,7 +261,7 @@ pub fn connect(url: &str, pool_size: Option<u32>) -> anyhow::Result<DbPool> {
     Ok(DbPool {
         pool,
         writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
-        knock_statistics: Arc::default(),
+        statistics_checked: Arc::default(),
     })
 }
 

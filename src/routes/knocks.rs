@@ -3,7 +3,6 @@
 
 use actix_web::{HttpResponse, web};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::atomic::Ordering;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -514,20 +513,12 @@ pub async fn batch(
     let mut outcomes = loop {
         attempt += 1;
         let parsed = parsed.clone();
-        let statistics = state.db.knock_statistics();
         let result = db::transaction(&state.db, move |conn| {
-            let busy = |e: Failure| match e {
+            sync_batch(conn, &auth, &parsed).map_err(|e| match e {
                 Failure::Db(e) if db::is_retryable(&e) => ApiError::Unavailable(BUSY.into()),
                 Failure::Db(e) => ApiError::from(e),
                 Failure::Api(e) => e,
-            };
-            let outcomes = sync_batch(conn, &auth, &parsed).map_err(busy)?;
-            if !statistics.load(Ordering::Relaxed)
-                && db::analyze_new_tables(conn, &db::KNOCK_TABLES).map_err(|e| busy(e.into()))?
-            {
-                statistics.store(true, Ordering::Relaxed);
-            }
-            Ok(outcomes)
+            })
         })
         .await;
         match result {
@@ -537,6 +528,19 @@ pub async fn batch(
             other => break other?,
         }
     };
+    if state.db.statistics_due() {
+        // After the commit, so the batch's locks are not held meanwhile.
+        let pool = state.db.clone();
+        actix_web::rt::spawn(async move {
+            let refreshed = db::run(&pool, |conn| {
+                Ok(db::refresh_statistics(conn, &db::KNOCK_TABLES)?)
+            })
+            .await;
+            if let Err(e) = refreshed {
+                tracing::warn!(error = %e, "refreshing the knock tables' statistics failed");
+            }
+        });
+    }
     outcomes.sort_by_key(|o| o.index);
     let count = |s: KnockStatus| outcomes.iter().filter(|o| o.status == s).count();
     Ok(HttpResponse::Ok().json(json!({
