@@ -403,16 +403,7 @@ fn update_rows(
     rows: &[Vec<Param>],
 ) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Text, Timestamp};
-    let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let mut n = 0;
-    let mut param = || {
-        n += 1;
-        if postgres {
-            format!("${n}")
-        } else {
-            format!("?{n}")
-        }
-    };
+    let mut param = super::placeholders(conn);
     let (campaign, at) = (param(), param());
     let values: Vec<String> = rows
         .iter()

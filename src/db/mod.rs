@@ -286,13 +286,7 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(ApiError::pool)?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    on_blocking_pool(pool, false, f).await
 }
 
 /// Like [`run`], inside one write transaction: all of `f` commits or none of it does.
@@ -312,14 +306,37 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    on_blocking_pool(pool, true, f).await
+}
+
+async fn on_blocking_pool<F, T>(pool: &DbPool, writes: bool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let _turn = writer_turn(&pool);
+        let _turn = writes.then(|| writer_turn(&pool));
         let mut conn = pool.get().map_err(ApiError::pool)?;
         f(&mut conn)
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Numbered bind placeholders in the backend's syntax, one per call: `$1`, `$2`, … on
+/// PostgreSQL, `?1`, `?2`, … on SQLite.
+pub(crate) fn placeholders(conn: &DbConnection) -> impl FnMut() -> String + use<> {
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    let mut n = 0;
+    move || {
+        n += 1;
+        if postgres {
+            format!("${n}")
+        } else {
+            format!("?{n}")
+        }
+    }
 }
 
 /// Waits for this process's turn to write to a SQLite database; `None` on PostgreSQL,

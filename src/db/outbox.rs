@@ -315,16 +315,7 @@ fn mark_sent(
     if rows.is_empty() {
         return Ok(());
     }
-    let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let mut n = 0;
-    let mut param = || {
-        n += 1;
-        if postgres {
-            format!("${n}")
-        } else {
-            format!("?{n}")
-        }
-    };
+    let mut param = super::placeholders(conn);
     let now_param = param();
     let lease_param = param();
     let values: Vec<String> = rows
