@@ -22,7 +22,15 @@ const MAX_ENTRIES: usize = 50_000;
 /// (campaign, user) → the JSON body and when it was read.
 pub struct ProfileCache {
     ttl: Duration,
-    entries: Mutex<HashMap<(i64, i64), (Instant, Bytes)>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    kept: HashMap<(i64, i64), (Instant, Bytes)>,
+    /// When each user's row last changed here: an answer read before that (by a
+    /// request that was still running) is not kept.
+    changed: HashMap<(i64, i64), Instant>,
 }
 
 impl ProfileCache {
@@ -30,13 +38,13 @@ impl ProfileCache {
     pub fn new(ttl: Duration) -> Self {
         ProfileCache {
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
         }
     }
 
     pub fn get(&self, campaign_id: i64, user_id: i64, now: Instant) -> Option<Bytes> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let (read_at, body) = entries.get(&(campaign_id, user_id))?;
+        let (read_at, body) = entries.kept.get(&(campaign_id, user_id))?;
         (now.duration_since(*read_at) < self.ttl).then(|| body.clone())
     }
 
@@ -44,23 +52,35 @@ impl ProfileCache {
         if self.ttl.is_zero() {
             return;
         }
+        let key = (campaign_id, user_id);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= MAX_ENTRIES {
-            let ttl = self.ttl;
-            entries.retain(|_, (at, _)| read_at.saturating_duration_since(*at) < ttl);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
+        if entries.changed.get(&key).is_some_and(|&at| at >= read_at) {
+            return;
+        }
+        let ttl = self.ttl;
+        let fresh = |at: &Instant| read_at.saturating_duration_since(*at) < ttl;
+        if entries.kept.len() >= MAX_ENTRIES {
+            entries.kept.retain(|_, (at, _)| fresh(at));
+            if entries.kept.len() >= MAX_ENTRIES {
+                entries.kept.clear();
             }
         }
-        entries.insert((campaign_id, user_id), (read_at, body));
+        if entries.changed.len() >= MAX_ENTRIES {
+            // A change older than the time an answer is kept can spoil no answer.
+            entries.changed.retain(|_, at| fresh(at));
+        }
+        entries.kept.insert(key, (read_at, body));
     }
 
-    /// Drops a user's kept answer: their row just changed.
-    pub fn forget(&self, campaign_id: i64, user_id: i64) {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&(campaign_id, user_id));
+    /// Drops a user's kept answer, and refuses any answer read before now: their row
+    /// just changed.
+    pub fn forget(&self, campaign_id: i64, user_id: i64, now: Instant) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.kept.remove(&(campaign_id, user_id));
+        entries.changed.insert((campaign_id, user_id), now);
     }
 }
 
@@ -80,8 +100,27 @@ mod tests {
         assert_eq!(cache.get(1, 7, t0 + Duration::from_secs(2)), None);
         // Another campaign's user with the same id is another entry.
         assert_eq!(cache.get(2, 7, t0), None);
-        cache.forget(1, 7);
+        cache.forget(1, 7, t0 + Duration::from_millis(5));
         assert_eq!(cache.get(1, 7, t0), None);
+        // A request that read the row before the change finishes after it: its answer
+        // is not kept; one that read after the change is.
+        cache.put(
+            1,
+            7,
+            t0 + Duration::from_millis(4),
+            Bytes::from_static(b"old"),
+        );
+        assert_eq!(cache.get(1, 7, t0 + Duration::from_millis(6)), None);
+        cache.put(
+            1,
+            7,
+            t0 + Duration::from_millis(6),
+            Bytes::from_static(b"new"),
+        );
+        assert_eq!(
+            cache.get(1, 7, t0 + Duration::from_millis(7)).as_deref(),
+            Some(&b"new"[..])
+        );
     }
 
     #[test]
@@ -95,7 +134,11 @@ mod tests {
         for user in 0..(MAX_ENTRIES as i64 + 10) {
             cache.put(1, user, t0, Bytes::new());
         }
-        let len = cache.entries.lock().map(|e| e.len()).unwrap_or(usize::MAX);
+        let len = cache
+            .entries
+            .lock()
+            .map(|e| e.kept.len())
+            .unwrap_or(usize::MAX);
         assert!(len <= MAX_ENTRIES, "{len} entries");
         // The newest answer is always kept.
         assert!(cache.get(1, MAX_ENTRIES as i64 + 9, t0).is_some());

@@ -99,7 +99,7 @@ pub fn refresh_statistics(conn: &mut DbConnection, tables: &[&str]) -> diesel::Q
     let stale: Vec<Table> = diesel::sql_query(
         "SELECT c.relname::text AS name FROM pg_class c \
            JOIN pg_stat_user_tables s ON s.relid = c.oid \
-          WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1) \
+          WHERE c.relnamespace = to_regnamespace(current_schema()) AND c.relname = ANY($1) \
             AND s.n_live_tup > 0 \
             AND (c.reltuples < 0 OR s.n_live_tup > 2 * c.reltuples + 1000)",
     )
@@ -116,6 +116,9 @@ impl DbPool {
     /// Whether it is time to look at the knock tables' statistics again (at most once
     /// a second per process); see [`refresh_statistics`].
     pub fn statistics_due(&self) -> bool {
+        if self.writer.is_some() {
+            return false; // SQLite: nothing to refresh
+        }
         let now = std::time::Instant::now();
         let mut last = self
             .statistics_checked

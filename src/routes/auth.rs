@@ -297,7 +297,9 @@ pub async fn accept_invite(
     .await?;
     let (user, refresh) = accepted.ok_or_else(gone)?;
     // The name may have changed.
-    state.profiles.forget(user.campaign_id, user.id);
+    state
+        .profiles
+        .forget(user.campaign_id, user.id, Instant::now());
     token_response(&state, user, refresh)
 }
 

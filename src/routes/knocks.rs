@@ -100,6 +100,9 @@ struct Known {
     residents: HashMap<i64, Vec<i64>>,
     /// Script ids of the batch that exist.
     scripts: HashSet<i64>,
+    /// (list, door) → the people the list names there, for the lists with a `moved` or
+    /// `deceased` knock that names nobody.
+    listed: HashMap<(i64, i64), Vec<i64>>,
 }
 
 impl Known {
@@ -149,6 +152,16 @@ impl Known {
                 known.scripts.insert(script);
             }
         }
+        let unnamed = |k: &KnockInput| {
+            (matches!(k.result.as_str(), "moved" | "deceased") && k.people.is_empty())
+                .then_some(k.walk_list_id)
+        };
+        for list_id in distinct(unnamed) {
+            for (door, people) in db::walk_lists::people(conn, campaign, list_id)? {
+                let ids = people.into_iter().map(|p| p.id).collect();
+                known.listed.insert((list_id, door), ids);
+            }
+        }
         Ok(known)
     }
 }
@@ -176,7 +189,6 @@ struct Accepted<'a> {
 
 /// What every knock of a batch is checked against.
 struct Checks<'c> {
-    auth: &'c AuthUser,
     questions: &'c [Question],
     known: &'c Known,
     now: NaiveDateTime,
@@ -184,48 +196,44 @@ struct Checks<'c> {
 
 /// Checks one new knock against what the store knows; the error is why it is rejected.
 fn check<'a>(
-    conn: &mut DbConnection,
     checks: &Checks,
     index: usize,
     k: &'a KnockInput,
     (client_id, hash): (String, String),
-) -> diesel::QueryResult<Result<Accepted<'a>, String>> {
+) -> Result<Accepted<'a>, String> {
     let Checks {
-        auth,
         questions,
         known,
         now,
     } = *checks;
-    if let Err(why) = k.check(now) {
-        return Ok(Err(why));
-    }
+    k.check(now)?;
     let Some(&(list_created_at, allowed)) = known.lists.get(&k.walk_list_id) else {
-        return Ok(Err(format!("unknown walk list {}", k.walk_list_id)));
+        return Err(format!("unknown walk list {}", k.walk_list_id));
     };
     if !allowed {
-        return Ok(Err(format!("walk list {} is not yours", k.walk_list_id)));
+        return Err(format!("walk list {} is not yours", k.walk_list_id));
     }
     // A phone whose clock was reset (to 1970, say) would put knocks on days that never
     // saw them; a day before the list existed is as much slack as any phone needs.
     if k.knocked_at_naive() + chrono::Duration::days(1) < list_created_at {
-        return Ok(Err(format!(
+        return Err(format!(
             "knocked_at is more than a day before walk list {} existed (check the phone's clock)",
             k.walk_list_id
-        )));
+        ));
     }
     let Some(&(door_lat, door_lng, door_cell)) = known.doors.get(&k.door_id) else {
-        return Ok(Err(format!("unknown door {}", k.door_id)));
+        return Err(format!("unknown door {}", k.door_id));
     };
     let Some(&moved_to) = known.stops.get(&(k.walk_list_id, k.door_id)) else {
-        return Ok(Err(format!(
+        return Err(format!(
             "door {} is not on walk list {}",
             k.door_id, k.walk_list_id
-        )));
+        ));
     };
     if let Some(script) = k.script_id
         && !known.scripts.contains(&script)
     {
-        return Ok(Err(format!("unknown script {script}")));
+        return Err(format!("unknown script {script}"));
     }
     let residents = known
         .residents
@@ -234,18 +242,18 @@ fn check<'a>(
     let mut answers = Vec::new();
     for p in &k.people {
         if !residents.contains(&p.person_id) {
-            return Ok(Err(format!(
+            return Err(format!(
                 "person {} does not live at door {}",
                 p.person_id, k.door_id
-            )));
+            ));
         }
         for (key, value) in &p.answers {
             let Some(question) = questions.iter().find(|q| &q.key == key) else {
-                return Ok(Err(format!("unknown question {key:?}")));
+                return Err(format!("unknown question {key:?}"));
             };
             match knock::check_answer(question, value) {
                 Ok(stored) => answers.push((p.person_id, key.clone(), stored)),
-                Err(why) => return Ok(Err(why)),
+                Err(why) => return Err(why),
             }
         }
     }
@@ -257,18 +265,15 @@ fn check<'a>(
     let named: Vec<i64> = k.people.iter().map(|p| p.person_id).collect();
     // Moved or deceased without names concerns the people the list names at the door.
     let flagged: Vec<i64> = match k.result.as_str() {
-        "moved" | "deceased" if named.is_empty() => {
-            db::walk_lists::people(conn, auth.campaign_id, k.walk_list_id)?
-                .remove(&k.door_id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| p.id)
-                .collect()
-        }
+        "moved" | "deceased" if named.is_empty() => known
+            .listed
+            .get(&(k.walk_list_id, k.door_id))
+            .cloned()
+            .unwrap_or_default(),
         "moved" | "deceased" => named.clone(),
         _ => Vec::new(),
     };
-    Ok(Ok(Accepted {
+    Ok(Accepted {
         index,
         input: k,
         client_id,
@@ -291,7 +296,7 @@ fn check<'a>(
         distance_m,
         quality,
         flagged,
-    }))
+    })
 }
 
 /// Stores a batch's knocks with their effects, in door order, inside the caller's
@@ -325,7 +330,6 @@ fn sync_batch(
     let mut resent: Vec<(usize, String, String)> = Vec::new();
     let mut in_batch: HashSet<String> = HashSet::new();
     let checks = Checks {
-        auth,
         questions: &questions,
         known: &known,
         now,
@@ -344,7 +348,7 @@ fn sync_batch(
             resent.push((*index, client_id, hash));
             continue;
         }
-        match check(conn, &checks, *index, k, (client_id.clone(), hash))? {
+        match check(&checks, *index, k, (client_id.clone(), hash)) {
             Ok(a) => {
                 in_batch.insert(client_id);
                 accepted.push(a);

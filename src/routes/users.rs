@@ -281,7 +281,9 @@ pub async fn update(
         change_user(conn, auth, id, body, "user.update")
     })
     .await?;
-    state.profiles.forget(auth.campaign_id, id);
+    state
+        .profiles
+        .forget(auth.campaign_id, id, std::time::Instant::now());
     Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
 }
 
@@ -300,6 +302,8 @@ pub async fn deactivate(
         change_user(conn, auth, id, body, "user.deactivate")
     })
     .await?;
-    state.profiles.forget(auth.campaign_id, id);
+    state
+        .profiles
+        .forget(auth.campaign_id, id, std::time::Instant::now());
     Ok(HttpResponse::NoContent().finish())
 }
