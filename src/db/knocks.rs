@@ -287,95 +287,96 @@ pub fn apply_effects(
         }
     }
 
+    // One statement per table, each row's changes folded into it, so a batch locks
+    // every row it touches in one go: a second statement for the flags would lock the
+    // rows the first one skipped later, out of order, and two batches could deadlock.
+    let moves = |old: &str| format!("({old} IS NULL OR {old} < v.column2)");
+    let door_moves = moves("doors.last_contact_at");
     update_from_values(
         conn,
-        "UPDATE doors SET last_contact_at = v.column2, updated_at = {now}
-           FROM (VALUES {values}) AS v
-          WHERE doors.campaign_id = {campaign} AND doors.id = v.column1
-            AND (doors.last_contact_at IS NULL OR doors.last_contact_at < v.column2)",
+        &format!(
+            "UPDATE doors SET
+                last_contact_at = CASE WHEN {door_moves} THEN v.column2 ELSE doors.last_contact_at END,
+                updated_at = CASE WHEN {door_moves} THEN {{now}} ELSE doors.updated_at END,
+                do_not_walk = (doors.do_not_walk OR v.column3)
+               FROM (VALUES {{values}}) AS v
+              WHERE doors.campaign_id = {{campaign}} AND doors.id = v.column1"
+        ),
         (campaign_id, now),
-        door_last
-            .iter()
-            .map(|(&door, &at)| vec![Param::Int(door), Param::Time(at)]),
+        door_last.iter().map(|(&door, &at)| {
+            vec![
+                Param::Int(door),
+                Param::Time(Some(at)),
+                Param::Bool(hostile.contains(&door)),
+            ]
+        }),
     )?;
+    let people: BTreeSet<i64> = person_last
+        .keys()
+        .chain(&moved)
+        .chain(&deceased)
+        .copied()
+        .collect();
+    let person_moves = moves("people.last_contact_at");
     update_from_values(
         conn,
-        "UPDATE people SET last_contact_at = v.column2
-           FROM (VALUES {values}) AS v
-          WHERE people.campaign_id = {campaign} AND people.id = v.column1
-            AND (people.last_contact_at IS NULL OR people.last_contact_at < v.column2)",
+        &format!(
+            "UPDATE people SET
+                last_contact_at = CASE WHEN v.column2 IS NOT NULL AND {person_moves}
+                                       THEN v.column2 ELSE people.last_contact_at END,
+                moved = (people.moved OR v.column3),
+                deceased = (people.deceased OR v.column4),
+                updated_at = CASE WHEN v.column3 OR v.column4 THEN {{now}}
+                                  ELSE people.updated_at END
+               FROM (VALUES {{values}}) AS v
+              WHERE people.campaign_id = {{campaign}} AND people.id = v.column1"
+        ),
         (campaign_id, now),
-        person_last
-            .iter()
-            .map(|(&person, &at)| vec![Param::Int(person), Param::Time(at)]),
+        people.iter().map(|&person| {
+            vec![
+                Param::Int(person),
+                Param::Time(person_last.get(&person).copied()),
+                Param::Bool(moved.contains(&person)),
+                Param::Bool(deceased.contains(&person)),
+            ]
+        }),
     )?;
+    let stop_moves = "(walk_list_stops.last_knocked_at IS NULL
+                       OR walk_list_stops.last_knocked_at <= v.column4)";
     update_from_values(
         conn,
-        "UPDATE walk_list_stops SET last_result = v.column3, last_knocked_at = v.column4
-           FROM (VALUES {values}) AS v
-          WHERE walk_list_stops.campaign_id = {campaign}
-            AND walk_list_stops.walk_list_id = v.column1 AND walk_list_stops.door_id = v.column2
-            AND (walk_list_stops.last_knocked_at IS NULL
-                 OR walk_list_stops.last_knocked_at <= v.column4)",
+        &format!(
+            "UPDATE walk_list_stops SET
+                last_result = CASE WHEN {stop_moves} THEN v.column3
+                                   ELSE walk_list_stops.last_result END,
+                last_knocked_at = CASE WHEN {stop_moves} THEN v.column4
+                                       ELSE walk_list_stops.last_knocked_at END,
+                finished = (walk_list_stops.finished OR v.column5)
+               FROM (VALUES {{values}}) AS v
+              WHERE walk_list_stops.campaign_id = {{campaign}}
+                AND walk_list_stops.walk_list_id = v.column1
+                AND walk_list_stops.door_id = v.column2"
+        ),
         (campaign_id, now),
         stop_last.iter().map(|(&(list, door), &(result, at))| {
             vec![
                 Param::Int(list),
                 Param::Int(door),
                 Param::Text(result),
-                Param::Time(at),
+                Param::Time(Some(at)),
+                Param::Bool(finished.contains(&(list, door))),
             ]
         }),
     )?;
-    update_from_values(
-        conn,
-        "UPDATE walk_list_stops SET finished = TRUE
-           FROM (VALUES {values}) AS v
-          WHERE walk_list_stops.campaign_id = {campaign}
-            AND walk_list_stops.walk_list_id = v.column1 AND walk_list_stops.door_id = v.column2",
-        (campaign_id, now),
-        finished
-            .iter()
-            .map(|&(list, door)| vec![Param::Int(list), Param::Int(door)]),
-    )?;
-    // At most one door per knock: a batch's doors fit one statement.
-    if !hostile.is_empty() {
-        diesel::update(
-            doors::table
-                .filter(doors::campaign_id.eq(campaign_id))
-                .filter(doors::id.eq_any(&hostile)),
-        )
-        .set(doors::do_not_walk.eq(true))
-        .execute(conn)?;
-    }
-    let moved: Vec<i64> = moved.into_iter().collect();
-    for ids in moved.chunks(super::ROWS_PER_STATEMENT) {
-        diesel::update(
-            people::table
-                .filter(people::campaign_id.eq(campaign_id))
-                .filter(people::id.eq_any(ids)),
-        )
-        .set((people::moved.eq(true), people::updated_at.eq(now)))
-        .execute(conn)?;
-    }
-    let deceased: Vec<i64> = deceased.into_iter().collect();
-    for ids in deceased.chunks(super::ROWS_PER_STATEMENT) {
-        diesel::update(
-            people::table
-                .filter(people::campaign_id.eq(campaign_id))
-                .filter(people::id.eq_any(ids)),
-        )
-        .set((people::deceased.eq(true), people::updated_at.eq(now)))
-        .execute(conn)?;
-    }
     Ok(())
 }
 
 /// A value bound into [`update_from_values`].
 enum Param<'a> {
     Int(i64),
+    Bool(bool),
     Text(&'a str),
-    Time(NaiveDateTime),
+    Time(Option<NaiveDateTime>),
 }
 
 /// Runs an `UPDATE … FROM (VALUES …) AS v` for all `rows`, in one statement per
@@ -402,7 +403,7 @@ fn update_rows(
     (campaign_id, now): (i64, NaiveDateTime),
     rows: &[Vec<Param>],
 ) -> QueryResult<()> {
-    use diesel::sql_types::{BigInt, Text, Timestamp};
+    use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
     let mut param = super::placeholders(conn);
     let (campaign, at) = (param(), param());
     let values: Vec<String> = rows
@@ -425,7 +426,8 @@ fn update_rows(
             query = match *param {
                 Param::Int(v) => query.bind::<BigInt, _>(v),
                 Param::Text(v) => query.bind::<Text, _>(v),
-                Param::Time(v) => query.bind::<Timestamp, _>(v),
+                Param::Bool(v) => query.bind::<Bool, _>(v),
+                Param::Time(v) => query.bind::<Nullable<Timestamp>, _>(v),
             };
         }
         query.execute(c)

@@ -1001,3 +1001,51 @@ async fn a_full_batch_with_thousands_of_answers_is_stored_whole() {
         assert!((at - newest.naive_utc()).num_seconds().abs() <= 2, "{at}");
     }
 }
+
+/// A hostile or moved knock synced late, after a newer knock at the same door, still
+/// flags the door and the person, while the door's last contact stays the newer one.
+#[tokio::test]
+async fn a_late_hostile_or_moved_knock_still_flags_its_door_and_person() {
+    let Canvass {
+        app,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let (newer, older) = (10, 60);
+    sync(
+        &app,
+        &volunteer,
+        &[
+            knock(&list, 0, "not_home", newer),
+            knock(&list, 1, "not_home", newer),
+        ],
+    )
+    .await;
+    let hostile = knock(&list, 0, "hostile", older);
+    let mut moved = knock(&list, 1, "moved", older);
+    moved["people"] = json!([{ "person_id": person(&list, 1) }]);
+    let answer = sync(&app, &volunteer, &[hostile, moved]).await;
+    assert_eq!(answer["created"], 2, "{answer:#}");
+
+    use groundswell::db::schema::{doors, people};
+    let door = stop(&list, 0)["door_id"].as_i64().unwrap();
+    let (dnw, last): (bool, Option<chrono::NaiveDateTime>) = doors::table
+        .find(door)
+        .select((doors::do_not_walk, doors::last_contact_at))
+        .first(&mut app.conn())
+        .unwrap();
+    assert!(dnw, "the late hostile knock puts the door on do-not-walk");
+    let newer_at = (chrono::Utc::now() - chrono::Duration::minutes(newer)).naive_utc();
+    let last = last.expect("the door was knocked");
+    assert!(
+        (last - newer_at).num_seconds().abs() <= 5,
+        "last contact {last} went back"
+    );
+    let flagged: bool = people::table
+        .find(person(&list, 1))
+        .select(people::moved)
+        .first(&mut app.conn())
+        .unwrap();
+    assert!(flagged, "the late moved knock flags the person");
+}
