@@ -10,20 +10,6 @@ use super::DbConnection;
 use super::people::on_backend;
 use super::schema::{doors, knock_answers, knocks, people, questions, walk_list_stops, walk_lists};
 
-/// The knock already stored under a client id: its id and content hash.
-pub fn find_by_client_id(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-    client_id: &str,
-) -> QueryResult<Option<(i64, String)>> {
-    knocks::table
-        .filter(knocks::campaign_id.eq(campaign_id))
-        .filter(knocks::client_id.eq(client_id))
-        .select((knocks::id, knocks::content_hash))
-        .first(conn)
-        .optional()
-}
-
 /// A knock to store, already checked.
 pub struct NewKnock<'a> {
     pub campaign_id: i64,
@@ -173,45 +159,6 @@ pub fn residents_of(
         .filter(people::door_id.eq_any(door_ids))
         .order(people::id)
         .select((people::door_id, people::id))
-        .load(conn)
-}
-
-/// Whether the door is a stop of the list.
-pub fn is_stop(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-    list_id: i64,
-    door_id: i64,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        walk_list_stops::table
-            .filter(walk_list_stops::campaign_id.eq(campaign_id))
-            .filter(walk_list_stops::walk_list_id.eq(list_id))
-            .filter(walk_list_stops::door_id.eq(door_id)),
-    ))
-    .get_result(conn)
-}
-
-/// The door's location and resolution-15 cell, if the door is in the campaign.
-pub fn door_location(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-    door_id: i64,
-) -> QueryResult<Option<(f64, f64, i64)>> {
-    doors::table
-        .filter(doors::campaign_id.eq(campaign_id))
-        .filter(doors::id.eq(door_id))
-        .select((doors::lat, doors::lng, doors::cell))
-        .first(conn)
-        .optional()
-}
-
-/// The ids of the people living at the door.
-pub fn people_at(conn: &mut DbConnection, campaign_id: i64, door_id: i64) -> QueryResult<Vec<i64>> {
-    people::table
-        .filter(people::campaign_id.eq(campaign_id))
-        .filter(people::door_id.eq(door_id))
-        .select(people::id)
         .load(conn)
 }
 

@@ -351,7 +351,7 @@ pub(crate) fn placeholders(conn: &DbConnection) -> impl FnMut() -> String + use<
 /// (measured: 2 of 600 knock batches from 20 phones). Queueing on a mutex first hands
 /// the lock over as soon as it is free and keeps busy polling for other processes (the
 /// CLI beside a running server).
-pub fn writer_turn(pool: &DbPool) -> Option<MutexGuard<'_, ()>> {
+fn writer_turn(pool: &DbPool) -> Option<MutexGuard<'_, ()>> {
     let writer = pool.writer.as_ref()?;
     // A writer that panicked left nothing to protect: the mutex guards no data.
     Some(writer.lock().unwrap_or_else(PoisonError::into_inner))
