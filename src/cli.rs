@@ -62,6 +62,21 @@ enum Command {
         #[command(subcommand)]
         command: ScoresCommand,
     },
+    /// Door-knock progress.
+    Progress {
+        #[command(subcommand)]
+        command: ProgressCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProgressCommand {
+    /// Rebuild a campaign's progress tallies from all its knocks (after a re-import
+    /// moved doors that had knocks to other cells, say).
+    Rebuild {
+        #[arg(long)]
+        campaign: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,6 +286,15 @@ pub async fn run() -> anyhow::Result<()> {
             let (people, cells) =
                 db::write_transaction(&mut conn, |conn| db::scores::recompute(conn, *campaign))?;
             println!("recomputed: {people} people with evidence, {cells} cells with support IDs");
+            Ok(())
+        }
+        Some(Command::Progress {
+            command: ProgressCommand::Rebuild { campaign },
+        }) => {
+            let mut conn = connect_and_migrate(&load_settings(&cli, None)?)?;
+            let tallies =
+                db::write_transaction(&mut conn, |conn| db::tallies::rebuild(conn, *campaign))?;
+            println!("rebuilt: {tallies} progress tallies");
             Ok(())
         }
         Some(Command::Demo) => {

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::people::on_backend;
 use super::schema::{doors, knock_answers, knocks, people, questions, walk_list_stops, walk_lists};
+use super::values::{Param, update_from_values};
 
 /// A knock to store, already checked.
 pub struct NewKnock<'a> {
@@ -315,70 +316,6 @@ pub fn apply_effects(
             ]
         }),
     )?;
-    Ok(())
-}
-
-/// A value bound into [`update_from_values`].
-enum Param<'a> {
-    Int(i64),
-    Bool(bool),
-    Text(&'a str),
-    Time(Option<NaiveDateTime>),
-}
-
-/// Runs an `UPDATE … FROM (VALUES …) AS v` for all `rows`, in one statement per
-/// [`super::ROWS_PER_STATEMENT`] rows (none when there are no rows). In `sql`, `{values}` becomes the rows' placeholders, `{campaign}`
-/// and `{now}` the campaign id and the time; the rows' columns are `v.column1`,
-/// `v.column2`, … on both backends. One round trip instead of one per row.
-fn update_from_values<'a>(
-    conn: &mut DbConnection,
-    sql: &str,
-    (campaign_id, now): (i64, NaiveDateTime),
-    rows: impl Iterator<Item = Vec<Param<'a>>>,
-) -> QueryResult<()> {
-    let rows: Vec<Vec<Param>> = rows.collect();
-    for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
-        update_rows(conn, sql, (campaign_id, now), chunk)?;
-    }
-    Ok(())
-}
-
-/// One statement of [`update_from_values`].
-fn update_rows(
-    conn: &mut DbConnection,
-    sql: &str,
-    (campaign_id, now): (i64, NaiveDateTime),
-    rows: &[Vec<Param>],
-) -> QueryResult<()> {
-    use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
-    let mut param = super::placeholders(conn);
-    let (campaign, at) = (param(), param());
-    let values: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            let row: Vec<String> = row.iter().map(|_| param()).collect();
-            format!("({})", row.join(", "))
-        })
-        .collect();
-    let sql = sql
-        .replace("{values}", &values.join(", "))
-        .replace("{campaign}", &campaign)
-        .replace("{now}", &at);
-    on_backend!(conn, |c| {
-        let mut query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<BigInt, _>(campaign_id)
-            .bind::<Timestamp, _>(now);
-        for param in rows.iter().flatten() {
-            query = match *param {
-                Param::Int(v) => query.bind::<BigInt, _>(v),
-                Param::Text(v) => query.bind::<Text, _>(v),
-                Param::Bool(v) => query.bind::<Bool, _>(v),
-                Param::Time(v) => query.bind::<Nullable<Timestamp>, _>(v),
-            };
-        }
-        query.execute(c)
-    })?;
     Ok(())
 }
 

@@ -16,8 +16,10 @@ pub mod regions;
 pub mod schema;
 pub mod scores;
 pub mod sessions;
+pub mod tallies;
 pub mod turfs;
 pub mod users;
+mod values;
 pub mod walk_lists;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -62,7 +64,7 @@ pub struct DbPool {
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
 /// The tables a knock batch reads and writes, whose plans need statistics.
-pub const KNOCK_TABLES: [&str; 8] = [
+pub const KNOCK_TABLES: [&str; 9] = [
     "knocks",
     "knock_answers",
     "score_history",
@@ -71,6 +73,7 @@ pub const KNOCK_TABLES: [&str; 8] = [
     "walk_lists",
     "walk_list_stops",
     "walk_list_holders",
+    "progress_tallies",
 ];
 
 /// Analyses those of `tables` whose planner statistics PostgreSQL lacks or has outgrown:
@@ -222,13 +225,35 @@ impl ManageConnection for DbManager {
     }
 }
 
-/// Applies the embedded migrations for the connection's backend.
+/// The migration that made the progress tallies, which the knocks stored before it
+/// fill once.
+const TALLIES_MIGRATION: &str = "20261123000008";
+
+/// Applies the embedded migrations for the connection's backend. When that creates the
+/// progress tallies, they are filled from the knocks already stored.
 pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
     let result = match conn {
-        DbConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgresql(c) => c
+            .run_pending_migrations(PG_MIGRATIONS)
+            .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>()),
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>()),
     };
-    result.map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))
+    let applied = result.map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
+    if applied
+        .iter()
+        .any(|v| v.replace('-', "") == TALLIES_MIGRATION)
+    {
+        let written = write_transaction(conn, tallies::rebuild_all)?;
+        if written > 0 {
+            tracing::info!(
+                tallies = written,
+                "filled the progress tallies from the stored knocks"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Connects, migrates and builds the pool. The first connection is opened directly so a

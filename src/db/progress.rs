@@ -1,15 +1,21 @@
-//! Door-knock progress, aggregated in the database: one grouped query over the knocks
-//! (with their list, turf and door), one over the support IDs, and one over the doors
-//! still to knock. The two dialects differ only in how a day and an hour are written.
+//! Door-knock progress. The figures come from the running tallies of
+//! [`crate::progress`] (kept by the knock sync, see [`super::tallies`]), with the knocks
+//! themselves counted only at the ends of a window that starts or ends between
+//! midnights, and for cells finer than the tallies'. [`figures_from_knocks`] counts the
+//! same figures straight from the knocks in grouped SQL (what the tallies must always
+//! agree with), and one query counts the doors still to knock. The two dialects differ
+//! only in how a day and an hour are written.
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::DbConnection;
 use super::people::on_backend;
+use super::tallies;
+use crate::progress::{TALLY_RESOLUTION, Totals};
 
 /// What to group by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,8 +138,113 @@ macro_rules! bind_filter {
     };
 }
 
-/// Progress figures per group key (the key as text: an id, a day, or a cell as integer).
+/// Progress figures per group key (the key as text: an id, a day, or a cell as
+/// integer): from the tallies, and from the knocks where the tallies cannot tell (the
+/// ends of a window that starts or ends between midnights; cells finer than
+/// [`TALLY_RESOLUTION`]).
 pub fn figures(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    group: GroupBy,
+    f: &Filter,
+) -> QueryResult<BTreeMap<Option<String>, Figures>> {
+    let mut out = match group {
+        GroupBy::Cell(res) if res > TALLY_RESOLUTION => knock_figures(conn, campaign_id, group, f)?,
+        _ => tally_figures(conn, campaign_id, group, f)?,
+    };
+    add_remaining(conn, campaign_id, group, f, &mut out)?;
+    Ok(out)
+}
+
+/// The figures of [`figures`] counted straight from the knocks in grouped SQL, reading
+/// every knock of the window: what the tallies must always agree with.
+pub fn figures_from_knocks(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    group: GroupBy,
+    f: &Filter,
+) -> QueryResult<BTreeMap<Option<String>, Figures>> {
+    let mut out = knock_figures(conn, campaign_id, group, f)?;
+    add_remaining(conn, campaign_id, group, f, &mut out)?;
+    Ok(out)
+}
+
+/// The group of a knock or tally: its day, turf (with the turf's region), volunteer and
+/// cell (any resolution from [`TALLY_RESOLUTION`] to 15; its parent is taken).
+fn group_key(
+    group: GroupBy,
+    day: NaiveDate,
+    (turf_id, region_id): (i64, Option<i64>),
+    user_id: i64,
+    cell: i64,
+) -> Option<String> {
+    match group {
+        GroupBy::Region => region_id.map(|r| r.to_string()),
+        GroupBy::Turf => Some(turf_id.to_string()),
+        GroupBy::Volunteer => Some(user_id.to_string()),
+        GroupBy::Day => Some(day.format("%Y-%m-%d").to_string()),
+        GroupBy::Cell(res) => {
+            let res = h3o::Resolution::try_from(res).ok()?;
+            crate::spatial::cells::from_db(cell)
+                .and_then(|c| c.parent(res))
+                .map(|c| crate::spatial::cells::to_db(c).to_string())
+        }
+    }
+}
+
+/// The figures from the tallies of the window's whole days, plus the knocks of the
+/// pieces of a day at its ends.
+fn tally_figures(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    group: GroupBy,
+    f: &Filter,
+) -> QueryResult<BTreeMap<Option<String>, Figures>> {
+    let split = crate::progress::split(f.from, f.to);
+    let mut totals: BTreeMap<Option<String>, Totals> = BTreeMap::new();
+    if let Some(days) = split.days {
+        for row in tallies::read(conn, campaign_id, days, f)? {
+            let k = row.key;
+            let key = group_key(group, k.day, (k.turf_id, row.region_id), k.user_id, k.cell);
+            totals.entry(key).or_default().add(k.day, &row.tally);
+        }
+    }
+    for (from, to) in split.partial {
+        let window = Filter { from, to, ..*f };
+        let mut after = None;
+        loop {
+            let page = tallies::counted(conn, campaign_id, &window, after)?;
+            for c in &page {
+                let day = c.knock.knocked_at.date();
+                let key = group_key(group, day, (c.turf_id, c.region_id), c.user_id, c.door_cell);
+                totals.entry(key).or_default().add_knock(&c.knock);
+            }
+            match page.last() {
+                Some(last) if page.len() >= tallies::PAGE => {
+                    after = Some((last.knock.knocked_at, last.id));
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(totals
+        .into_iter()
+        .map(|(key, t)| {
+            let figures = Figures {
+                attempts: t.attempts,
+                doors_knocked: t.doors_knocked(),
+                contacts: t.contacts,
+                active_hours: t.active_hours(),
+                support_ids: t.support_ids,
+                doors_remaining: None,
+            };
+            (key, figures)
+        })
+        .collect())
+}
+
+/// Attempts, doors, contacts, hours and support IDs by group, in grouped SQL.
+fn knock_figures(
     conn: &mut DbConnection,
     campaign_id: i64,
     group: GroupBy,
@@ -188,6 +299,18 @@ pub fn figures(
             out.entry(a.key).or_default().support_ids[v - 1] += a.n;
         }
     }
+    Ok(out)
+}
+
+/// Fills in the doors remaining of each group (none by day), adding the groups that
+/// have doors to knock but no knock yet.
+fn add_remaining(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    group: GroupBy,
+    f: &Filter,
+    out: &mut BTreeMap<Option<String>, Figures>,
+) -> QueryResult<()> {
     if group != GroupBy::Day {
         for (k, n) in remaining(conn, campaign_id, group, f)? {
             out.entry(k).or_default().doors_remaining = Some(n);
@@ -196,7 +319,7 @@ pub fn figures(
             fig.doors_remaining.get_or_insert(0);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Doors on live lists that are not finished, by group. Time bounds do not apply to

@@ -15,6 +15,7 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::knock::{self, KnockInput, LocationQuality, Question, QuestionKind};
+use crate::progress::{CountedKnock, TallyKey};
 use crate::routing;
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +93,8 @@ struct Known {
     stored: HashMap<String, (i64, String)>,
     /// The batch's lists that exist, with whether the caller may sync knocks for them.
     lists: HashMap<i64, (NaiveDateTime, bool)>,
+    /// list → its turf.
+    turfs: HashMap<i64, i64>,
     /// door → (lat, lng, resolution-15 cell).
     doors: HashMap<i64, (f64, f64, i64)>,
     /// (list, door) of the stops, with the list the door moved to since.
@@ -136,6 +139,7 @@ impl Known {
             let allowed = auth.role >= Role::Organizer
                 || db::walk_lists::has_held(conn, campaign, list_id, auth.user_id)?;
             known.lists.insert(list_id, (list.created_at, allowed));
+            known.turfs.insert(list_id, list.turf_id);
         }
         for (door, lat, lng, cell) in db::knocks::door_locations(conn, campaign, &door_ids)? {
             known.doors.insert(door, (lat, lng, cell));
@@ -441,6 +445,38 @@ fn sync_batch(
         })
         .collect();
     db::scores::apply_knocks(conn, auth.campaign_id, now, &facts)?;
+    let counted: Vec<(TallyKey, CountedKnock)> = scored
+        .iter()
+        .filter_map(|&(_, a)| {
+            let knocked_at = a.input.knocked_at_naive();
+            let key = TallyKey {
+                day: knocked_at.date(),
+                turf_id: *known.turfs.get(&a.input.walk_list_id)?,
+                user_id: auth.user_id,
+                cell: db::tallies::tally_cell(a.door_cell),
+            };
+            // Counted from the answers as stored, as a rebuild from the knocks does.
+            let mut support_ids = [0; 5];
+            for (_, key, answer) in &a.answers {
+                let slot = (key == knock::SUPPORT_ID)
+                    .then(|| answer.parse::<usize>().ok())
+                    .flatten()
+                    .and_then(|v| v.checked_sub(1))
+                    .and_then(|i| support_ids.get_mut(i));
+                if let Some(n) = slot {
+                    *n += 1;
+                }
+            }
+            let k = CountedKnock {
+                door_id: a.input.door_id,
+                knocked_at,
+                contacted: a.input.result == "contacted",
+                support_ids,
+            };
+            Some((key, k))
+        })
+        .collect();
+    db::tallies::record(conn, auth.campaign_id, now, &counted)?;
     let missing: Vec<&str> = resent
         .iter()
         .map(|(_, c, _)| c.as_str())

@@ -610,6 +610,141 @@ async fn neighbours_not_yet_asked_move_toward_what_their_cell_said() {
     );
 }
 
+/// Every tally of the campaign, by key, as the progress figures read them.
+fn all_tallies(
+    app: &TestApp,
+) -> Vec<(
+    groundswell::progress::TallyKey,
+    Option<i64>,
+    groundswell::progress::Tally,
+)> {
+    use groundswell::db::{progress::Filter, tallies};
+    let mut rows: Vec<_> = tallies::read(
+        &mut app.conn(),
+        app.campaign_id,
+        (None, None),
+        &Filter::default(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.key, r.region_id, r.tally))
+    .collect();
+    rows.sort_by_key(|r| r.0);
+    rows
+}
+
+#[tokio::test]
+async fn tallied_progress_equals_counting_the_knocks_over_any_window() {
+    use groundswell::db::progress::{Filter, GroupBy, figures, figures_from_knocks};
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        other_list,
+    } = canvass().await;
+    // Lists made ten days ago, so phones may sync knocks of the days since.
+    {
+        use groundswell::db::schema::walk_lists;
+        diesel::update(walk_lists::table)
+            .set(walk_lists::created_at.eq(groundswell::db::now() - chrono::Duration::days(10)))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    // Knocks spread over eight days at every hour, doors knocked again and again, by
+    // the volunteer on their list and the organizer on the other.
+    let results = ["not_home", "contacted", "refused", "come_back", "contacted"];
+    let mut batches: Vec<(String, Vec<Value>)> = Vec::new();
+    for (token, l, rounds) in [(&volunteer, &list, 6), (&organizer, &other_list, 3)] {
+        let doors = l["stops"].as_array().unwrap().len();
+        let mut batch = Vec::new();
+        for round in 0..rounds {
+            for i in 0..doors {
+                let n = round * doors + i;
+                let minutes_ago = ((n * 997 + round * 331) % (8 * 24 * 60)) as i64 + 1;
+                let result = results[n % results.len()];
+                let mut k = knock(l, i, result, minutes_ago);
+                if result == "contacted" && n % 3 != 0 {
+                    k["people"] = json!([{ "person_id": person(l, i), "answers": { "support_id": (n % 5) + 1 } }]);
+                }
+                batch.push(k);
+            }
+        }
+        batches.push((token.to_string(), batch));
+    }
+    for (token, batch) in &batches {
+        for chunk in batch.chunks(97) {
+            assert_eq!(sync(&app, token, chunk).await["created"], chunk.len());
+        }
+    }
+    // Sent again: nothing is counted twice.
+    let (token, batch) = &batches[0];
+    assert_eq!(sync(&app, token, &batch[..60]).await["duplicate"], 60);
+
+    let now = groundswell::db::now();
+    let midnight = |days_ago: i64| {
+        (now.date() - chrono::Duration::days(days_ago))
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+    };
+    let hours_ago = |h: i64| now - chrono::Duration::minutes(h * 60 + 17);
+    let windows = [
+        (None, None),
+        (Some(midnight(3)), None),
+        (Some(midnight(5)), Some(midnight(2))),
+        (Some(hours_ago(50)), None),
+        (None, Some(hours_ago(30))),
+        (Some(hours_ago(100)), Some(hours_ago(20))),
+        (Some(hours_ago(12)), Some(hours_ago(9))),
+        (Some(midnight(4)), Some(hours_ago(40))),
+    ];
+    let me = json_with(app.get("/api/v1/me", &volunteer).await, 200).await;
+    let vol_id = me["id"].as_i64().unwrap();
+    let mut conn = app.conn();
+    let mut compared = 0;
+    for (from, to) in windows {
+        for user_id in [None, Some(vol_id)] {
+            let f = Filter {
+                from,
+                to,
+                user_id,
+                ..Filter::default()
+            };
+            for group in [
+                GroupBy::Region,
+                GroupBy::Turf,
+                GroupBy::Volunteer,
+                GroupBy::Day,
+                GroupBy::Cell(7),
+                GroupBy::Cell(9),
+                GroupBy::Cell(10),
+            ] {
+                let tallied = figures(&mut conn, app.campaign_id, group, &f).unwrap();
+                let counted = figures_from_knocks(&mut conn, app.campaign_id, group, &f).unwrap();
+                assert_eq!(
+                    tallied, counted,
+                    "{group:?} from {from:?} to {to:?}, user {user_id:?}"
+                );
+                compared += tallied.values().filter(|v| v.attempts > 0).count();
+            }
+        }
+    }
+    assert!(
+        compared > 100,
+        "the windows hold knocks: {compared} groups compared"
+    );
+
+    // A rebuild from the knocks gives exactly the tallies the sync kept.
+    let kept = all_tallies(&app);
+    assert!(kept.len() > 8, "{} tallies", kept.len());
+    let written = groundswell::db::write_transaction(&mut conn, |c| {
+        groundswell::db::tallies::rebuild(c, app.campaign_id)
+    })
+    .unwrap();
+    assert_eq!(written, kept.len());
+    assert_eq!(all_tallies(&app), kept);
+}
+
 #[tokio::test]
 async fn progress_figures_equal_counts_from_the_knocks() {
     let Canvass {

@@ -1,0 +1,451 @@
+//! The progress tallies of [`crate::progress`]: kept by the knock sync inside the
+//! knock's transaction, rebuilt from the knocks themselves (after the migration that
+//! made the table, or on demand), and read by the progress figures.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Binary, Date, Integer, Nullable, Text, Timestamp};
+
+use super::DbConnection;
+use super::progress::Filter;
+use super::values::{Param, execute_bound, load_bound, load_from_values, update_from_values};
+use crate::progress::{self as core, CountedKnock, TALLY_RESOLUTION, Tally, TallyKey};
+
+/// Knocks read per query when counting from the knocks themselves.
+pub const PAGE: usize = 10_000;
+
+/// The tally cell of a door's resolution-15 cell: its parent at [`TALLY_RESOLUTION`]
+/// (0 for a value that is no cell, which no group by cell shows).
+pub fn tally_cell(door_cell: i64) -> i64 {
+    crate::spatial::cells::from_db(door_cell)
+        .and_then(|c| c.parent(h3o::Resolution::try_from(TALLY_RESOLUTION).ok()?))
+        .map_or(0, crate::spatial::cells::to_db)
+}
+
+fn corrupt(e: std::io::Error) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(Box::new(e))
+}
+
+/// The columns of a tally row after its key, as bound.
+fn tally_params<'a>(
+    campaign_id: i64,
+    key: &TallyKey,
+    t: &Tally,
+    doors: &'a [u8],
+) -> Vec<Param<'a>> {
+    let mut row = vec![
+        Param::Int(campaign_id),
+        Param::Date(key.day),
+        Param::Int(key.turf_id),
+        Param::Int(key.user_id),
+        Param::Int(key.cell),
+        Param::Int(t.attempts),
+        Param::Int(t.contacts),
+    ];
+    row.extend(t.support_ids.iter().map(|&n| Param::Int(n)));
+    // 24 bits of hours fit an INTEGER on both backends.
+    row.push(Param::Int32(i32::try_from(t.hours).unwrap_or(i32::MAX)));
+    row.push(Param::Bytes(doors));
+    row
+}
+
+const COLUMNS: &str = "campaign_id, day, turf_id, user_id, cell, attempts, contacts, \
+     support_1, support_2, support_3, support_4, support_5, hours, doors";
+
+#[derive(QueryableByName)]
+struct StoredDoors {
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    turf_id: i64,
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = BigInt)]
+    cell: i64,
+    #[diesel(sql_type = Binary)]
+    doors: Vec<u8>,
+}
+
+/// Adds knocks just stored to their tallies, inside the caller's transaction. One
+/// upsert (rows in key order, so concurrent batches lock them in the same order) adds
+/// the sums and hours and writes the door sets of new keys; it returns every key's door
+/// set as stored, and one update writes back those that gained doors.
+pub fn record(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    now: NaiveDateTime,
+    knocks: &[(TallyKey, CountedKnock)],
+) -> QueryResult<()> {
+    let added = core::tally(knocks.iter().map(|(key, k)| (*key, k)));
+    if added.is_empty() {
+        return Ok(());
+    }
+    let bytes: Vec<Vec<u8>> = added.values().map(Tally::doors_bytes).collect();
+    let stored: Vec<StoredDoors> = load_from_values(
+        conn,
+        &format!(
+            "INSERT INTO progress_tallies ({COLUMNS}) VALUES {{values}}
+             ON CONFLICT (campaign_id, day, turf_id, user_id, cell) DO UPDATE SET
+                attempts = progress_tallies.attempts + excluded.attempts,
+                contacts = progress_tallies.contacts + excluded.contacts,
+                support_1 = progress_tallies.support_1 + excluded.support_1,
+                support_2 = progress_tallies.support_2 + excluded.support_2,
+                support_3 = progress_tallies.support_3 + excluded.support_3,
+                support_4 = progress_tallies.support_4 + excluded.support_4,
+                support_5 = progress_tallies.support_5 + excluded.support_5,
+                hours = progress_tallies.hours | excluded.hours
+             RETURNING day, turf_id, user_id, cell, doors"
+        ),
+        (campaign_id, now),
+        added
+            .iter()
+            .zip(&bytes)
+            .map(|((key, t), b)| tally_params(campaign_id, key, t, b)),
+    )?;
+    let mut grown: Vec<(TallyKey, Vec<u8>)> = Vec::new();
+    for row in stored {
+        let key = TallyKey {
+            day: row.day,
+            turf_id: row.turf_id,
+            user_id: row.user_id,
+            cell: row.cell,
+        };
+        let Some(t) = added.get(&key) else { continue };
+        let mut doors = Tally::doors_from_bytes(&row.doors).map_err(corrupt)?;
+        let before = doors.len();
+        doors |= &t.doors;
+        if doors.len() != before {
+            grown.push((key, core::doors_to_bytes(&doors)));
+        }
+    }
+    grown.sort_by_key(|(key, _)| *key);
+    update_from_values(
+        conn,
+        "UPDATE progress_tallies SET doors = v.column5
+           FROM (VALUES {values}) AS v
+          WHERE progress_tallies.campaign_id = {campaign} AND progress_tallies.day = v.column1
+            AND progress_tallies.turf_id = v.column2 AND progress_tallies.user_id = v.column3
+            AND progress_tallies.cell = v.column4",
+        (campaign_id, now),
+        grown.iter().map(|(key, doors)| {
+            vec![
+                Param::Date(key.day),
+                Param::Int(key.turf_id),
+                Param::Int(key.user_id),
+                Param::Int(key.cell),
+                Param::Bytes(doors),
+            ]
+        }),
+    )
+}
+
+/// Rebuilds the campaign's tallies from all its knocks, inside the caller's
+/// transaction; returns how many tallies it wrote. Gives exactly what the knock sync
+/// kept, as long as no re-import has moved a knocked door to another cell since.
+pub fn rebuild(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<usize> {
+    execute_bound(
+        conn,
+        "DELETE FROM progress_tallies WHERE campaign_id = {?}",
+        &[Param::Int(campaign_id)],
+    )?;
+    let everything = Filter::default();
+    let mut pending: BTreeMap<TallyKey, Tally> = BTreeMap::new();
+    let mut written = 0;
+    let mut after = None;
+    loop {
+        let page = counted(conn, campaign_id, &everything, after)?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.knock.knocked_at, last.id));
+        let last_day = last.knock.knocked_at.date();
+        for c in &page {
+            let key = TallyKey {
+                day: c.knock.knocked_at.date(),
+                turf_id: c.turf_id,
+                user_id: c.user_id,
+                cell: tally_cell(c.door_cell),
+            };
+            pending.entry(key).or_default().add(&c.knock);
+        }
+        // Knocks come in time order: the days before this page's last are complete.
+        let done: Vec<TallyKey> = pending
+            .keys()
+            .filter(|k| k.day < last_day)
+            .copied()
+            .collect();
+        let complete: Vec<(TallyKey, Tally)> = done
+            .into_iter()
+            .filter_map(|k| pending.remove_entry(&k))
+            .collect();
+        written += insert(conn, campaign_id, &complete)?;
+    }
+    let rest: Vec<(TallyKey, Tally)> = std::mem::take(&mut pending).into_iter().collect();
+    written += insert(conn, campaign_id, &rest)?;
+    Ok(written)
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    tallies: &[(TallyKey, Tally)],
+) -> QueryResult<usize> {
+    let bytes: Vec<Vec<u8>> = tallies.iter().map(|(_, t)| t.doors_bytes()).collect();
+    update_from_values(
+        conn,
+        &format!("INSERT INTO progress_tallies ({COLUMNS}) VALUES {{values}}"),
+        (campaign_id, super::now()),
+        tallies
+            .iter()
+            .zip(&bytes)
+            .map(|((key, t), b)| tally_params(campaign_id, key, t, b)),
+    )?;
+    Ok(tallies.len())
+}
+
+/// Rebuilds the tallies of every campaign that has knocks; returns how many it wrote.
+pub fn rebuild_all(conn: &mut DbConnection) -> QueryResult<usize> {
+    #[derive(QueryableByName)]
+    struct Campaign {
+        #[diesel(sql_type = BigInt)]
+        campaign_id: i64,
+    }
+    let campaigns: Vec<Campaign> = load_bound(
+        conn,
+        "SELECT DISTINCT campaign_id FROM knocks ORDER BY campaign_id",
+        &[],
+    )?;
+    let mut written = 0;
+    for c in campaigns {
+        written += rebuild(conn, c.campaign_id)?;
+    }
+    Ok(written)
+}
+
+/// One tally as a progress request reads it, with the region of its turf.
+pub struct TallyRow {
+    pub key: TallyKey,
+    pub region_id: Option<i64>,
+    pub tally: Tally,
+}
+
+#[derive(QueryableByName)]
+struct RawTally {
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    turf_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    region_id: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = BigInt)]
+    cell: i64,
+    #[diesel(sql_type = BigInt)]
+    attempts: i64,
+    #[diesel(sql_type = BigInt)]
+    contacts: i64,
+    #[diesel(sql_type = BigInt)]
+    support_1: i64,
+    #[diesel(sql_type = BigInt)]
+    support_2: i64,
+    #[diesel(sql_type = BigInt)]
+    support_3: i64,
+    #[diesel(sql_type = BigInt)]
+    support_4: i64,
+    #[diesel(sql_type = BigInt)]
+    support_5: i64,
+    #[diesel(sql_type = Integer)]
+    hours: i32,
+    #[diesel(sql_type = Binary)]
+    doors: Vec<u8>,
+}
+
+/// The conditions of `f`'s region, turf and volunteer (never its times), on the columns
+/// `t.region_id`, `{turf}` and `{user}`, with their values.
+fn scope_conditions<'a>(f: &Filter, turf: &str, user: &str, params: &mut Vec<Param<'a>>) -> String {
+    let mut sql = String::new();
+    for (value, column) in [
+        (f.region_id, "t.region_id"),
+        (f.turf_id, turf),
+        (f.user_id, user),
+    ] {
+        if let Some(v) = value {
+            sql.push_str(&format!(" AND {column} = {{?}}"));
+            params.push(Param::Int(v));
+        }
+    }
+    sql
+}
+
+/// The tallies of the whole days `[first, end)` within `f`'s region, turf and volunteer.
+pub fn read(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    (first, end): (Option<NaiveDate>, Option<NaiveDate>),
+    f: &Filter,
+) -> QueryResult<Vec<TallyRow>> {
+    let mut params = vec![Param::Int(campaign_id)];
+    let mut conditions = String::new();
+    if let Some(first) = first {
+        conditions.push_str(" AND pt.day >= {?}");
+        params.push(Param::Date(first));
+    }
+    if let Some(end) = end {
+        conditions.push_str(" AND pt.day < {?}");
+        params.push(Param::Date(end));
+    }
+    conditions.push_str(&scope_conditions(
+        f,
+        "pt.turf_id",
+        "pt.user_id",
+        &mut params,
+    ));
+    let rows: Vec<RawTally> = load_bound(
+        conn,
+        &format!(
+            "SELECT pt.day, pt.turf_id, t.region_id, pt.user_id, pt.cell, pt.attempts,
+                    pt.contacts, pt.support_1, pt.support_2, pt.support_3, pt.support_4,
+                    pt.support_5, pt.hours, pt.doors
+               FROM progress_tallies pt
+               JOIN turfs t ON t.campaign_id = pt.campaign_id AND t.id = pt.turf_id
+              WHERE pt.campaign_id = {{?}}{conditions}"
+        ),
+        &params,
+    )?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(TallyRow {
+                key: TallyKey {
+                    day: r.day,
+                    turf_id: r.turf_id,
+                    user_id: r.user_id,
+                    cell: r.cell,
+                },
+                region_id: r.region_id,
+                tally: Tally {
+                    attempts: r.attempts,
+                    contacts: r.contacts,
+                    support_ids: [
+                        r.support_1,
+                        r.support_2,
+                        r.support_3,
+                        r.support_4,
+                        r.support_5,
+                    ],
+                    hours: u32::try_from(r.hours).unwrap_or(0),
+                    doors: Tally::doors_from_bytes(&r.doors).map_err(corrupt)?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// One knock as progress counts it, with where it falls.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    pub id: i64,
+    pub turf_id: i64,
+    pub region_id: Option<i64>,
+    pub user_id: i64,
+    /// The door's resolution-15 cell.
+    pub door_cell: i64,
+    pub knock: CountedKnock,
+}
+
+#[derive(QueryableByName)]
+struct CountedRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Timestamp)]
+    knocked_at: NaiveDateTime,
+    #[diesel(sql_type = BigInt)]
+    turf_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    region_id: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = BigInt)]
+    cell: i64,
+    #[diesel(sql_type = BigInt)]
+    door_id: i64,
+    #[diesel(sql_type = Integer)]
+    contacted: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    answer: Option<String>,
+}
+
+/// Up to [`PAGE`] knocks within `f` (times included), in (knocked_at, id) order after
+/// `after`, each with its support IDs.
+pub fn counted(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    f: &Filter,
+    after: Option<(NaiveDateTime, i64)>,
+) -> QueryResult<Vec<Counted>> {
+    let mut params = vec![Param::Int(campaign_id)];
+    let mut conditions = String::new();
+    if let Some(from) = f.from {
+        conditions.push_str(" AND k.knocked_at >= {?}");
+        params.push(Param::Time(Some(from)));
+    }
+    if let Some(to) = f.to {
+        conditions.push_str(" AND k.knocked_at < {?}");
+        params.push(Param::Time(Some(to)));
+    }
+    if let Some((at, id)) = after {
+        conditions.push_str(" AND k.knocked_at >= {?} AND (k.knocked_at > {?} OR k.id > {?})");
+        params.extend([Param::Time(Some(at)), Param::Time(Some(at)), Param::Int(id)]);
+    }
+    conditions.push_str(&scope_conditions(f, "wl.turf_id", "k.user_id", &mut params));
+    params.push(Param::Int(campaign_id));
+    let rows: Vec<CountedRow> = load_bound(
+        conn,
+        &format!(
+            "SELECT p.id, p.knocked_at, p.turf_id, p.region_id, p.user_id, p.cell, p.door_id,
+                    p.contacted, a.answer
+               FROM (SELECT k.id, k.knocked_at, wl.turf_id, t.region_id, k.user_id, d.cell,
+                            k.door_id,
+                            CAST(CASE WHEN k.result = 'contacted' THEN 1 ELSE 0 END AS INTEGER)
+                              AS contacted
+                       FROM knocks k
+                       JOIN walk_lists wl ON wl.campaign_id = k.campaign_id AND wl.id = k.walk_list_id
+                       JOIN turfs t ON t.campaign_id = wl.campaign_id AND t.id = wl.turf_id
+                       JOIN doors d ON d.campaign_id = k.campaign_id AND d.id = k.door_id
+                      WHERE k.campaign_id = {{?}}{conditions}
+                      ORDER BY k.knocked_at, k.id
+                      LIMIT {PAGE}) p
+               LEFT JOIN knock_answers a ON a.campaign_id = {{?}} AND a.knock_id = p.id
+                     AND a.question_key = 'support_id'
+              ORDER BY p.knocked_at, p.id"
+        ),
+        &params,
+    )?;
+    let mut out: Vec<Counted> = Vec::new();
+    for r in rows {
+        let support = r
+            .answer
+            .as_deref()
+            .and_then(|a| a.parse::<usize>().ok())
+            .filter(|a| (1..=5).contains(a));
+        if out.last().is_none_or(|c| c.id != r.id) {
+            out.push(Counted {
+                id: r.id,
+                turf_id: r.turf_id,
+                region_id: r.region_id,
+                user_id: r.user_id,
+                door_cell: r.cell,
+                knock: CountedKnock {
+                    door_id: r.door_id,
+                    knocked_at: r.knocked_at,
+                    contacted: r.contacted != 0,
+                    support_ids: [0; 5],
+                },
+            });
+        }
+        if let (Some(answer), Some(c)) = (support, out.last_mut()) {
+            c.knock.support_ids[answer - 1] += 1;
+        }
+    }
+    Ok(out)
+}

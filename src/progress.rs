@@ -1,0 +1,407 @@
+//! Door-knock progress as running tallies. Pure: no actix, no diesel.
+//!
+//! Directors ask for doors knocked, attempts, contacts, support IDs and pace, grouped by
+//! region, turf, volunteer, day or H3 cell, over any time window. Counting that from a
+//! million knocks on every request is seconds of work, so the knock sync keeps a
+//! [`Tally`] per [`TallyKey`]: one day, one turf, one volunteer and one
+//! [`TALLY_RESOLUTION`] cell. A request adds up the tallies of its window instead.
+//!
+//! Sums add up across tallies, but "distinct doors" and "distinct hours" do not: a door
+//! knocked on Monday and again on Tuesday is one door knocked that week. So a tally keeps
+//! the *set* of doors it saw (a compressed bitmap of door ids) and the *set* of hours (a
+//! 24-bit mask of its day). Unions of sets are exact, so every figure of any group is
+//! exactly what counting the knocks directly would give, whatever the window or order of
+//! arrival.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use roaring::RoaringTreemap;
+
+/// The H3 resolution of the cell in a tally key (about 0.1 km²). Coarser groupings are
+/// parents of it; finer ones are counted from the knocks themselves.
+pub const TALLY_RESOLUTION: u8 = 9;
+
+/// What one knock adds to progress.
+#[derive(Debug, Clone, Copy)]
+pub struct CountedKnock {
+    pub door_id: i64,
+    pub knocked_at: NaiveDateTime,
+    pub contacted: bool,
+    /// Support IDs given at the knock, by answer 1..=5.
+    pub support_ids: [i64; 5],
+}
+
+/// Where a knock's figures are kept: its day, turf, volunteer and cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TallyKey {
+    pub day: NaiveDate,
+    pub turf_id: i64,
+    pub user_id: i64,
+    /// An H3 cell (as stored), the door's cell at [`TALLY_RESOLUTION`] in the store.
+    pub cell: i64,
+}
+
+/// The figures of the knocks under one key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub attempts: i64,
+    pub contacts: i64,
+    pub support_ids: [i64; 5],
+    /// Bit `h` set: a knock happened in hour `h` (UTC) of the key's day.
+    pub hours: u32,
+    /// The doors knocked.
+    pub doors: RoaringTreemap,
+}
+
+/// Door ids are positive; anything else cannot be a door and is not counted.
+fn door_bit(door_id: i64) -> Option<u64> {
+    u64::try_from(door_id).ok()
+}
+
+impl Tally {
+    pub fn add(&mut self, k: &CountedKnock) {
+        self.attempts += 1;
+        self.contacts += i64::from(k.contacted);
+        for (sum, n) in self.support_ids.iter_mut().zip(k.support_ids) {
+            *sum += n;
+        }
+        self.hours |= 1 << k.knocked_at.hour();
+        if let Some(bit) = door_bit(k.door_id) {
+            self.doors.insert(bit);
+        }
+    }
+
+    /// Adds another tally of the same key (or of the same day).
+    pub fn merge(&mut self, other: &Tally) {
+        self.attempts += other.attempts;
+        self.contacts += other.contacts;
+        for (sum, n) in self.support_ids.iter_mut().zip(other.support_ids) {
+            *sum += n;
+        }
+        self.hours |= other.hours;
+        self.doors |= &other.doors;
+    }
+
+    /// The door set as stored: the portable Roaring format.
+    pub fn doors_bytes(&self) -> Vec<u8> {
+        doors_to_bytes(&self.doors)
+    }
+
+    /// Reads a door set written by [`Tally::doors_bytes`].
+    pub fn doors_from_bytes(bytes: &[u8]) -> std::io::Result<RoaringTreemap> {
+        RoaringTreemap::deserialize_from(bytes)
+    }
+}
+
+/// A door set in the portable Roaring format, as stored.
+pub fn doors_to_bytes(doors: &RoaringTreemap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(doors.serialized_size());
+    // Writing into a Vec cannot fail.
+    let _ = doors.serialize_into(&mut out);
+    out
+}
+
+/// The tallies a set of knocks adds, by key. `key` places a knock (its day is taken
+/// from `knocked_at` by the caller's key).
+pub fn tally<'a, K: Ord>(
+    knocks: impl IntoIterator<Item = (K, &'a CountedKnock)>,
+) -> BTreeMap<K, Tally> {
+    let mut out: BTreeMap<K, Tally> = BTreeMap::new();
+    for (key, k) in knocks {
+        out.entry(key).or_default().add(k);
+    }
+    out
+}
+
+/// The figures of one group: tallies of any days added together, with the hours kept
+/// per day so that distinct hours stay exact.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Totals {
+    pub attempts: i64,
+    pub contacts: i64,
+    pub support_ids: [i64; 5],
+    hours: BTreeMap<NaiveDate, u32>,
+    doors: RoaringTreemap,
+}
+
+impl Totals {
+    pub fn add(&mut self, day: NaiveDate, t: &Tally) {
+        self.attempts += t.attempts;
+        self.contacts += t.contacts;
+        for (sum, n) in self.support_ids.iter_mut().zip(t.support_ids) {
+            *sum += n;
+        }
+        *self.hours.entry(day).or_default() |= t.hours;
+        self.doors |= &t.doors;
+    }
+
+    /// Adds one knock counted from the knocks themselves (the ends of a window).
+    pub fn add_knock(&mut self, k: &CountedKnock) {
+        self.attempts += 1;
+        self.contacts += i64::from(k.contacted);
+        for (sum, n) in self.support_ids.iter_mut().zip(k.support_ids) {
+            *sum += n;
+        }
+        *self.hours.entry(k.knocked_at.date()).or_default() |= 1 << k.knocked_at.hour();
+        if let Some(bit) = door_bit(k.door_id) {
+            self.doors.insert(bit);
+        }
+    }
+
+    /// Distinct doors knocked.
+    pub fn doors_knocked(&self) -> i64 {
+        i64::try_from(self.doors.len()).unwrap_or(i64::MAX)
+    }
+
+    /// Distinct hours in which a knock happened.
+    pub fn active_hours(&self) -> i64 {
+        self.hours.values().map(|m| i64::from(m.count_ones())).sum()
+    }
+}
+
+/// A time window `[from, to)` (either end open) split for counting: the whole UTC days
+/// inside it come from the tallies, and the pieces of a day at either end, where the
+/// window starts or ends between midnights, from the knocks themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// Whole days `[first, end)` (either end open), or `None` when the window holds no
+    /// whole day.
+    pub days: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
+    /// Windows `[from, to)` to count from the knocks: at most two, each within one day
+    /// or two.
+    pub partial: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)>,
+}
+
+fn midnight(day: NaiveDate) -> NaiveDateTime {
+    day.and_time(NaiveTime::MIN)
+}
+
+/// Splits `[from, to)` into whole days and the pieces at its ends; see [`Split`].
+pub fn split(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Split {
+    let whole_window = Split {
+        days: None,
+        partial: vec![(from, to)],
+    };
+    // The first whole day starts at `from`'s midnight, or the next one.
+    let first = match from {
+        None => None,
+        Some(f) if f.time() == NaiveTime::MIN => Some(f.date()),
+        Some(f) => match f.date().succ_opt() {
+            Some(next) => Some(next),
+            None => return whole_window,
+        },
+    };
+    // Days before `to`'s own day end by `to`.
+    let end = to.map(|t| t.date());
+    if let (Some(first), Some(end)) = (first, end)
+        && first >= end
+    {
+        return whole_window;
+    }
+    let mut partial = Vec::new();
+    if let (Some(f), Some(first)) = (from, first)
+        && f < midnight(first)
+    {
+        partial.push((Some(f), Some(midnight(first))));
+    }
+    if let (Some(t), Some(end)) = (to, end)
+        && t > midnight(end)
+    {
+        partial.push((Some(midnight(end)), Some(t)));
+    }
+    Split {
+        days: Some((first, end)),
+        partial,
+    }
+}
+
+/// Whether `day` is one of the whole days `[first, end)` of a [`Split`].
+pub fn day_in(day: NaiveDate, (first, end): (Option<NaiveDate>, Option<NaiveDate>)) -> bool {
+    first.is_none_or(|f| day >= f) && end.is_none_or(|e| day < e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    fn at(day: u32, hour: u32, minute: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, day)
+            .and_then(|d| d.and_hms_opt(hour, minute, 0))
+            .unwrap_or_default()
+    }
+
+    fn knock(door_id: i64, knocked_at: NaiveDateTime, contacted: bool, id: usize) -> CountedKnock {
+        let mut support_ids = [0; 5];
+        if contacted {
+            support_ids[id % 5] = 1;
+        }
+        CountedKnock {
+            door_id,
+            knocked_at,
+            contacted,
+            support_ids,
+        }
+    }
+
+    #[test]
+    fn a_door_knocked_twice_is_one_door_and_two_attempts() {
+        let knocks = [
+            knock(7, at(3, 10, 5), false, 0),
+            knock(7, at(3, 10, 50), true, 1),
+            knock(8, at(3, 14, 0), false, 0),
+        ];
+        let tallies = tally(knocks.iter().map(|k| (k.knocked_at.date(), k)));
+        let mut totals = Totals::default();
+        for (day, t) in &tallies {
+            totals.add(*day, t);
+        }
+        assert_eq!(totals.attempts, 3);
+        assert_eq!(totals.doors_knocked(), 2);
+        assert_eq!(totals.contacts, 1);
+        assert_eq!(totals.active_hours(), 2, "10:00 and 14:00");
+        assert_eq!(totals.support_ids, [0, 1, 0, 0, 0]);
+    }
+
+    #[test]
+    fn the_same_hour_on_two_days_is_two_hours() {
+        let knocks = [
+            knock(1, at(3, 10, 0), false, 0),
+            knock(1, at(4, 10, 0), false, 0),
+        ];
+        let mut totals = Totals::default();
+        for (day, t) in &tally(knocks.iter().map(|k| (k.knocked_at.date(), k))) {
+            totals.add(*day, t);
+        }
+        assert_eq!(totals.active_hours(), 2);
+        assert_eq!(totals.doors_knocked(), 1);
+    }
+
+    #[test]
+    fn door_sets_survive_the_store_format() {
+        let mut t = Tally::default();
+        for door in [1_i64, 2, 70_000, 5_000_000_000] {
+            t.add(&knock(door, at(3, 9, 0), false, 0));
+        }
+        let back = Tally::doors_from_bytes(&t.doors_bytes()).ok();
+        assert_eq!(back.as_ref(), Some(&t.doors));
+        assert!(Tally::doors_from_bytes(b"not a bitmap").is_err());
+    }
+
+    proptest! {
+        /// However knocks are split into tallies and tallies added up, the totals are
+        /// what counting the knocks directly gives.
+        #[test]
+        fn totals_equal_direct_counts(
+            raw in proptest::collection::vec((1_i64..40, 1_u32..6, 0_u32..24, any::<bool>(), 0_usize..5), 0..200),
+            split in 1_usize..7,
+        ) {
+            let knocks: Vec<CountedKnock> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, &(door, day, hour, contacted, id))| knock(door, at(day, hour, (i % 60) as u32), contacted, id))
+                .collect();
+            // Tallies by (day, a made-up partition), merged in another order.
+            let tallies = tally(knocks.iter().enumerate().map(|(i, k)| ((k.knocked_at.date(), i % split), k)));
+            let mut totals = Totals::default();
+            for ((day, _), t) in tallies.iter().rev() {
+                totals.add(*day, t);
+            }
+            let doors: BTreeSet<i64> = knocks.iter().map(|k| k.door_id).collect();
+            let hours: BTreeSet<(NaiveDate, u32)> =
+                knocks.iter().map(|k| (k.knocked_at.date(), k.knocked_at.hour())).collect();
+            prop_assert_eq!(totals.attempts, knocks.len() as i64);
+            prop_assert_eq!(totals.doors_knocked(), doors.len() as i64);
+            prop_assert_eq!(totals.active_hours(), hours.len() as i64);
+            prop_assert_eq!(totals.contacts, knocks.iter().filter(|k| k.contacted).count() as i64);
+            prop_assert_eq!(totals.support_ids.iter().sum::<i64>(), totals.contacts);
+        }
+
+        /// Merging tallies of one key is adding their knocks to one tally.
+        #[test]
+        fn merge_is_adding_the_knocks(
+            raw in proptest::collection::vec((1_i64..40, 0_u32..24, any::<bool>()), 0..80),
+            cut in 0_usize..80,
+        ) {
+            let knocks: Vec<CountedKnock> =
+                raw.iter().map(|&(door, hour, c)| knock(door, at(3, hour, 0), c, door as usize)).collect();
+            let cut = cut.min(knocks.len());
+            let mut whole = Tally::default();
+            knocks.iter().for_each(|k| whole.add(k));
+            let (mut a, mut b) = (Tally::default(), Tally::default());
+            knocks[..cut].iter().for_each(|k| a.add(k));
+            knocks[cut..].iter().for_each(|k| b.add(k));
+            b.merge(&a);
+            prop_assert_eq!(b, whole);
+        }
+    }
+
+    fn minutes(m: i64) -> NaiveDateTime {
+        at(1, 0, 0) + chrono::Duration::minutes(m)
+    }
+
+    #[test]
+    fn a_window_from_midnight_to_midnight_is_whole_days() {
+        let s = split(Some(at(3, 0, 0)), Some(at(5, 0, 0)));
+        assert_eq!(
+            s.days,
+            Some((Some(at(3, 0, 0).date()), Some(at(5, 0, 0).date())))
+        );
+        assert!(s.partial.is_empty());
+        let open = split(None, None);
+        assert_eq!(open.days, Some((None, None)));
+        assert!(open.partial.is_empty());
+    }
+
+    #[test]
+    fn a_window_within_one_day_is_counted_from_the_knocks() {
+        let s = split(Some(at(3, 9, 30)), Some(at(3, 17, 0)));
+        assert_eq!(s.days, None);
+        assert_eq!(s.partial, vec![(Some(at(3, 9, 30)), Some(at(3, 17, 0)))]);
+    }
+
+    #[test]
+    fn the_ends_of_a_window_are_counted_from_the_knocks() {
+        let s = split(Some(at(3, 9, 30)), Some(at(6, 12, 0)));
+        assert_eq!(
+            s.days,
+            Some((Some(at(4, 0, 0).date()), Some(at(6, 0, 0).date())))
+        );
+        assert_eq!(
+            s.partial,
+            vec![
+                (Some(at(3, 9, 30)), Some(at(4, 0, 0))),
+                (Some(at(6, 0, 0)), Some(at(6, 12, 0)))
+            ]
+        );
+    }
+
+    proptest! {
+        /// Every moment of the window is counted exactly once, by a whole day or by
+        /// one of the pieces, and no moment outside it is counted.
+        #[test]
+        fn a_split_covers_the_window_exactly_once(
+            from in proptest::option::of(0_i64..6000),
+            len in 0_i64..6000,
+            to_open in any::<bool>(),
+            probes in proptest::collection::vec(0_i64..12_000, 1..60),
+        ) {
+            let from_t = from.map(minutes);
+            let to_t = if to_open { None } else { Some(minutes(from.unwrap_or(0) + len + 1)) };
+            let s = split(from_t, to_t);
+            for m in probes {
+                let t = minutes(m);
+                let inside = from_t.is_none_or(|f| t >= f) && to_t.is_none_or(|e| t < e);
+                let by_day = s.days.is_some_and(|d| day_in(t.date(), d));
+                let by_piece = s
+                    .partial
+                    .iter()
+                    .filter(|(a, b)| a.is_none_or(|a| t >= a) && b.is_none_or(|b| t < b))
+                    .count();
+                prop_assert_eq!(usize::from(by_day) + by_piece, usize::from(inside), "{:?} at {}", s, t);
+            }
+        }
+    }
+}
