@@ -23,7 +23,8 @@ pub struct Settings {
     pub db_pool_size: Option<u32>,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
-    /// Failed logins allowed per account, and per client address, within the window.
+    /// Sign-in attempts allowed per account, and per client address, within the window
+    /// (counted before the password is checked; a success gives its attempt back).
     pub login_max_failures_per_account: usize,
     pub login_max_failures_per_address: usize,
     pub login_failure_window: Duration,

@@ -1,5 +1,11 @@
 //! Request-body extraction with our error shape: the body limit is enforced while
 //! reading (never buffered past it), and a field that does not fit is named by path.
+//!
+//! Text may not hold U+0000: PostgreSQL cannot store it in text columns, and SQLite
+//! would, so the same body would succeed on one store and fail with a 500 on the other.
+//! [`ApiJson`] answers such a body with a 422 on both. A knock batch must never fail as a
+//! whole for one knock's note, so it is read with [`ApiJsonKeepingNul`] and its text is
+//! cleaned knock by knock instead.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -11,61 +17,107 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A JSON body of type `T`.
+/// A JSON body of type `T`, none of whose strings holds U+0000.
 pub struct ApiJson<T>(pub T);
+
+/// A JSON body of type `T` whose strings may hold U+0000, for a handler that cleans them.
+pub struct ApiJsonKeepingNul<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.max_body_bytes)
-            .unwrap_or(1024 * 1024);
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                let mime = v
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                mime == "application/json" || mime.ends_with("+json")
-            })
-            .unwrap_or(false);
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let body = read_body(req, payload);
         Box::pin(async move {
-            if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "the body must be JSON (Content-Type: application/json)".into(),
-                ));
+            let body = body.await?;
+            let value = parse(&body)?;
+            if has_nul(&body) {
+                return Err(ApiError::Validation {
+                    message: "text must not contain the NUL character (U+0000)".into(),
+                    field: None,
+                });
             }
-            if declared.is_some_and(|n| n > limit) {
-                return Err(ApiError::PayloadTooLarge { limit });
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest {
-                    message: format!("could not read the request body: {e}"),
-                    details: serde_json::Value::Null,
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse(&body).map(ApiJson)
+            Ok(ApiJson(value))
         })
     }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJsonKeepingNul<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload);
+        Box::pin(async move { parse(&body.await?).map(ApiJsonKeepingNul) })
+    }
+}
+
+/// Whether a JSON text holds the escape `\u0000` (the only way JSON can carry U+0000 in
+/// a string), not counting an escaped backslash followed by "u0000".
+pub fn has_nul(json: &[u8]) -> bool {
+    const ESCAPE: &[u8] = b"\\u0000";
+    json.windows(ESCAPE.len()).enumerate().any(|(at, w)| {
+        w == ESCAPE && {
+            // The backslash escapes the `u` only if an even number of backslashes
+            // stand before it.
+            let before = json[..at].iter().rev().take_while(|&&b| b == b'\\').count();
+            before % 2 == 0
+        }
+    })
+}
+
+/// Reads the body of a JSON request within the body limit.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<web::BytesMut, ApiError>> {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.max_body_bytes)
+        .unwrap_or(1024 * 1024);
+    let content_type_ok = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let mime = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            mime == "application/json" || mime.ends_with("+json")
+        })
+        .unwrap_or(false);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if !content_type_ok {
+            return Err(ApiError::UnsupportedMediaType(
+                "the body must be JSON (Content-Type: application/json)".into(),
+            ));
+        }
+        if declared.is_some_and(|n| n > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::BadRequest {
+                message: format!("could not read the request body: {e}"),
+                details: serde_json::Value::Null,
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    })
 }
 
 /// Parses JSON, telling a syntax error (400) from a body of the wrong shape (422).
@@ -150,6 +202,15 @@ mod tests {
             field_of(r#"{"email": "a", "inner": {}}"#),
             Some("inner.n".to_owned())
         );
+    }
+
+    #[test]
+    fn nul_is_found_only_where_json_escapes_it() {
+        assert!(has_nul(br#"{"notes": "a\u0000b"}"#));
+        assert!(has_nul(br#"{"notes": "\\\u0000"}"#));
+        // An escaped backslash followed by the letters u0000 is plain text.
+        assert!(!has_nul(br#"{"notes": "C:\\u0000"}"#));
+        assert!(!has_nul(br#"{"notes": "u0000"}"#));
     }
 
     #[test]

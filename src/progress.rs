@@ -221,6 +221,155 @@ pub fn day_in(day: NaiveDate, (first, end): (Option<NaiveDate>, Option<NaiveDate
     first.is_none_or(|f| day >= f) && end.is_none_or(|e| day < e)
 }
 
+/// Attempts a volunteer needs before their contact rate is judged.
+pub const MIN_ATTEMPTS_FOR_RATE: i64 = 20;
+/// How many standard errors from the others' rate count as far outside it.
+pub const RATE_Z: f64 = 3.0;
+
+/// One volunteer's knocks in scope.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VolunteerRate {
+    pub user_id: i64,
+    pub attempts: i64,
+    pub contacts: i64,
+}
+
+/// A volunteer whose contact rate is far from everyone else's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnusualRate {
+    pub user_id: i64,
+    pub attempts: i64,
+    pub contact_rate: f64,
+    /// The rate of every other volunteer's knocks together.
+    pub others_rate: f64,
+    /// The rate of all knocks in scope.
+    pub campaign_rate: f64,
+    pub z: f64,
+}
+
+/// Volunteers (with at least [`MIN_ATTEMPTS_FOR_RATE`] attempts) whose contact rate is
+/// more than [`RATE_Z`] standard errors from the rate of all *other* volunteers' knocks.
+///
+/// Each volunteer is compared with the others, not with a norm they pull towards
+/// themselves, and the yardstick is how much volunteers differ, not only coin-flip
+/// noise: the standard error is the two-proportion one (from the pooled rate, for the
+/// volunteer's attempts and the others'), plus the spread between the other volunteers'
+/// rates beyond what their own noise explains (estimated once three or more others have
+/// enough attempts). One volunteer at 94 % among ordinary ones at 32–39 % is flagged;
+/// the ordinary ones are not.
+pub fn unusual_contact_rates(volunteers: &[VolunteerRate]) -> Vec<UnusualRate> {
+    let (attempts, contacts) = volunteers
+        .iter()
+        .fold((0, 0), |(a, c), v| (a + v.attempts, c + v.contacts));
+    if attempts == 0 {
+        return Vec::new();
+    }
+    let pooled = contacts as f64 / attempts as f64;
+    let noise = |n: i64| pooled * (1.0 - pooled) / n as f64;
+    let rate = |v: &VolunteerRate| v.contacts as f64 / v.attempts as f64;
+    let judged: Vec<&VolunteerRate> = volunteers
+        .iter()
+        .filter(|v| v.attempts >= MIN_ATTEMPTS_FOR_RATE)
+        .collect();
+    // Sums over the judged volunteers, from which each one's is taken away in turn.
+    let (sum, sum_sq, sum_noise) = judged.iter().fold((0.0, 0.0, 0.0), |(s, q, n), v| {
+        let r = rate(v);
+        (s + r, q + r * r, n + noise(v.attempts))
+    });
+    let mut unusual = Vec::new();
+    for v in &judged {
+        let (others_attempts, others_contacts) = (attempts - v.attempts, contacts - v.contacts);
+        if others_attempts <= 0 {
+            continue;
+        }
+        let own = rate(v);
+        let others_rate = others_contacts as f64 / others_attempts as f64;
+        let k = (judged.len() - 1) as f64;
+        let between = if k >= 3.0 {
+            let (s, q) = (sum - own, sum_sq - own * own);
+            let spread = (q - s * s / k) / (k - 1.0);
+            (spread - (sum_noise - noise(v.attempts)) / k).max(0.0)
+        } else {
+            0.0
+        };
+        let variance =
+            pooled * (1.0 - pooled) * (1.0 / v.attempts as f64 + 1.0 / others_attempts as f64)
+                + between;
+        let z = if variance > 0.0 {
+            (own - others_rate) / variance.sqrt()
+        } else {
+            0.0
+        };
+        if z.abs() > RATE_Z {
+            unusual.push(UnusualRate {
+                user_id: v.user_id,
+                attempts: v.attempts,
+                contact_rate: own,
+                others_rate,
+                campaign_rate: pooled,
+                z,
+            });
+        }
+    }
+    unusual
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    fn volunteer(user_id: i64, attempts: i64, contacts: i64) -> VolunteerRate {
+        VolunteerRate {
+            user_id,
+            attempts,
+            contacts,
+        }
+    }
+
+    #[test]
+    fn one_outlier_does_not_make_everyone_else_unusual() {
+        // The case seen in the field: one volunteer at 94 % pulled the campaign's rate
+        // to 0.467, and four ordinary volunteers (32-39 %) were flagged against it.
+        let crew = [
+            volunteer(1, 200, 188),
+            volunteer(2, 200, 64),
+            volunteer(3, 200, 70),
+            volunteer(4, 200, 74),
+            volunteer(5, 200, 78),
+            volunteer(6, 200, 86),
+        ];
+        let flagged = unusual_contact_rates(&crew);
+        let ids: Vec<i64> = flagged.iter().map(|f| f.user_id).collect();
+        assert_eq!(ids, [1]);
+        let f = flagged[0];
+        assert!((f.campaign_rate - 0.4667).abs() < 1e-3, "{f:?}");
+        assert!((f.others_rate - 0.372).abs() < 1e-9, "{f:?}");
+        assert!(f.z > 3.0, "{f:?}");
+    }
+
+    #[test]
+    fn two_volunteers_far_apart_are_told_apart_and_the_few_are_not_judged() {
+        let flagged = unusual_contact_rates(&[
+            volunteer(1, 40, 40),
+            volunteer(2, 40, 0),
+            volunteer(3, 19, 19),
+        ]);
+        let ids: Vec<i64> = flagged.iter().map(|f| f.user_id).collect();
+        assert_eq!(ids, [1, 2]);
+        assert!(flagged[1].z < -3.0);
+    }
+
+    #[test]
+    fn an_ordinary_crew_raises_no_flag() {
+        let crew: Vec<VolunteerRate> = (0..12)
+            .map(|i| volunteer(i, 100 + 10 * i, 38 + 4 * i))
+            .collect();
+        assert!(unusual_contact_rates(&crew).is_empty());
+        assert!(unusual_contact_rates(&[]).is_empty());
+        assert!(unusual_contact_rates(&[volunteer(1, 50, 10)]).is_empty());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::throttle::{Limit, LoginThrottle};
+use crate::auth::throttle::{Limit, LoginLimits};
 use crate::config::{self, Settings};
 use crate::db::{self, Backend};
 use crate::error::{ApiError, error_body};
@@ -51,24 +51,27 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<String> {
 pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
     let jwt = JwtKeys::new(jwt_secret(&settings)?.as_bytes(), settings.access_token_ttl)?;
-    let login_throttle = LoginThrottle::new(
-        Limit {
-            max_failures: settings.login_max_failures_per_account,
+    let attempts = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).max(1);
+    let login_limits = LoginLimits {
+        account: Limit {
+            max_attempts: attempts(settings.login_max_failures_per_account),
             window: settings.login_failure_window,
         },
-        Limit {
-            max_failures: settings.login_max_failures_per_address,
+        address: Limit {
+            max_attempts: attempts(settings.login_max_failures_per_address),
             window: settings.login_failure_window,
         },
-    );
+    };
     Ok(AppState {
         db: pool,
         jwt,
-        login_throttle,
+        login_limits,
+        throttle_swept: std::sync::Mutex::new(None),
         openapi_json: openapi_json()?,
         metrics: telemetry::metrics_handle()?,
         push_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
         profiles: crate::auth::profile_cache::ProfileCache::new(settings.profile_cache_ttl),
+        accounts: crate::auth::profile_cache::ProfileCache::new(settings.profile_cache_ttl),
         settings,
     })
 }

@@ -1,6 +1,6 @@
 //! Access tokens: short-lived HS256 JWTs naming the user, their campaign and role.
-//! Issuer and audience are set and checked, the algorithm is pinned, and `exp`,
-//! `iat`, `sub`, `iss` and `aud` are required.
+//! Issuer and audience are set and checked, the algorithm is pinned, `exp`, `iat`,
+//! `sub`, `iss` and `aud` are required, and an `nbf` in the future is refused.
 
 use std::time::Duration;
 
@@ -45,6 +45,9 @@ impl JwtKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         validation.leeway = 5;
+        // A token that says it is not valid yet is not (RFC 7519 §4.1.5); ours carry no
+        // `nbf`, so only a token made elsewhere can be refused by this.
+        validation.validate_nbf = true;
         Ok(JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),

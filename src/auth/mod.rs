@@ -1,5 +1,8 @@
 //! Who is calling: the bearer-token extractor and role checks. A handler that takes an
-//! [`AuthUser`] argument cannot run for an anonymous caller.
+//! [`AuthUser`] argument cannot run for an anonymous caller, nor for a user whose
+//! account has been deactivated since the token was issued; and it runs with the user's
+//! current role, not the one written in the token (read from the store, or from the
+//! last two seconds' reading: see [`profile_cache`]).
 
 pub mod jwt;
 pub mod password;
@@ -7,11 +10,12 @@ pub mod profile_cache;
 pub mod secret;
 pub mod throttle;
 
-use std::future::{Ready, ready};
+use std::time::Instant;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
 
 use crate::domain::Role;
 use crate::error::ApiError;
@@ -38,10 +42,8 @@ impl AuthUser {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state is not registered")))?;
+/// The token's claims, checked: who it names and in which campaign.
+fn verify_token(req: &HttpRequest, state: &AppState) -> Result<(i64, i64), ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -73,18 +75,55 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         .sub
         .parse()
         .map_err(|_| ApiError::Unauthorized("the access token is invalid".into()))?;
-    Ok(AuthUser {
-        user_id,
-        campaign_id: claims.campaign_id,
-        role: claims.role,
+    Ok((user_id, claims.campaign_id))
+}
+
+/// The user's current role, or `None` when the account is deactivated or gone.
+async fn current_role(
+    state: &web::Data<AppState>,
+    campaign_id: i64,
+    user_id: i64,
+) -> Result<Option<Role>, ApiError> {
+    let asked = Instant::now();
+    if let Some(role) = state.accounts.get(campaign_id, user_id, asked) {
+        return Ok(role);
+    }
+    let user = crate::db::run(&state.db, move |conn| {
+        Ok(crate::db::users::find(conn, campaign_id, user_id)?)
     })
+    .await?;
+    let role = user
+        .filter(|u| u.active)
+        .and_then(|u| u.role.parse::<Role>().ok());
+    state.accounts.put(campaign_id, user_id, asked, role);
+    Ok(role)
 }
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let verified = state
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state is not registered")))
+            .and_then(|state| verify_token(req, state));
+        Box::pin(async move {
+            let (user_id, campaign_id) = verified?;
+            let state = state.ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("app state is not registered"))
+            })?;
+            let role = current_role(&state, campaign_id, user_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("this account no longer exists or is deactivated".into())
+                })?;
+            Ok(AuthUser {
+                user_id,
+                campaign_id,
+                role,
+            })
+        })
     }
 }

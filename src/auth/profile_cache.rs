@@ -1,4 +1,6 @@
-//! The signed-in user's profile as `GET /api/v1/me` answers it, kept for a moment.
+//! What a request needs to know of its user, kept for a moment: whether the account is
+//! active and its current role (read by every authenticated request), and the profile
+//! as `GET /api/v1/me` answers it.
 //!
 //! Phones ask "who am I" on every start and every sync screen. Each answer needs the
 //! user row (a deactivated account must stop getting one), and reading it means handing
@@ -6,8 +8,9 @@
 //! hand-off cost three quarters of the endpoint's throughput. The answer is kept, already
 //! serialised, for a short time (2 s by default): changes made through this server drop
 //! it at once, and changes made through another server show within that time, which is
-//! far less than an access token lives anyway (the token alone authorises every other
-//! endpoint until it expires).
+//! far less than an access token lives. Every request acts with the user's state and
+//! role as stored at most that long ago, whichever server changed them: a deactivated
+//! or demoted user loses their powers everywhere within 2 s.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -19,21 +22,29 @@ use actix_web::web::Bytes;
 /// has expired), so memory stays bounded whatever the number of users.
 const MAX_ENTRIES: usize = 50_000;
 
-/// (campaign, user) → the JSON body and when it was read.
-pub struct ProfileCache {
+/// (campaign, user) → a value (the JSON body, the account's state) and when it was read.
+pub struct ProfileCache<V = Bytes> {
     ttl: Duration,
-    entries: Mutex<Entries>,
+    entries: Mutex<Entries<V>>,
 }
 
-#[derive(Default)]
-struct Entries {
-    kept: HashMap<(i64, i64), (Instant, Bytes)>,
+struct Entries<V> {
+    kept: HashMap<(i64, i64), (Instant, V)>,
     /// When each user's row last changed here: an answer read before that (by a
     /// request that was still running) is not kept.
     changed: HashMap<(i64, i64), Instant>,
 }
 
-impl ProfileCache {
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Entries {
+            kept: HashMap::new(),
+            changed: HashMap::new(),
+        }
+    }
+}
+
+impl<V: Clone> ProfileCache<V> {
     /// A cache keeping answers for `ttl`; a zero `ttl` keeps nothing.
     pub fn new(ttl: Duration) -> Self {
         ProfileCache {
@@ -42,13 +53,13 @@ impl ProfileCache {
         }
     }
 
-    pub fn get(&self, campaign_id: i64, user_id: i64, now: Instant) -> Option<Bytes> {
+    pub fn get(&self, campaign_id: i64, user_id: i64, now: Instant) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let (read_at, body) = entries.kept.get(&(campaign_id, user_id))?;
         (now.duration_since(*read_at) < self.ttl).then(|| body.clone())
     }
 
-    pub fn put(&self, campaign_id: i64, user_id: i64, read_at: Instant, body: Bytes) {
+    pub fn put(&self, campaign_id: i64, user_id: i64, read_at: Instant, body: V) {
         if self.ttl.is_zero() {
             return;
         }
@@ -90,7 +101,7 @@ mod tests {
 
     #[test]
     fn answers_until_the_time_is_up_or_the_user_changes() {
-        let cache = ProfileCache::new(Duration::from_secs(2));
+        let cache: ProfileCache = ProfileCache::new(Duration::from_secs(2));
         let t0 = Instant::now();
         cache.put(1, 7, t0, Bytes::from_static(b"{\"id\":7}"));
         assert_eq!(
@@ -125,12 +136,12 @@ mod tests {
 
     #[test]
     fn a_zero_time_keeps_nothing_and_the_size_stays_bounded() {
-        let off = ProfileCache::new(Duration::ZERO);
+        let off: ProfileCache = ProfileCache::new(Duration::ZERO);
         let t0 = Instant::now();
         off.put(1, 1, t0, Bytes::new());
         assert_eq!(off.get(1, 1, t0), None);
 
-        let cache = ProfileCache::new(Duration::from_secs(2));
+        let cache: ProfileCache = ProfileCache::new(Duration::from_secs(2));
         for user in 0..(MAX_ENTRIES as i64 + 10) {
             cache.put(1, user, t0, Bytes::new());
         }

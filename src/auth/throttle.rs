@@ -1,157 +1,137 @@
-//! Brute-force protection for login: failed attempts are counted per account and per
-//! client address in a sliding window; past the limit the key is refused until the
-//! window has moved on. The state is per process and bounded in size.
+//! Brute-force protection for sign-in, as a rule on plain numbers: every attempt is
+//! counted against the account and against the client address *before* its password is
+//! checked, with the generic cell rate algorithm (GCRA). A key may spend `max_attempts`
+//! at once; after that one more each `window / max_attempts`. So the documented "5 per
+//! 15 minutes" holds however many attempts arrive together.
+//!
+//! The state of a key is one number, its theoretical arrival time (TAT) in milliseconds.
+//! The store keeps it in `login_throttle` and applies [`Limit::admit`] under a row lock
+//! (`db::throttle`), so several server processes count the same attempts.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Limits for one kind of key.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
-    pub max_failures: usize,
+    pub max_attempts: u32,
     pub window: Duration,
 }
 
-/// Counts failures and says when to refuse.
-pub struct LoginThrottle {
-    account: Limit,
-    address: Limit,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+impl Limit {
+    fn window_ms(&self) -> i64 {
+        i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX / 4)
+    }
+
+    /// How long one attempt keeps occupying the key.
+    pub fn interval_ms(&self) -> i64 {
+        (self.window_ms() / i64::from(self.max_attempts.max(1))).max(1)
+    }
+
+    /// Admits an attempt at `now_ms` to a key whose stored time is `tat_ms` (`None`: no
+    /// row). `Ok(new time to store)`, or `Err(seconds to wait)`, at least 1.
+    pub fn admit(&self, tat_ms: Option<i64>, now_ms: i64) -> Result<i64, u64> {
+        let next = tat_ms.unwrap_or(now_ms).max(now_ms) + self.interval_ms();
+        let over = next - now_ms - self.window_ms();
+        if over <= 0 {
+            Ok(next)
+        } else {
+            Err(u64::try_from(over).map_or(1, |ms| ms.div_ceil(1000)).max(1))
+        }
+    }
 }
 
-/// Never track more keys than this; the oldest are dropped first when full.
-const MAX_KEYS: usize = 100_000;
+/// The limits of sign-in: per account (the email) and per client address.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    pub account: Limit,
+    pub address: Limit,
+}
 
-impl LoginThrottle {
-    pub fn new(account: Limit, address: Limit) -> Self {
-        LoginThrottle {
-            account,
-            address,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn keys(account: &str, address: &str) -> [(String, bool); 2] {
+impl LoginLimits {
+    /// The keys an attempt is counted against, with their limits.
+    pub fn keys(&self, email: &str, address: &str) -> [(String, Limit); 2] {
         [
-            (format!("acct:{account}"), true),
-            (format!("addr:{address}"), false),
+            (account_key(email), self.account),
+            (address_key(address), self.address),
         ]
     }
+}
 
-    fn limit(&self, is_account: bool) -> Limit {
-        if is_account {
-            self.account
-        } else {
-            self.address
-        }
-    }
+/// The key of an account: a success clears it.
+pub fn account_key(email: &str) -> String {
+    format!("acct:{email}")
+}
 
-    /// `Err(seconds to wait)` when this account or address has failed too often lately.
-    pub fn check(&self, account: &str, address: &str, now: Instant) -> Result<(), u64> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let mut wait = Duration::ZERO;
-        for (key, is_account) in Self::keys(account, address) {
-            let limit = self.limit(is_account);
-            if let Some(times) = map.get(&key) {
-                let recent: Vec<&Instant> = times
-                    .iter()
-                    .filter(|t| now.duration_since(**t) < limit.window)
-                    .collect();
-                if recent.len() >= limit.max_failures {
-                    // Refused until enough of the recent failures leave the window.
-                    let idx = recent.len() - limit.max_failures;
-                    let until = *recent[idx] + limit.window;
-                    wait = wait.max(until.saturating_duration_since(now));
-                }
-            }
-        }
-        if wait.is_zero() {
-            Ok(())
-        } else {
-            Err(wait.as_secs().max(1))
-        }
-    }
-
-    /// Records a failed attempt against both keys.
-    pub fn fail(&self, account: &str, address: &str, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_KEYS {
-            let (account_window, address_window) = (self.account.window, self.address.window);
-            let longest = account_window.max(address_window);
-            map.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < longest));
-            if map.len() >= MAX_KEYS {
-                map.clear();
-            }
-        }
-        for (key, is_account) in Self::keys(account, address) {
-            let window = self.limit(is_account).window;
-            let times = map.entry(key).or_default();
-            times.retain(|t| now.duration_since(*t) < window);
-            times.push(now);
-        }
-    }
-
-    /// A successful login clears the account's failures (not the address's).
-    pub fn succeed(&self, account: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&format!("acct:{account}"));
-    }
+/// The key of a client address: a success gives its attempt back.
+pub fn address_key(address: &str) -> String {
+    format!("addr:{address}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn throttle() -> LoginThrottle {
-        LoginThrottle::new(
-            Limit {
-                max_failures: 3,
-                window: Duration::from_secs(60),
-            },
-            Limit {
-                max_failures: 5,
-                window: Duration::from_secs(60),
-            },
-        )
+    const FIVE_PER_15_MIN: Limit = Limit {
+        max_attempts: 5,
+        window: Duration::from_secs(15 * 60),
+    };
+
+    /// Applies `admit` to one key as the store would, keeping the admitted times.
+    fn attempts(limit: Limit, times_ms: &[i64]) -> Vec<Result<i64, u64>> {
+        let mut tat = None;
+        times_ms
+            .iter()
+            .map(|&now| {
+                let answer = limit.admit(tat, now);
+                if let Ok(next) = answer {
+                    tat = Some(next);
+                }
+                answer
+            })
+            .collect()
     }
 
     #[test]
-    fn refuses_after_the_limit_and_forgives_after_the_window() {
-        let t = throttle();
-        let start = Instant::now();
-        for _ in 0..3 {
-            assert!(t.check("a@x.org", "1.1.1.1", start).is_ok());
-            t.fail("a@x.org", "1.1.1.1", start);
-        }
-        let wait = t.check("a@x.org", "1.1.1.1", start + Duration::from_secs(1));
-        assert_eq!(wait, Err(59));
-        assert!(
-            t.check("a@x.org", "1.1.1.1", start + Duration::from_secs(61))
-                .is_ok()
+    fn five_at_once_then_one_every_three_minutes() {
+        let burst = attempts(FIVE_PER_15_MIN, &[0; 40]);
+        assert_eq!(burst.iter().filter(|a| a.is_ok()).count(), 5);
+        // The sixth waits for the first attempt's three minutes to pass.
+        assert_eq!(burst[5], Err(180));
+        let later = attempts(
+            FIVE_PER_15_MIN,
+            &[0, 0, 0, 0, 0, 179_000, 180_000, 180_000, 360_000],
         );
+        let admitted: Vec<bool> = later.iter().map(Result::is_ok).collect();
+        assert_eq!(
+            admitted,
+            [true, true, true, true, true, false, true, false, true]
+        );
+        assert_eq!(later[5], Err(1));
     }
 
     #[test]
-    fn an_address_spraying_many_accounts_is_refused() {
-        let t = throttle();
-        let now = Instant::now();
-        for i in 0..5 {
-            t.fail(&format!("user{i}@x.org"), "6.6.6.6", now);
-        }
-        assert!(t.check("fresh@x.org", "6.6.6.6", now).is_err());
-        assert!(t.check("fresh@x.org", "7.7.7.7", now).is_ok());
+    fn a_quiet_key_forgets_its_past() {
+        let limit = FIVE_PER_15_MIN;
+        let tat = (0..5).try_fold(None, |tat, _| limit.admit(tat, 0).map(Some));
+        assert_eq!(tat, Ok(Some(15 * 60 * 1000)));
+        // A full window later it may spend the whole burst again.
+        let again = (0..5).try_fold(tat.ok().flatten(), |tat, _| {
+            limit.admit(tat, 15 * 60 * 1000).map(Some)
+        });
+        assert!(again.is_ok());
     }
 
     #[test]
-    fn success_clears_the_account_but_not_the_address() {
-        let t = throttle();
-        let now = Instant::now();
-        for _ in 0..2 {
-            t.fail("a@x.org", "1.1.1.1", now);
-        }
-        t.succeed("a@x.org");
-        t.fail("a@x.org", "1.1.1.1", now);
-        assert!(t.check("a@x.org", "2.2.2.2", now).is_ok());
+    fn keys_name_the_account_and_the_address() {
+        let limits = LoginLimits {
+            account: FIVE_PER_15_MIN,
+            address: Limit {
+                max_attempts: 50,
+                window: Duration::from_secs(900),
+            },
+        };
+        let [(acct, a), (addr, b)] = limits.keys("a@x.org", "10.0.0.1");
+        assert_eq!((acct.as_str(), a.max_attempts), ("acct:a@x.org", 5));
+        assert_eq!((addr.as_str(), b.max_attempts), ("addr:10.0.0.1", 50));
     }
 }

@@ -21,7 +21,9 @@ pub struct AuditEntry {
     pub created_at: NaiveDateTime,
 }
 
-/// One change to record. `actor_id` is `None` for changes made from the CLI.
+/// One change to record. `actor_id` is `None` for changes made from the CLI; `details`
+/// is a JSON object (anything else is kept as `{"value": …}`, so readers always get an
+/// object).
 #[derive(Debug)]
 pub struct Change<'a> {
     pub campaign_id: i64,
@@ -40,10 +42,24 @@ pub fn record(conn: &mut DbConnection, change: Change<'_>) -> QueryResult<usize>
             audit_log::action.eq(change.action),
             audit_log::target_type.eq(change.target_type),
             audit_log::target_id.eq(change.target_id),
-            audit_log::details.eq(change.details.to_string()),
+            audit_log::details.eq(as_object(change.details).to_string()),
             audit_log::created_at.eq(super::now()),
         ))
         .execute(conn)
+}
+
+fn as_object(details: Value) -> Value {
+    match details {
+        Value::Object(_) => details,
+        Value::Null => Value::Object(serde_json::Map::new()),
+        other => serde_json::json!({ "value": other }),
+    }
+}
+
+/// The stored details as the object the API promises, whatever an older version wrote
+/// (entries written as `null` read as `{}`).
+pub fn details_object(stored: &str) -> Value {
+    as_object(serde_json::from_str(stored).unwrap_or(Value::Null))
 }
 
 /// Newest first: `after` is the last id seen, older entries follow.

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::devices;
+use crate::domain::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = devices)]
@@ -25,8 +26,10 @@ pub enum Registered {
     Refreshed,
 }
 
-/// Registers `token` for the user. A token identifies one app install, so it belongs to
-/// the latest user who registers it: any other holder, in any campaign, loses it.
+/// Registers `token` for the user. A token identifies one app install, so within a
+/// campaign it belongs to the latest user who registers it: another holder in this
+/// campaign loses it. Campaigns keep their own rows: a phone used for two campaigns is
+/// registered in each, and no registration touches another campaign's devices.
 /// Call inside a transaction.
 pub fn register(
     conn: &mut DbConnection,
@@ -37,11 +40,10 @@ pub fn register(
 ) -> QueryResult<(Registered, Device)> {
     let now = super::now();
     diesel::delete(
-        devices::table.filter(devices::token.eq(token)).filter(
-            devices::campaign_id
-                .ne(campaign_id)
-                .or(devices::user_id.ne(user_id)),
-        ),
+        devices::table
+            .filter(devices::campaign_id.eq(campaign_id))
+            .filter(devices::token.eq(token))
+            .filter(devices::user_id.ne(user_id)),
     )
     .execute(conn)?;
     let updated = diesel::update(
@@ -77,11 +79,14 @@ pub fn list_for_user(
     conn: &mut DbConnection,
     campaign_id: i64,
     user_id: i64,
+    page: &PageRequest,
 ) -> QueryResult<Vec<Device>> {
     devices::table
         .filter(devices::campaign_id.eq(campaign_id))
         .filter(devices::user_id.eq(user_id))
+        .filter(devices::id.gt(page.after.unwrap_or(0)))
         .order(devices::id)
+        .limit(page.fetch())
         .select(Device::as_select())
         .load(conn)
 }

@@ -17,6 +17,7 @@ pub mod schema;
 pub mod scores;
 pub mod sessions;
 pub mod tallies;
+pub mod throttle;
 pub mod turfs;
 pub mod users;
 mod values;

@@ -211,9 +211,9 @@ fn tally_figures(
     }
     for (from, to) in split.partial {
         let window = Filter { from, to, ..*f };
-        let mut after = None;
+        let mut after = tallies::Keyset::Time(None);
         loop {
-            let page = tallies::counted(conn, campaign_id, &window, after)?;
+            let page = tallies::counted(conn, campaign_id, &window, after, tallies::PAGE)?;
             for c in &page {
                 let day = c.knock.knocked_at.date();
                 let key = group_key(group, day, (c.turf_id, c.region_id), c.user_id, c.door_cell);
@@ -221,7 +221,7 @@ fn tally_figures(
             }
             match page.last() {
                 Some(last) if page.len() >= tallies::PAGE => {
-                    after = Some((last.knock.knocked_at, last.id));
+                    after = tallies::Keyset::Time(Some(last.id));
                 }
                 _ => break,
             }

@@ -144,21 +144,31 @@ pub fn record(
 /// Rebuilds the campaign's tallies from all its knocks, inside the caller's
 /// transaction; returns how many tallies it wrote. Gives exactly what the knock sync
 /// kept, as long as no re-import has moved a knocked door to another cell since.
+///
+/// The knocks are read in id order (the primary key, so each page is a range read
+/// whatever the time stamps look like) and summed in memory: a campaign has far fewer
+/// tallies than knocks, so the sums fit where the knocks would not.
 pub fn rebuild(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<usize> {
+    rebuild_in_pages(conn, campaign_id, PAGE)
+}
+
+/// [`rebuild`], reading `page` knocks at a time.
+pub fn rebuild_in_pages(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    page: usize,
+) -> QueryResult<usize> {
+    let page_size = page.max(1);
     execute_bound(
         conn,
         "DELETE FROM progress_tallies WHERE campaign_id = {?}",
         &[Param::Int(campaign_id)],
     )?;
     let everything = Filter::default();
-    let mut pending: BTreeMap<TallyKey, Tally> = BTreeMap::new();
-    let mut written = 0;
-    let mut after = None;
+    let mut tallies: BTreeMap<TallyKey, Tally> = BTreeMap::new();
+    let mut after = Keyset::Id(None);
     loop {
-        let page = counted(conn, campaign_id, &everything, after)?;
-        let Some(last) = page.last() else { break };
-        after = Some((last.knock.knocked_at, last.id));
-        let last_day = last.knock.knocked_at.date();
+        let page = counted(conn, campaign_id, &everything, after, page_size)?;
         for c in &page {
             let key = TallyKey {
                 day: c.knock.knocked_at.date(),
@@ -166,23 +176,15 @@ pub fn rebuild(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<usize> 
                 user_id: c.user_id,
                 cell: tally_cell(c.door_cell),
             };
-            pending.entry(key).or_default().add(&c.knock);
+            tallies.entry(key).or_default().add(&c.knock);
         }
-        // Knocks come in time order: the days before this page's last are complete.
-        let done: Vec<TallyKey> = pending
-            .keys()
-            .filter(|k| k.day < last_day)
-            .copied()
-            .collect();
-        let complete: Vec<(TallyKey, Tally)> = done
-            .into_iter()
-            .filter_map(|k| pending.remove_entry(&k))
-            .collect();
-        written += insert(conn, campaign_id, &complete)?;
+        match page.last() {
+            Some(last) if page.len() >= page_size => after = Keyset::Id(Some(last.id)),
+            _ => break,
+        }
     }
-    let rest: Vec<(TallyKey, Tally)> = std::mem::take(&mut pending).into_iter().collect();
-    written += insert(conn, campaign_id, &rest)?;
-    Ok(written)
+    let tallies: Vec<(TallyKey, Tally)> = tallies.into_iter().collect();
+    insert(conn, campaign_id, &tallies)
 }
 
 fn insert(
@@ -375,13 +377,29 @@ struct CountedRow {
     answer: Option<String>,
 }
 
-/// Up to [`PAGE`] knocks within `f` (times included), in (knocked_at, id) order after
-/// `after`, each with its support IDs.
+/// The order [`counted`] reads knocks in, and the last knock of the page before (by id),
+/// or `None` for the first page.
+#[derive(Debug, Clone, Copy)]
+pub enum Keyset {
+    /// (knocked_at, id) order, for reading a stretch of time through `knocks_time`.
+    Time(Option<i64>),
+    /// Id order, for reading everything through the primary key.
+    Id(Option<i64>),
+}
+
+/// Up to `limit` knocks within `f` (times included), in the order of `after` and after
+/// it, each with its support IDs.
+///
+/// A time page starts after the stored time of the previous page's last knock, read
+/// by the query itself, never after a time bound from here: SQLite keeps times as text,
+/// and a time written in another form ("10:00:00.500000" beside "10:00:00.500") would
+/// compare as later than itself, returning the same knock forever.
 pub fn counted(
     conn: &mut DbConnection,
     campaign_id: i64,
     f: &Filter,
-    after: Option<(NaiveDateTime, i64)>,
+    after: Keyset,
+    limit: usize,
 ) -> QueryResult<Vec<Counted>> {
     let mut params = vec![Param::Int(campaign_id)];
     let mut conditions = String::new();
@@ -393,10 +411,32 @@ pub fn counted(
         conditions.push_str(" AND k.knocked_at < {?}");
         params.push(Param::Time(Some(to)));
     }
-    if let Some((at, id)) = after {
-        conditions.push_str(" AND k.knocked_at >= {?} AND (k.knocked_at > {?} OR k.id > {?})");
-        params.extend([Param::Time(Some(at)), Param::Time(Some(at)), Param::Int(id)]);
-    }
+    let (order_k, order_p) = match after {
+        Keyset::Time(after) => {
+            if let Some(id) = after {
+                let last = "(SELECT l.knocked_at FROM knocks l \
+                             WHERE l.campaign_id = {?} AND l.id = {?})";
+                conditions.push_str(&format!(
+                    " AND k.knocked_at >= {last} AND (k.knocked_at > {last} OR k.id > {{?}})"
+                ));
+                params.extend([
+                    Param::Int(campaign_id),
+                    Param::Int(id),
+                    Param::Int(campaign_id),
+                    Param::Int(id),
+                    Param::Int(id),
+                ]);
+            }
+            ("k.knocked_at, k.id", "p.knocked_at, p.id")
+        }
+        Keyset::Id(after) => {
+            if let Some(id) = after {
+                conditions.push_str(" AND k.id > {?}");
+                params.push(Param::Int(id));
+            }
+            ("k.id", "p.id")
+        }
+    };
     conditions.push_str(&scope_conditions(f, "wl.turf_id", "k.user_id", &mut params));
     params.push(Param::Int(campaign_id));
     let rows: Vec<CountedRow> = load_bound(
@@ -413,11 +453,11 @@ pub fn counted(
                        JOIN turfs t ON t.campaign_id = wl.campaign_id AND t.id = wl.turf_id
                        JOIN doors d ON d.campaign_id = k.campaign_id AND d.id = k.door_id
                       WHERE k.campaign_id = {{?}}{conditions}
-                      ORDER BY k.knocked_at, k.id
-                      LIMIT {PAGE}) p
+                      ORDER BY {order_k}
+                      LIMIT {limit}) p
                LEFT JOIN knock_answers a ON a.campaign_id = {{?}} AND a.knock_id = p.id
                      AND a.question_key = 'support_id'
-              ORDER BY p.knocked_at, p.id"
+              ORDER BY {order_p}"
         ),
         &params,
     )?;

@@ -206,6 +206,15 @@ pub fn counts(conn: &mut DbConnection, campaign_id: i64, turf_id: i64) -> QueryR
     Ok((doors, people))
 }
 
+/// Where one of the campaign's doors is, `(lat, lng)`, or `None` when it has none.
+pub fn any_door(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<Option<(f64, f64)>> {
+    doors::table
+        .filter(doors::campaign_id.eq(campaign_id))
+        .select((doors::lat, doors::lng))
+        .first(conn)
+        .optional()
+}
+
 /// A page of the turf's doors, by id.
 pub fn doors_in(
     conn: &mut DbConnection,

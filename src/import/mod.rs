@@ -5,6 +5,7 @@
 //! Reading and checking run on a thread of their own, one batch ahead of the writes:
 //! parsing the next batch (CSV, address keys, H3 cells) overlaps storing this one.
 
+pub mod bounded;
 pub mod row;
 
 use std::collections::HashSet;
@@ -23,6 +24,10 @@ use row::{Header, PersonRecord};
 /// a batch holds SQLite's write lock only briefly. Both backends take a batch in a few
 /// statements whatever its size, so there is no limit on bound parameters to respect.
 pub const BATCH_ROWS: usize = 5000;
+/// The longest row read, in bytes: a longer one is rejected by its line number without
+/// being held in memory (see [`bounded`]). Voter files with a hundred columns fit ten
+/// times over.
+pub const MAX_ROW_BYTES: usize = 64 * 1024;
 /// How many row errors a report keeps (the counts are always complete).
 pub const MAX_REPORTED_ERRORS: usize = 100;
 
@@ -63,10 +68,12 @@ pub fn import_people<R: Read + Send>(
     input: R,
     progress: &mut dyn FnMut(&mut DbConnection, &Report) -> diesel::QueryResult<()>,
 ) -> Result<Report, ImportError> {
+    let bounded = bounded::BoundedRecords::new(input, MAX_ROW_BYTES);
+    let cut = bounded.cut_lines();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
-        .from_reader(input);
+        .from_reader(bounded);
     let header_row = reader
         .byte_headers()
         .map_err(|e| ImportError::Read(e.to_string()))?
@@ -93,7 +100,7 @@ pub fn import_people<R: Read + Send>(
             let (batches, received) = mpsc::sync_channel(1);
             let (stored, reusable) = mpsc::channel();
             let header = &header;
-            scope.spawn(move || read_batches(reader, header, this_year, &batches, &reusable));
+            scope.spawn(move || read_batches(reader, &cut, header, this_year, &batches, &reusable));
             // Returning drops `received`, which stops the reader at its next batch.
             store_batches(conn, campaign_id, &mut report, &received, &stored, progress)
         })
@@ -149,6 +156,7 @@ fn store_batches(
 /// thread to be freed on the other (which the allocator handles slowly).
 fn read_batches<R: Read>(
     mut reader: csv::Reader<R>,
+    cut: &bounded::CutLines,
     header: &Header,
     this_year: i64,
     batches: &mpsc::SyncSender<Result<Parsed, ImportError>>,
@@ -199,12 +207,27 @@ fn read_batches<R: Read>(
             Err(e) => {
                 // Anything else is about this record; the reader goes on with the next.
                 parsed.rows_read += 1;
-                let line = e.position().map_or(0, csv::Position::line);
+                let at = e.position().cloned().unwrap_or_else(csv::Position::new);
+                cut.take(at.record());
+                let line = cut.file_line(at.line());
                 reject(&mut parsed, line, format!("unreadable CSV: {e}"));
                 continue;
             }
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        let at = record
+            .position()
+            .cloned()
+            .unwrap_or_else(csv::Position::new);
+        let line = cut.file_line(at.line());
+        if cut.take(at.record()) {
+            parsed.rows_read += 1;
+            reject(
+                &mut parsed,
+                line,
+                format!("the row is longer than {MAX_ROW_BYTES} bytes"),
+            );
+            continue;
+        }
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue; // a blank line is not a row
         }

@@ -233,6 +233,12 @@ pub fn parse_row_into(
                 ALL[slot]
             ));
         }
+        if value.contains('\0') {
+            return Err(format!(
+                "{} contains the NUL character (U+0000), which cannot be stored",
+                ALL[slot]
+            ));
+        }
         Ok(value)
     };
     let external_id = text(EXTERNAL_ID)?;

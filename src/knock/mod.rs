@@ -69,6 +69,33 @@ pub fn is_final(result: &str) -> Option<bool> {
 }
 
 impl KnockInput {
+    /// The knock with every U+0000 in its note and text answers replaced by U+FFFD: the
+    /// store cannot keep U+0000 (PostgreSQL refuses it), and a knock is never lost or
+    /// refused for a stray control character that a phone's keyboard let through.
+    pub fn without_nul(mut self) -> Self {
+        const REPLACEMENT: &str = "\u{fffd}";
+        fn clean(text: &mut String) {
+            if text.contains('\0') {
+                *text = text.replace('\0', REPLACEMENT);
+            }
+        }
+        fn clean_value(value: &mut Value) {
+            match value {
+                Value::String(text) => clean(text),
+                Value::Array(items) => items.iter_mut().for_each(clean_value),
+                Value::Object(fields) => fields.values_mut().for_each(clean_value),
+                _ => {}
+            }
+        }
+        if let Some(notes) = &mut self.notes {
+            clean(notes);
+        }
+        for person in &mut self.people {
+            person.answers.values_mut().for_each(clean_value);
+        }
+        self
+    }
+
     /// The knock's time as stored (UTC, microseconds).
     pub fn knocked_at_naive(&self) -> NaiveDateTime {
         self.knocked_at.naive_utc().trunc_subsecs(6)
@@ -330,6 +357,22 @@ mod tests {
         assert_eq!(Q::grade(Some(180.0), Some(10.0)), Q::Doubtful);
         assert_eq!(Q::grade(Some(301.0), Some(10.0)), Q::Unverified);
         assert_eq!(Q::grade(Some(20.0), Some(150.0)), Q::Unverified);
+    }
+
+    #[test]
+    fn nul_in_notes_and_answers_is_replaced_not_refused() {
+        let raw = serde_json::json!({
+            "client_id": "6f1c1b9e-8d4a-4b5e-9c2a-1d3e5f7a9b0c",
+            "walk_list_id": 1, "door_id": 2, "result": "contacted",
+            "notes": "gate\u{0}code", "knocked_at": "2026-11-01T10:00:00Z",
+            "people": [{ "person_id": 3, "answers": { "issue": "rent\u{0}", "topics": ["a\u{0}"] } }],
+        });
+        let knock: KnockInput = serde_json::from_value(raw).unwrap_or_else(|e| panic!("{e}"));
+        let clean = knock.without_nul();
+        assert_eq!(clean.notes.as_deref(), Some("gate\u{fffd}code"));
+        let answers = &clean.people[0].answers;
+        assert_eq!(answers["issue"], "rent\u{fffd}");
+        assert_eq!(answers["topics"][0], "a\u{fffd}");
     }
 
     #[test]

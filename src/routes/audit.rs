@@ -43,7 +43,7 @@ pub async fn list(
             action: r.action,
             target_type: r.target_type,
             target_id: r.target_id,
-            details: serde_json::from_str(&r.details).unwrap_or(serde_json::Value::Null),
+            details: db::audit::details_object(&r.details),
             created_at: utc(r.created_at),
         })
         .collect();

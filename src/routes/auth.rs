@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::views::UserView;
+use crate::auth::throttle::{account_key, address_key};
 use crate::auth::{password, secret};
 use crate::db::{self, DbConnection};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
@@ -95,14 +96,21 @@ pub async fn login(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let throttled = |retry_after_secs| ApiError::TooManyRequests {
-        message: format!("too many failed sign-ins; retry in {retry_after_secs} s"),
-        retry_after_secs,
-    };
-    state
-        .login_throttle
-        .check(email.as_str(), &address, Instant::now())
-        .map_err(throttled)?;
+    // Counted before the password is checked, in the database: concurrent attempts, on
+    // this server or another, each spend one.
+    let keys = state.login_limits.keys(email.as_str(), &address);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let admitted = db::transaction(&state.db, move |conn| {
+        Ok(db::throttle::take(conn, &keys, now_ms)?)
+    })
+    .await?;
+    if let Err(retry_after_secs) = admitted {
+        return Err(ApiError::TooManyRequests {
+            message: format!("too many sign-in attempts; retry in {retry_after_secs} s"),
+            retry_after_secs,
+        });
+    }
+    sweep_throttle(&state);
 
     let (lookup, campaign) = (email.as_str().to_owned(), body.campaign_id);
     let candidates = db::run(&state.db, move |conn| {
@@ -137,12 +145,17 @@ pub async fn login(
         ));
     }
     let Some(user) = matched.pop() else {
-        state
-            .login_throttle
-            .fail(email.as_str(), &address, Instant::now());
         return Err(ApiError::Unauthorized("invalid email or password".into()));
     };
-    state.login_throttle.succeed(email.as_str());
+    // Signed in: the account starts afresh, and the address gets its attempt back.
+    let (account, address_key) = (account_key(email.as_str()), address_key(&address));
+    let address_limit = state.login_limits.address;
+    db::transaction(&state.db, move |conn| {
+        db::throttle::clear(conn, &account)?;
+        db::throttle::give_back(conn, &address_key, address_limit)?;
+        Ok(())
+    })
+    .await?;
     open_session(state, user).await
 }
 
@@ -227,7 +240,8 @@ pub async fn logout(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInviteBody {
-    code: String,
+    /// As `POST /api/v1/users` names it.
+    invite_code: String,
     password: String,
     name: Option<String>,
 }
@@ -243,8 +257,8 @@ pub async fn accept_invite(
         .as_deref()
         .map(|n| DisplayName::parse("name", n))
         .transpose()?;
-    let campaign_id = secret::campaign_of(&body.code).ok_or_else(gone)?;
-    let hash = secret::digest(&body.code);
+    let campaign_id = secret::campaign_of(&body.invite_code).ok_or_else(gone)?;
+    let hash = secret::digest(&body.invite_code);
 
     // Check the code before spending an Argon2 hash on it.
     let h = hash.clone();
@@ -297,10 +311,32 @@ pub async fn accept_invite(
     .await?;
     let (user, refresh) = accepted.ok_or_else(gone)?;
     // The name may have changed.
-    state
-        .profiles
-        .forget(user.campaign_id, user.id, Instant::now());
+    state.user_changed(user.campaign_id, user.id);
     token_response(&state, user, refresh)
+}
+
+/// Removes spent throttle keys, at most once a minute per process, in the background.
+fn sweep_throttle(state: &web::Data<AppState>) {
+    let now = Instant::now();
+    {
+        let mut last = state
+            .throttle_swept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| now.duration_since(at) < std::time::Duration::from_secs(60)) {
+            return;
+        }
+        *last = Some(now);
+    }
+    let pool = state.db.clone();
+    actix_web::rt::spawn(async move {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if let Err(e) =
+            db::write_run(&pool, move |conn| Ok(db::throttle::sweep(conn, now_ms)?)).await
+        {
+            tracing::warn!(error = %e, "sweeping the sign-in throttle failed");
+        }
+    });
 }
 
 /// Used by the role checks of other handlers: `Role` must parse from a stored row.

@@ -526,7 +526,7 @@ pub async fn stop(
             "experiment.stop",
             "experiment",
             id,
-            Value::Null,
+            json!({ "name": e.name }),
         )?;
         let e = db::experiments::get(conn, auth.campaign_id, e.id)?
             .ok_or_else(|| ApiError::not_found("experiment"))?;

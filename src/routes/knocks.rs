@@ -13,7 +13,7 @@ use crate::db::knocks::{Effects, NewKnock};
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::ApiJsonKeepingNul;
 use crate::knock::{self, KnockInput, LocationQuality, Question, QuestionKind};
 use crate::progress::{CountedKnock, TallyKey};
 use crate::routing;
@@ -518,7 +518,7 @@ fn sync_batch(
 pub async fn batch(
     state: web::Data<crate::state::AppState>,
     auth: AuthUser,
-    ApiJson(body): ApiJson<BatchBody>,
+    ApiJsonKeepingNul(body): ApiJsonKeepingNul<BatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     if body.knocks.len() > knock::MAX_BATCH {
         return Err(ApiError::TooLarge {
@@ -543,6 +543,7 @@ pub async fn batch(
                 .and_then(Value::as_str)
                 .map(str::to_owned);
             let knock = serde_json::from_value::<KnockInput>(raw)
+                .map(KnockInput::without_nul)
                 .map_err(|e| format!("malformed knock: {e}"));
             (index, client_id, knock)
         })

@@ -48,20 +48,21 @@ pub async fn get_me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpRe
 pub async fn list_devices(
     state: web::Data<AppState>,
     auth: AuthUser,
+    query: web::Query<super::PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let page = query.page()?;
     let devices = db::run(&state.db, move |conn| {
         Ok(db::devices::list_for_user(
             conn,
             auth.campaign_id,
             auth.user_id,
+            &page,
         )?)
     })
     .await?;
+    let (devices, next_after) = page.finish(devices, |d| d.id);
     let items: Vec<DeviceView> = devices.into_iter().map(DeviceView::from).collect();
-    Ok(HttpResponse::Ok().json(super::Paged {
-        items,
-        next_after: None,
-    }))
+    Ok(HttpResponse::Ok().json(super::Paged { items, next_after }))
 }
 
 #[derive(Debug, Deserialize)]

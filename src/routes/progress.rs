@@ -12,6 +12,7 @@ use crate::db::progress::{Figures, Filter, GroupBy};
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::progress::{VolunteerRate, unusual_contact_rates};
 use crate::spatial::{cells, tiling};
 use crate::state::AppState;
 
@@ -201,10 +202,16 @@ pub async fn heatmap(
         .json(json!({ "type": "FeatureCollection", "features": features })))
 }
 
+/// The leaderboard takes no query parameters; naming one is a mistake worth a 422.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderboardQuery {}
+
 /// Doors and contacts per volunteer this week (from Monday 00:00 UTC), most doors first.
 pub async fn leaderboard(
     state: web::Data<AppState>,
     auth: AuthUser,
+    _query: web::Query<LeaderboardQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now().naive_utc();
     let monday: NaiveDateTime = (now.date()
@@ -246,10 +253,6 @@ pub async fn leaderboard(
 
 /// Most doors one volunteer plausibly knocks in an hour.
 pub const MAX_DOORS_PER_HOUR: i64 = 30;
-/// Attempts a volunteer needs before their contact rate is judged.
-pub const MIN_ATTEMPTS_FOR_RATE: i64 = 20;
-/// How many standard errors from the campaign's rate count as far outside it.
-pub const RATE_Z: f64 = 3.0;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -261,8 +264,8 @@ pub struct FlagsQuery {
 }
 
 /// Knocks far from their door, volunteers with more than 30 doors in an hour, and
-/// contact rates far outside the campaign's norm (more than 3 standard errors from the
-/// overall rate, with at least 20 attempts).
+/// contact rates far from the other volunteers' (see
+/// [`crate::progress::unusual_contact_rates`]).
 pub async fn quality_flags(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -299,31 +302,30 @@ pub async fn quality_flags(
                 .collect();
         let per_volunteer =
             db::progress::figures(conn, auth.campaign_id, GroupBy::Volunteer, &filter)?;
-        let (attempts, contacts) = per_volunteer
-            .values()
-            .fold((0, 0), |(a, c), f| (a + f.attempts, c + f.contacts));
-        let mut rates = Vec::new();
-        if attempts > 0 {
-            let p = contacts as f64 / attempts as f64;
-            for (key, f) in &per_volunteer {
-                if f.attempts < MIN_ATTEMPTS_FOR_RATE {
-                    continue;
-                }
-                let n = f.attempts as f64;
-                let se = (p * (1.0 - p) / n).sqrt();
-                let rate = f.contacts as f64 / n;
-                let z = if se > 0.0 { (rate - p) / se } else { 0.0 };
-                if z.abs() > RATE_Z {
-                    rates.push(json!({
-                        "user_id": key.as_deref().and_then(|k| k.parse::<i64>().ok()),
-                        "attempts": f.attempts,
-                        "contact_rate": (rate * 1000.0).round() / 1000.0,
-                        "campaign_rate": (p * 1000.0).round() / 1000.0,
-                        "z": (z * 100.0).round() / 100.0,
-                    }));
-                }
-            }
-        }
+        let volunteers: Vec<VolunteerRate> = per_volunteer
+            .iter()
+            .filter_map(|(key, f)| {
+                Some(VolunteerRate {
+                    user_id: key.as_deref()?.parse().ok()?,
+                    attempts: f.attempts,
+                    contacts: f.contacts,
+                })
+            })
+            .collect();
+        let round = |x: f64, places: f64| (x * places).round() / places;
+        let rates: Vec<Value> = unusual_contact_rates(&volunteers)
+            .into_iter()
+            .map(|u| {
+                json!({
+                    "user_id": u.user_id,
+                    "attempts": u.attempts,
+                    "contact_rate": round(u.contact_rate, 1000.0),
+                    "others_rate": round(u.others_rate, 1000.0),
+                    "campaign_rate": round(u.campaign_rate, 1000.0),
+                    "z": round(u.z, 100.0),
+                })
+            })
+            .collect();
         Ok(json!({
             "far_from_door": far,
             "too_many_doors_per_hour": busy,

@@ -30,6 +30,16 @@ pub struct TurfView {
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cells: Option<Vec<String>>,
+    /// What looks wrong with a turf just made (only in the answer that made it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}
+
+/// Something the caller probably wants to know about what they just did.
+#[derive(Debug, Serialize)]
+pub struct Warning {
+    pub code: &'static str,
+    pub message: &'static str,
 }
 
 fn view(
@@ -59,6 +69,7 @@ fn view(
         bbox: [turf.min_lng, turf.min_lat, turf.max_lng, turf.max_lat],
         created_at: utc(turf.created_at),
         cells,
+        warnings: Vec::new(),
     })
 }
 
@@ -211,7 +222,12 @@ pub async fn create(
                 details: json!({ "name": turf.name, "cells": turf.cell_count, "resolution": turf.resolution }),
             },
         )?;
-        view(conn, turf, false)
+        let mut view = view(conn, turf, false)?;
+        if view.door_count == 0 {
+            let why = tiling::why_no_doors(view.bbox, db::turfs::any_door(conn, auth.campaign_id)?);
+            view.warnings.push(Warning { code: "no_doors", message: why.message() });
+        }
+        Ok(view)
     })
     .await?;
     Ok(HttpResponse::Created()

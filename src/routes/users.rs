@@ -281,9 +281,7 @@ pub async fn update(
         change_user(conn, auth, id, body, "user.update")
     })
     .await?;
-    state
-        .profiles
-        .forget(auth.campaign_id, id, std::time::Instant::now());
+    state.user_changed(auth.campaign_id, id);
     Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
 }
 
@@ -302,8 +300,6 @@ pub async fn deactivate(
         change_user(conn, auth, id, body, "user.deactivate")
     })
     .await?;
-    state
-        .profiles
-        .forget(auth.campaign_id, id, std::time::Instant::now());
+    state.user_changed(auth.campaign_id, id);
     Ok(HttpResponse::NoContent().finish())
 }

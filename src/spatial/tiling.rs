@@ -273,12 +273,87 @@ pub fn area_bbox(area: &MultiPolygon) -> Option<[f64; 4]> {
         .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
+/// Why an area drawn for a campaign holds none of its doors, given one of the
+/// campaign's doors (`None`: it has none yet). The usual mistake is GeoJSON written as
+/// `[lat, lng]`: the area then lies where latitude and longitude trade places, so it is
+/// told by the area, mirrored, lying near the campaign's doors (within `NEAR_DEGREES`)
+/// while the area itself does not.
+pub fn why_no_doors(bbox: [f64; 4], door: Option<(f64, f64)>) -> NoDoors {
+    const NEAR_DEGREES: f64 = 2.0;
+    let Some((lat, lng)) = door else {
+        return NoDoors::CampaignHasNone;
+    };
+    let near = |[min_lng, min_lat, max_lng, max_lat]: [f64; 4]| {
+        (min_lng - NEAR_DEGREES..=max_lng + NEAR_DEGREES).contains(&lng)
+            && (min_lat - NEAR_DEGREES..=max_lat + NEAR_DEGREES).contains(&lat)
+    };
+    let [min_x, min_y, max_x, max_y] = bbox;
+    if !near(bbox) && near([min_y, min_x, max_y, max_x]) {
+        NoDoors::Swapped
+    } else {
+        NoDoors::Elsewhere
+    }
+}
+
+/// See [`why_no_doors`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoDoors {
+    CampaignHasNone,
+    Swapped,
+    Elsewhere,
+}
+
+impl NoDoors {
+    /// What to tell whoever drew the area.
+    pub fn message(self) -> &'static str {
+        match self {
+            NoDoors::CampaignHasNone => {
+                "the turf holds no doors: the campaign has none yet; import a voter file and the turf will hold the doors inside it"
+            }
+            NoDoors::Swapped => {
+                "the turf holds none of the campaign's doors, which lie where this area would be with longitude and latitude swapped: GeoJSON lists each position as [longitude, latitude]"
+            }
+            NoDoors::Elsewhere => {
+                "the turf holds none of the campaign's doors: check that the area is drawn where the campaign's voters live"
+            }
+        }
+    }
+}
+
 /// Picks the resolution from an optional request value, defaulting to 10.
 pub fn resolution_or_default(value: Option<u8>) -> Result<Resolution, AreaError> {
     match value {
         None => Ok(super::cells::DEFAULT_TURF_RESOLUTION),
         Some(v) => super::cells::turf_resolution(v)
             .ok_or_else(|| invalid(format!("resolution must be 9, 10 or 11, not {v}"))),
+    }
+}
+
+#[cfg(test)]
+mod no_door_tests {
+    use super::*;
+
+    #[test]
+    fn a_swapped_polygon_is_recognised() {
+        // Vaduz is near 9.52° E, 47.14° N; the area drawn as [lat, lng] lies near
+        // 47.1° E, 9.5° N.
+        let vaduz = Some((47.14, 9.52));
+        assert_eq!(
+            why_no_doors([47.13, 9.51, 47.15, 9.53], vaduz),
+            NoDoors::Swapped
+        );
+        assert_eq!(
+            why_no_doors([9.6, 47.3, 9.65, 47.35], vaduz),
+            NoDoors::Elsewhere
+        );
+        assert_eq!(
+            why_no_doors([-74.0, 40.7, -73.9, 40.8], vaduz),
+            NoDoors::Elsewhere
+        );
+        assert_eq!(
+            why_no_doors([47.13, 9.51, 47.15, 9.53], None),
+            NoDoors::CampaignHasNone
+        );
     }
 }
 

@@ -33,7 +33,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
         app.post(
             "/api/v1/auth/accept-invite",
             None,
-            json!({ "code": code, "password": password, "name": "Nia Okafor" }),
+            json!({ "invite_code": code, "password": password, "name": "Nia Okafor" }),
         )
     };
     let weak = assert_error(accept("short").await, 422, "validation_failed").await;
@@ -53,7 +53,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
         app.post(
             "/api/v1/auth/accept-invite",
             None,
-            json!({ "code": "1.abc", "password": "whatever long" }),
+            json!({ "invite_code": "1.abc", "password": "whatever long" }),
         )
         .await,
         404,

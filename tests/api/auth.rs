@@ -7,7 +7,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::helpers::{JWT_SECRET, PASSWORD, assert_error, json_with, spawn_app};
+use std::time::Duration;
+
+use crate::helpers::{JWT_SECRET, PASSWORD, assert_error, json_with, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn login_gives_a_token_that_me_accepts() {
@@ -148,6 +150,13 @@ async fn bad_tokens_are_401() {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(claims(now + 600).to_string());
     let unsigned = format!("{header}.{payload}.");
+    let mut not_yet = claims(now + 600);
+    not_yet["nbf"] = json!(now + 300);
+    let not_yet = forge(
+        &not_yet,
+        JWT_SECRET.as_bytes(),
+        jsonwebtoken::Algorithm::HS256,
+    );
     let mut tampered = good.clone();
     tampered.insert(good.rfind('.').unwrap() + 1, 'A');
     for token in [
@@ -155,6 +164,7 @@ async fn bad_tokens_are_401() {
         other_alg,
         unsigned,
         tampered,
+        not_yet,
         "garbage".to_owned(),
     ] {
         let res = app.get("/api/v1/me", &token).await;
@@ -267,4 +277,94 @@ async fn a_deactivated_user_can_neither_sign_in_nor_refresh() {
     .await;
     assert_error(app.login(&email, PASSWORD).await, 401, "unauthorized").await;
     assert_error(app.get("/api/v1/me", token).await, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn simultaneous_guesses_on_two_servers_are_all_counted() {
+    let app = spawn_app().await;
+    let second = app.another_server(|_| {}).await;
+    // Forty wrong passwords at once, half through each server: the limit is 5 per
+    // account, so 5 are checked (401) and the rest refused unchecked (429).
+    let guesses = (0..40).map(|i| {
+        let base = if i % 2 == 0 { &app.address } else { &second };
+        app.client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({ "email": "admin@test.org", "password": format!("guess {i}") }))
+            .send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!((checked, refused), (5, 35), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_deactivated_or_demoted_user_loses_their_powers_at_once() {
+    let app = spawn_app_with(|s| s.profile_cache_ttl = Duration::from_millis(300)).await;
+    let second = app
+        .another_server(|s| s.profile_cache_ttl = Duration::from_millis(300))
+        .await;
+    let admin = app.admin_token().await;
+    let (organizer_id, organizer) = app.user_with_role(Role::Organizer).await;
+    let (demoted_id, demoted) = app.user_with_role(Role::Organizer).await;
+    let invite =
+        |email: &str| json!({ "email": email, "name": "New Organizer", "role": "organizer" });
+    // The second server has seen the organizer act as an organizer.
+    let on_second = |token: &str| {
+        app.client
+            .get(format!("{second}/api/v1/people?limit=1"))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(on_second(&organizer).await.unwrap().status(), 200);
+
+    assert_eq!(
+        app.delete(&format!("/api/v1/users/{organizer_id}"), &admin)
+            .await
+            .status(),
+        204
+    );
+    json_with(
+        app.patch(
+            &format!("/api/v1/users/{demoted_id}"),
+            &admin,
+            json!({ "role": "volunteer" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // Through the server that made the change: at once.
+    assert_error(
+        app.post("/api/v1/users", Some(&organizer), invite("a@test.org"))
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/v1/me/devices",
+            Some(&organizer),
+            json!({ "token": "t-1", "platform": "web" }),
+        )
+        .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_error(
+        app.post("/api/v1/users", Some(&demoted), invite("b@test.org"))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Through another server: once its moment of memory has passed.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(on_second(&organizer).await.unwrap().status(), 401);
 }

@@ -73,7 +73,7 @@ async fn a_token_moves_to_the_latest_user_who_registers_it() {
 }
 
 #[tokio::test]
-async fn a_token_moves_across_campaigns_too() {
+async fn a_token_registered_in_another_campaign_leaves_this_one_alone() {
     let app = spawn_app().await;
     let (_, here) = app.user_with_role(Role::Volunteer).await;
     let other = app.create_campaign("Elsewhere");
@@ -92,8 +92,12 @@ async fn a_token_moves_across_campaigns_too() {
             .status(),
         201
     );
+    // Each campaign keeps its own row: registering in one writes nothing in the other.
     let mine = json_with(app.get("/api/v1/me/devices", &here).await, 200).await;
-    assert!(mine["items"].as_array().unwrap().is_empty());
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine["items"][0]["token"], "phone-9");
+    let theirs = json_with(app.get("/api/v1/me/devices", &there).await, 200).await;
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 1, "{theirs}");
 }
 
 #[tokio::test]
@@ -117,4 +121,36 @@ async fn device_input_is_validated() {
     )
     .await;
     assert_eq!(err["error"]["details"]["field"], "token");
+}
+
+#[tokio::test]
+async fn devices_come_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let (_, token) = app.user_with_role(Role::Volunteer).await;
+    for i in 0..3 {
+        let device = json!({ "token": format!("phone-{i}"), "platform": "android" });
+        assert_eq!(
+            app.post("/api/v1/me/devices", Some(&token), device)
+                .await
+                .status(),
+            201
+        );
+    }
+    let first = json_with(app.get("/api/v1/me/devices?limit=2", &token).await, 200).await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let after = first["next_after"].as_i64().unwrap();
+    let rest = json_with(
+        app.get(&format!("/api/v1/me/devices?limit=2&after={after}"), &token)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(rest["items"][0]["token"], "phone-2");
+    assert!(rest["next_after"].is_null());
+    assert_error(
+        app.get("/api/v1/me/devices?limit=500", &token).await,
+        422,
+        "validation_failed",
+    )
+    .await;
 }

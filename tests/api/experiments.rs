@@ -344,6 +344,17 @@ async fn guard_rails_refuse_what_would_spoil_an_experiment() {
     )
     .await;
     assert_eq!(stopped["state"], "stopped");
+    // Its audit entry keeps the log's promise of an object of details.
+    let admin = lab.app.admin_token().await;
+    let log = json_with(lab.app.get("/api/v1/audit?limit=200", &admin).await, 200).await;
+    let entry = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "experiment.stop")
+        .cloned()
+        .unwrap_or_default();
+    assert!(entry["details"].is_object(), "{entry}");
     assert_error(
         app.post(
             &format!("/api/v1/experiments/{id}/stop"),

@@ -134,6 +134,17 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// Starts a second server on this test's database, as a deployment runs several
+    /// behind a load balancer; returns its base address.
+    pub async fn another_server(&self, adjust: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = test_settings(&self.db);
+        adjust(&mut settings);
+        let app = Application::build(settings).await.expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     pub fn conn(&self) -> DbConnection {
         DbManager::new(&self.db.url)
             .establish()

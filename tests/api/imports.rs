@@ -190,3 +190,52 @@ async fn imports_refuse_the_wrong_type_an_oversized_file_and_volunteers() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_nul_or_an_endless_line_costs_only_its_own_row() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    let long_name = "x".repeat(300_000);
+    let file = format!(
+        "external_id,first_name,last_name,street,housenumber,lat,lng\n\
+         V1,Anna,Beck,Städtle,23,47.1399905,9.5228593\n\
+         V2,Nu\0l,Beck,Städtle,23,47.1399905,9.5228593\n\
+         V3,{long_name},Frick,Städtle,15,47.1406122,9.5228179\n\
+         V4,\"Open {long_name}\nquote\",Frick,Städtle,15,47.1406122,9.5228179\n\
+         V5,Eva,Frick,Städtle,15,47.1406122,9.5228179\n"
+    );
+    let run = finished(
+        &app,
+        &token,
+        json_with(upload(&app, &token, &file).await, 202).await,
+    )
+    .await;
+    // The same outcome on both stores: the neighbours are stored, each bad row is
+    // named by its line with the reason.
+    assert_eq!(run["status"], "done", "{run}");
+    assert_eq!(
+        (run["created"].as_i64(), run["rejected"].as_i64()),
+        (Some(2), Some(3)),
+        "{run}"
+    );
+    let errors: Vec<(i64, String)> = run["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors.iter().map(|e| e.0).collect::<Vec<_>>(),
+        [3, 4, 5],
+        "{run}"
+    );
+    assert!(errors[0].1.contains("NUL"), "{run}");
+    assert!(errors[1].1.contains("longer than 65536 bytes"), "{run}");
+    assert!(errors[2].1.contains("longer than 65536 bytes"), "{run}");
+    assert_eq!(count(&app, "people"), 2);
+}

@@ -636,6 +636,7 @@ fn all_tallies(
 #[tokio::test]
 async fn tallied_progress_equals_counting_the_knocks_over_any_window() {
     use groundswell::db::progress::{Filter, GroupBy, figures, figures_from_knocks};
+    use groundswell::db::tallies;
     let Canvass {
         app,
         organizer,
@@ -743,6 +744,53 @@ async fn tallied_progress_equals_counting_the_knocks_over_any_window() {
     .unwrap();
     assert_eq!(written, kept.len());
     assert_eq!(all_tallies(&app), kept);
+
+    // Knocks at one and the same moment, stored in two text forms on SQLite (as the
+    // server writes it, and with six fractional digits as other tools write it): paging
+    // through them, by time or by id, three at a time, reads each knock once and ends.
+    let total = stored_knocks(&app) as usize;
+    let moment = if app.db.is_postgres() {
+        ["'2026-11-01 10:00:00'", "'2026-11-01 10:00:00'"]
+    } else {
+        ["'2026-11-01 10:00:00'", "'2026-11-01 10:00:00.000000'"]
+    };
+    for (parity, at) in moment.iter().enumerate() {
+        diesel::sql_query(format!(
+            "UPDATE knocks SET knocked_at = {at} WHERE id % 2 = {parity}"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let hour = Filter {
+        from: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).and_then(|d| d.and_hms_opt(10, 0, 0)),
+        to: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).and_then(|d| d.and_hms_opt(11, 0, 0)),
+        ..Filter::default()
+    };
+    let mut seen = BTreeSet::new();
+    let mut after = tallies::Keyset::Time(None);
+    for _ in 0..=total {
+        let page = tallies::counted(&mut conn, app.campaign_id, &hour, after, 3).unwrap();
+        for c in &page {
+            assert!(seen.insert(c.id), "knock {} read twice", c.id);
+        }
+        match page.last() {
+            Some(last) if page.len() == 3 => after = tallies::Keyset::Time(Some(last.id)),
+            _ => break,
+        }
+    }
+    assert_eq!(seen.len(), total);
+    let written = groundswell::db::write_transaction(&mut conn, |c| {
+        tallies::rebuild_in_pages(c, app.campaign_id, 3)
+    })
+    .unwrap();
+    let rebuilt = all_tallies(&app);
+    assert_eq!(written, rebuilt.len());
+    let attempts: i64 = figures(&mut conn, app.campaign_id, GroupBy::Day, &hour)
+        .unwrap()
+        .values()
+        .map(|f| f.attempts)
+        .sum();
+    assert_eq!(attempts as usize, total);
 }
 
 #[tokio::test]
@@ -936,6 +984,13 @@ async fn progress_figures_equal_counts_from_the_knocks() {
     let board = json_with(app.get("/api/v1/leaderboard", &organizer).await, 200).await;
     assert_eq!(board["items"][0]["user_id"], vol_id);
     assert_eq!(board["items"][0]["doors"].as_i64().unwrap(), doors as i64);
+    // It takes no parameters, and says so, like every other endpoint.
+    assert_error(
+        app.get("/api/v1/leaderboard?week=last", &organizer).await,
+        422,
+        "validation_failed",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1183,4 +1238,51 @@ async fn a_late_hostile_or_moved_knock_still_flags_its_door_and_person() {
         .first(&mut app.conn())
         .unwrap();
     assert!(flagged, "the late moved knock flags the person");
+}
+
+#[tokio::test]
+async fn a_nul_in_a_note_never_keeps_a_phone_from_syncing() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let mut odd = knock(&list, 0, "not_home", 5);
+    odd["notes"] = json!("gate code 4\u{0}7");
+    let fine = knock(&list, 1, "not_home", 4);
+    let batch = [odd.clone(), fine];
+    // Stored on both stores, with its neighbour; sent again, a duplicate, not a 500.
+    assert_eq!(
+        statuses(&sync(&app, &volunteer, &batch).await),
+        ["created", "created"]
+    );
+    assert_eq!(
+        statuses(&sync(&app, &volunteer, &batch).await),
+        ["duplicate", "duplicate"]
+    );
+    assert_eq!(stored_knocks(&app), 2);
+    // Organizer text is refused with a clear 422 instead, the same on both stores.
+    for (path, body) in [
+        (
+            "/api/v1/scripts",
+            json!({ "title": "Door\u{0}", "body": "Hello" }),
+        ),
+        (
+            "/api/v1/questions",
+            json!({ "key": "issue", "kind": "free_text", "text": "What matters\u{0}?" }),
+        ),
+    ] {
+        let err = assert_error(
+            app.post(path, Some(&organizer), body).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains("U+0000"),
+            "{err}"
+        );
+    }
 }

@@ -598,3 +598,51 @@ async fn autocut_by_region_uses_the_regions_area() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_turf_with_swapped_coordinates_is_made_with_a_warning_naming_the_cause() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    seed_liechtenstein(&app, app.campaign_id);
+    let square = |ring: [[f64; 2]; 5]| json!({ "type": "Polygon", "coordinates": [ring] });
+    let vaduz = [
+        [9.515, 47.135],
+        [9.53, 47.135],
+        [9.53, 47.145],
+        [9.515, 47.145],
+        [9.515, 47.135],
+    ];
+    let swapped = vaduz.map(|[lng, lat]| [lat, lng]);
+    let made = json_with(
+        app.post(
+            "/api/v1/turfs",
+            Some(&token),
+            json!({ "name": "Vaduz, drawn as lat/lng", "geometry": square(swapped) }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(made["door_count"], 0);
+    assert_eq!(made["warnings"][0]["code"], "no_doors", "{made}");
+    assert!(
+        made["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longitude and latitude swapped"),
+        "{made}"
+    );
+    // Drawn the right way round, it holds doors and has nothing to warn about.
+    let right = json_with(
+        app.post(
+            "/api/v1/turfs",
+            Some(&token),
+            json!({ "name": "Vaduz", "geometry": square(vaduz) }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert!(right["door_count"].as_i64().unwrap() > 0);
+    assert!(right.get("warnings").is_none(), "{right}");
+}
