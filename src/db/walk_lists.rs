@@ -63,23 +63,51 @@ impl WalkList {
     }
 }
 
+/// The doors of a turf on no live list, by id.
+macro_rules! free_doors {
+    ($campaign_id:expr, $turf_id:expr) => {
+        turf_doors!($campaign_id, $turf_id)
+            .filter(not(exists(
+                walk_list_stops::table
+                    .filter(walk_list_stops::campaign_id.eq(doors::campaign_id))
+                    .filter(walk_list_stops::door_id.eq(doors::id))
+                    .filter(walk_list_stops::live),
+            )))
+            .order(doors::id + 0_i64)
+            .select(Door::as_select())
+    };
+}
+
+/// The SQL of the free-doors query of [`free_doors_of_turf`] for `backend`, its two
+/// parameters being the campaign and the turf: for tests that look at its plan.
+pub fn free_doors_sql(backend: super::Backend) -> String {
+    let text = match backend {
+        super::Backend::Sqlite => {
+            diesel::debug_query::<diesel::sqlite::Sqlite, _>(&free_doors!(0_i64, 0_i64)).to_string()
+        }
+        super::Backend::Postgres => {
+            diesel::debug_query::<diesel::pg::Pg, _>(&free_doors!(0_i64, 0_i64)).to_string()
+        }
+    };
+    text.split(" -- binds:")
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The turf's doors that are on no live list, with all their people (the universe is
 /// applied by the caller). Doors come ordered by id.
+///
+/// Every test for a live stop is written `live`, never `live = ?`: only then do SQLite
+/// and PostgreSQL's generic plans see that the partial index `walk_list_stops_live_door`
+/// (`… WHERE live`) answers it. With a bound `true` they read every stop of the campaign
+/// for each door: 3.9 s instead of 57 ms for a 103-door list once 3,000 doors were live.
 pub fn free_doors_of_turf(
     conn: &mut DbConnection,
     campaign_id: i64,
     turf_id: i64,
 ) -> QueryResult<Vec<(Door, Vec<Person>)>> {
-    let free: Vec<Door> = turf_doors!(campaign_id, turf_id)
-        .filter(not(exists(
-            walk_list_stops::table
-                .filter(walk_list_stops::campaign_id.eq(doors::campaign_id))
-                .filter(walk_list_stops::door_id.eq(doors::id))
-                .filter(walk_list_stops::live.eq(true)),
-        )))
-        .order(doors::id + 0_i64)
-        .select(Door::as_select())
-        .load(conn)?;
+    let free: Vec<Door> = free_doors!(campaign_id, turf_id).load(conn)?;
     let mut by_door: BTreeMap<i64, Vec<Person>> = BTreeMap::new();
     for person in people::table
         .filter(people::campaign_id.eq(campaign_id))
@@ -110,7 +138,7 @@ pub fn doors_taken_in_turf(
             walk_list_stops::table
                 .filter(walk_list_stops::campaign_id.eq(doors::campaign_id))
                 .filter(walk_list_stops::door_id.eq(doors::id))
-                .filter(walk_list_stops::live.eq(true)),
+                .filter(walk_list_stops::live),
         ))
         .count()
         .get_result(conn)
@@ -819,7 +847,7 @@ pub fn any_live(conn: &mut DbConnection, campaign_id: i64, door_ids: &[i64]) -> 
         let n: i64 = walk_list_stops::table
             .filter(walk_list_stops::campaign_id.eq(campaign_id))
             .filter(walk_list_stops::door_id.eq_any(chunk))
-            .filter(walk_list_stops::live.eq(true))
+            .filter(walk_list_stops::live)
             .count()
             .get_result(conn)?;
         if n > 0 {

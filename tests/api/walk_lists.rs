@@ -753,3 +753,73 @@ async fn an_organizer_moves_doors_between_lists() {
         .await;
     assert_error(res, 422, "validation_failed").await;
 }
+
+#[tokio::test]
+async fn free_doors_are_found_through_the_live_door_index_however_many_lists_are_live() {
+    use diesel::RunQueryDsl;
+    use groundswell::db::{Backend, DbConnection};
+    #[derive(diesel::QueryableByName)]
+    struct SqlitePlan {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct PgPlan {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[diesel(column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    seed_liechtenstein(&app, app.campaign_id);
+    let vaduz = town_turf(&app, &token, "Vaduz").await;
+    let schaan = town_turf(&app, &token, "Schaan").await;
+    // Thousands of stops live in other lists of the campaign.
+    let lists = create_lists(&app, &token, json!({ "turf_id": vaduz, "max_doors": 50 })).await;
+    assert!(lists.len() > 5, "{} lists", lists.len());
+    let plan: Vec<String> = match app.conn() {
+        DbConnection::Sqlite(mut c) => {
+            let sql = groundswell::db::walk_lists::free_doors_sql(Backend::Sqlite);
+            diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind::<diesel::sql_types::BigInt, _>(app.campaign_id)
+                .bind::<diesel::sql_types::BigInt, _>(schaan)
+                .load::<SqlitePlan>(&mut c)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.detail)
+                .collect()
+        }
+        DbConnection::Postgresql(mut c) => {
+            // A generic plan, as a prepared statement gets after five runs: it cannot
+            // rely on the parameters' values.
+            let sql = groundswell::db::walk_lists::free_doors_sql(Backend::Postgres);
+            diesel::sql_query("SET plan_cache_mode = force_generic_plan")
+                .execute(&mut c)
+                .unwrap();
+            diesel::sql_query("SET enable_seqscan = off")
+                .execute(&mut c)
+                .unwrap();
+            diesel::sql_query(format!("PREPARE free_doors AS {sql}"))
+                .execute(&mut c)
+                .unwrap();
+            // The campaign and the turf, then the zeros of `id + 0`.
+            let count = (1..100)
+                .take_while(|n| sql.contains(&format!("${n}")))
+                .count();
+            let mut args = vec![app.campaign_id.to_string(), schaan.to_string()];
+            args.resize(count, "0".to_owned());
+            diesel::sql_query(format!("EXPLAIN EXECUTE free_doors({})", args.join(", ")))
+                .load::<PgPlan>(&mut c)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.line)
+                .collect()
+        }
+    };
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("walk_list_stops_live_door")),
+        "the free-doors test does not use the live-door index:\n{}",
+        plan.join("\n")
+    );
+}
