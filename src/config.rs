@@ -42,6 +42,9 @@ pub struct Settings {
     pub expiry_sweep_interval: Duration,
     /// How long `GET /api/v1/me` may answer from memory (zero: never).
     pub profile_cache_ttl: Duration,
+    /// PostgreSQL: the longest one statement of a request may run before the database
+    /// stops it and the request answers 503 (zero: no limit).
+    pub statement_timeout: Duration,
     /// The push settings (FCM HTTP v1 and the outbox worker).
     pub push: PushSettings,
 }
@@ -101,6 +104,7 @@ impl Default for Settings {
             claim_ttl: Duration::from_secs(12 * 3600),
             expiry_sweep_interval: Duration::from_secs(60),
             profile_cache_ttl: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(30),
             push: PushSettings::default(),
         }
     }
@@ -149,6 +153,7 @@ pub struct FileSettings {
     pub walk_list_ttl_secs: Option<u64>,
     pub claim_ttl_secs: Option<u64>,
     pub profile_cache_secs: Option<u64>,
+    pub statement_timeout_ms: Option<u64>,
     pub fcm_credentials_file: Option<PathBuf>,
     pub fcm_base_url: Option<String>,
 }
@@ -217,6 +222,9 @@ impl FileSettings {
         }
         if let Some(v) = self.profile_cache_secs {
             s.profile_cache_ttl = Duration::from_secs(v);
+        }
+        if let Some(v) = self.statement_timeout_ms {
+            s.statement_timeout = Duration::from_millis(v);
         }
         if let Some(v) = self.fcm_credentials_file {
             s.push.credentials_file = Some(v);

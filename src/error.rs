@@ -180,6 +180,22 @@ impl From<DieselError> for ApiError {
                     message: "a referenced record does not exist in this campaign".into(),
                 }
             }
+            DieselError::DatabaseError(_, ref info)
+                if info.message().contains("statement timeout") =>
+            {
+                tracing::warn!(error = %err, "a statement ran out of time");
+                ApiError::Unavailable(
+                    "the database took too long to answer and the request was stopped; retry, or ask for less at once".into(),
+                )
+            }
+            DieselError::DatabaseError(_, ref info)
+                if info.message().contains("database is locked") =>
+            {
+                ApiError::Unavailable("the database is busy; retry shortly".into())
+            }
+            ref e if crate::db::is_retryable(e) => {
+                ApiError::Unavailable("the database is busy; retry shortly".into())
+            }
             other => ApiError::Internal(anyhow::Error::new(other).context("database error")),
         }
     }

@@ -49,7 +49,11 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<String> {
 
 /// The shared state: connects and migrates the database, loads keys.
 pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
+    let pool = db::connect_with_limit(
+        &settings.database_url,
+        settings.db_pool_size,
+        settings.statement_timeout,
+    )?;
     let jwt = JwtKeys::new(jwt_secret(&settings)?.as_bytes(), settings.access_token_ttl)?;
     let attempts = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).max(1);
     let login_limits = LoginLimits {

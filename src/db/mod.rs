@@ -177,6 +177,11 @@ pub fn sqlite_path(url: &str) -> &str {
 pub struct DbManager {
     url: String,
     backend: Backend,
+    /// PostgreSQL: `statement_timeout` of the pool's connections (not of [`establish`]'s,
+    /// which migrations and the command line use for work that may take long).
+    ///
+    /// [`establish`]: DbManager::establish
+    statement_timeout: Option<Duration>,
 }
 
 impl DbManager {
@@ -184,6 +189,7 @@ impl DbManager {
         DbManager {
             url: url.to_owned(),
             backend: Backend::from_url(url),
+            statement_timeout: None,
         }
     }
 
@@ -213,7 +219,12 @@ impl ManageConnection for DbManager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        self.establish()
+        let mut conn = self.establish()?;
+        if let (DbConnection::Postgresql(c), Some(limit)) = (&mut conn, self.statement_timeout) {
+            c.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))
+                .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
@@ -260,7 +271,19 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
 /// Connects, migrates and builds the pool. The first connection is opened directly so a
 /// wrong URL or a database that is down fails at once with the driver's message.
 pub fn connect(url: &str, pool_size: Option<u32>) -> anyhow::Result<DbPool> {
-    let manager = DbManager::new(url);
+    connect_with_limit(url, pool_size, Duration::ZERO)
+}
+
+/// [`connect`], and on PostgreSQL every statement on the pool's connections is stopped
+/// after `statement_timeout` (zero: never), so a runaway query answers 503 and frees its
+/// connection instead of holding it for minutes.
+pub fn connect_with_limit(
+    url: &str,
+    pool_size: Option<u32>,
+    statement_timeout: Duration,
+) -> anyhow::Result<DbPool> {
+    let mut manager = DbManager::new(url);
+    manager.statement_timeout = (!statement_timeout.is_zero()).then_some(statement_timeout);
     let backend = manager.backend();
     let mut first = manager
         .establish()

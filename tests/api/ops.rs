@@ -50,3 +50,42 @@ async fn the_contract_is_served_as_json() {
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(spec["paths"]["/api/v1/auth/login"]["post"].is_object());
 }
+
+#[tokio::test]
+async fn a_statement_that_waits_too_long_is_stopped_with_a_503_and_frees_its_connection() {
+    use diesel::connection::SimpleConnection;
+    use groundswell::db::{DbConnection, DbManager};
+    use serde_json::json;
+
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.statement_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let token = app.admin_token().await;
+    // Another session holds the regions table (PostgreSQL) or the write lock (SQLite).
+    let mut holder = DbManager::new(&app.db.url).establish().unwrap();
+    match &mut holder {
+        DbConnection::Postgresql(c) => c
+            .batch_execute("BEGIN; LOCK TABLE regions IN ACCESS EXCLUSIVE MODE")
+            .unwrap(),
+        DbConnection::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE").unwrap(),
+    }
+    let res = app
+        .post("/api/v1/regions", Some(&token), json!({ "name": "North" }))
+        .await;
+    let body = crate::helpers::assert_error(res, 503, "unavailable").await;
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("retry"),
+        "{body}"
+    );
+    holder.batch_execute("ROLLBACK").unwrap();
+    // The stopped request's connection went back to the pool in good order.
+    for name in ["North", "South", "East", "West", "Centre"] {
+        json_with(
+            app.post("/api/v1/regions", Some(&token), json!({ "name": name }))
+                .await,
+            201,
+        )
+        .await;
+    }
+}
