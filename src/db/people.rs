@@ -568,35 +568,6 @@ pub fn with_import_settings<T, E: From<diesel::result::Error>>(
     Ok(value)
 }
 
-/// Gives PostgreSQL statistics on `doors` when it has none, so the foreign-key check run
-/// for every stored person finds its door by primary key.
-///
-/// PostgreSQL plans that check once per connection. Planned before `doors` was ever
-/// analysed (a new database, or one without autovacuum), the estimates tie and the
-/// planner may take the `(campaign_id, cell)` index, reading every door of the
-/// campaign for each person: an import then slows down with every row stored. Run
-/// after the first batch is committed (an empty table yields no statistics);
-/// `ANALYZE` also makes the connection plan that check again. SQLite needs nothing.
-pub fn ensure_planner_statistics(conn: &mut DbConnection) -> QueryResult<()> {
-    #[derive(QueryableByName)]
-    struct Missing {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        missing: bool,
-    }
-    let DbConnection::Postgresql(c) = conn else {
-        return Ok(());
-    };
-    let stats: Missing = diesel::sql_query(
-        "SELECT NOT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() \
-         AND tablename = 'doors' AND attname = 'campaign_id') AS missing",
-    )
-    .get_result(c)?;
-    if stats.missing {
-        diesel::sql_query("ANALYZE doors, people").execute(c)?;
-    }
-    Ok(())
-}
-
 /// A page of the campaign's people, by id.
 pub fn list(
     conn: &mut DbConnection,

@@ -28,6 +28,8 @@ pub const BATCH_ROWS: usize = 5000;
 /// being held in memory (see [`bounded`]). Voter files with a hundred columns fit ten
 /// times over.
 pub const MAX_ROW_BYTES: usize = 64 * 1024;
+/// The tables an import grows.
+const VOTER_TABLES: [&str; 2] = ["doors", "people"];
 /// How many row errors a report keeps (the counts are always complete).
 pub const MAX_REPORTED_ERRORS: usize = 100;
 
@@ -105,6 +107,9 @@ pub fn import_people<R: Read + Send>(
             store_batches(conn, campaign_id, &mut report, &received, &stored, progress)
         })
     })?;
+    // Statistics that describe the tables as they are now: this load may have doubled
+    // them (a second campaign, say), which the planner would not know for a while.
+    crate::db::analyze_if_grown(conn, &VOTER_TABLES, report.created)?;
     Ok(report)
 }
 
@@ -137,7 +142,8 @@ fn store_batches(
         }
         let done = conn.transaction(|c| people::upsert_batch(c, campaign_id, &parsed.people))?;
         if report.created + report.updated == 0 {
-            people::ensure_planner_statistics(conn)?;
+            // The next batches are planned with what the first one left.
+            crate::db::analyze_if_grown(conn, &VOTER_TABLES, done.created)?;
         }
         report.created += done.created;
         report.updated += done.updated;

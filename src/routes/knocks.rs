@@ -569,19 +569,7 @@ pub async fn batch(
             other => break other?,
         }
     };
-    if state.db.statistics_due() {
-        // After the commit, so the batch's locks are not held meanwhile.
-        let pool = state.db.clone();
-        actix_web::rt::spawn(async move {
-            let refreshed = db::run(&pool, |conn| {
-                Ok(db::refresh_statistics(conn, &db::KNOCK_TABLES)?)
-            })
-            .await;
-            if let Err(e) = refreshed {
-                tracing::warn!(error = %e, "refreshing the knock tables' statistics failed");
-            }
-        });
-    }
+    db::refresh_statistics_soon(&state.db);
     outcomes.sort_by_key(|o| o.index);
     let count = |s: KnockStatus| outcomes.iter().filter(|o| o.status == s).count();
     Ok(HttpResponse::Ok().json(json!({

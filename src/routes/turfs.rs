@@ -230,6 +230,7 @@ pub async fn create(
         Ok(view)
     })
     .await?;
+    db::refresh_statistics_soon(&state.db);
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/turfs/{}", turf.id)))
         .json(turf))
@@ -572,5 +573,6 @@ pub async fn autocut_area(
         Ok(AutocutView { target_doors: target, resolution: u8::from(resolution), doors, turfs, unbalanced })
     })
     .await?;
+    db::refresh_statistics_soon(&state.db);
     Ok(HttpResponse::Created().json(result))
 }

@@ -357,6 +357,7 @@ pub async fn create(
         })
         .await?;
         if let Some(lists) = stored {
+            db::refresh_statistics_soon(&state.db);
             let now = db::now();
             let doors: i64 = lists.iter().map(|l| l.door_count).sum();
             let items: Vec<WalkListSummary> =

@@ -646,3 +646,65 @@ async fn a_turf_with_swapped_coordinates_is_made_with_a_warning_naming_the_cause
     assert!(right["door_count"].as_i64().unwrap() > 0);
     assert!(right.get("warnings").is_none(), "{right}");
 }
+
+#[tokio::test]
+async fn planner_statistics_follow_a_second_campaign_and_new_turf_cells() {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        rows: f64,
+    }
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    seed_liechtenstein(&app, app.campaign_id);
+    let other = app.create_campaign("Second campaign");
+    seed_liechtenstein(&app, other);
+    let town = groundswell::demo::municipalities()
+        .unwrap()
+        .into_iter()
+        .find(|m| m.name == "Vaduz")
+        .unwrap();
+    json_with(
+        app.post(
+            "/api/v1/turfs",
+            Some(&token),
+            json!({ "name": "Vaduz", "geometry": town.geometry }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    if !app.db.is_postgres() {
+        // SQLite plans these queries well without statistics; nothing to check.
+        return;
+    }
+    let groundswell::db::DbConnection::Postgresql(mut pg) = app.conn() else {
+        unreachable!("a PostgreSQL test database")
+    };
+    let mut estimate = |table: &str| {
+        diesel::sql_query(format!(
+            "SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE relname = '{table}'"
+        ))
+        .get_result::<Rows>(&mut pg)
+        .unwrap()
+        .rows
+    };
+    // Both campaigns' doors are counted, not only the first's.
+    let doors_of_one = groundswell::demo::doors().unwrap().len() as f64;
+    assert!(
+        estimate("doors") > 1.5 * doors_of_one,
+        "doors estimated at {} rows, one campaign has {doors_of_one}",
+        estimate("doors")
+    );
+    // The new turf's cells are known to the planner soon after it is made.
+    let mut cells = 0.0;
+    for _ in 0..100 {
+        cells = estimate("turf_cells");
+        if cells > 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(cells > 0.0, "turf_cells has no statistics");
+}
