@@ -39,7 +39,9 @@ const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres
 /// Set on every SQLite connection: WAL lets readers run beside the one writer,
 /// `busy_timeout` makes a second writer wait instead of failing, and foreign keys are
 /// off by default in SQLite (and per connection).
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+/// `busy_timeout` comes first: switching a new database to WAL needs its lock, which a
+/// server starting beside this one may hold for a moment.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
 /// A connection to whichever backend the URL names.
@@ -305,9 +307,43 @@ impl ManageConnection for DbManager {
 /// fill once.
 const TALLIES_MIGRATION: &str = "20261123000008";
 
+/// The PostgreSQL advisory lock that servers starting together take in turn to migrate.
+const MIGRATION_LOCK: i64 = 0x6773_6d69_6772; // "gsmigr"
+
 /// Applies the embedded migrations for the connection's backend. When that creates the
 /// progress tallies, they are filled from the knocks already stored.
+///
+/// Several servers may start at once on one database. On PostgreSQL they take turns
+/// under an advisory lock, so the first migrates (and fills the tallies) and the others
+/// find nothing left to do. On SQLite the loser of the race for the write lock fails
+/// on a migration the winner already applied; it then finds none pending and goes on.
 pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+        let result = migrate_now(conn);
+        if let DbConnection::Postgresql(c) = conn {
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+        }
+        return result;
+    }
+    match migrate_now(conn) {
+        Err(e) if !pending_migrations(conn)? => {
+            tracing::info!(error = %e, "another process applied the migrations first");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn pending_migrations(conn: &mut DbConnection) -> anyhow::Result<bool> {
+    let pending = match conn {
+        DbConnection::Postgresql(c) => c.has_pending_migration(PG_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+    };
+    pending.map_err(|e| anyhow::anyhow!("reading the applied migrations failed: {e}"))
+}
+
+fn migrate_now(conn: &mut DbConnection) -> anyhow::Result<()> {
     let result = match conn {
         DbConnection::Postgresql(c) => c
             .run_pending_migrations(PG_MIGRATIONS)

@@ -89,3 +89,16 @@ async fn a_statement_that_waits_too_long_is_stopped_with_a_503_and_frees_its_con
         .await;
     }
 }
+
+#[tokio::test]
+async fn servers_starting_together_on_a_new_database_all_come_up() {
+    let db = crate::helpers::TestDb::new();
+    let starts = (0..3).map(|_| {
+        let settings = crate::helpers::test_settings(&db);
+        tokio::spawn(groundswell::startup::Application::build(settings))
+    });
+    for started in futures_util::future::join_all(starts).await {
+        let app = started.unwrap();
+        assert!(app.is_ok(), "a server failed to start: {:?}", app.err());
+    }
+}
