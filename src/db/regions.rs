@@ -7,6 +7,8 @@ use super::DbConnection;
 use super::schema::regions;
 use crate::domain::PageRequest;
 
+/// A region without its area: a boundary may be megabytes of GeoJSON, which lists and
+/// lookups must not read ([`area_of`] reads it where it is used).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = regions)]
 pub struct Region {
@@ -15,8 +17,25 @@ pub struct Region {
     pub name: String,
     pub director_id: Option<i64>,
     pub created_at: NaiveDateTime,
-    /// GeoJSON Polygon or MultiPolygon, already validated.
-    pub area: Option<String>,
+    /// Whether the region has an area.
+    #[diesel(select_expression = regions::area.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<regions::area>)]
+    pub has_area: bool,
+}
+
+/// A region's area (GeoJSON Polygon or MultiPolygon, validated when stored): `None` for
+/// an unknown region, `Some(None)` for one without an area.
+pub fn area_of(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    id: i64,
+) -> QueryResult<Option<Option<String>>> {
+    regions::table
+        .filter(regions::campaign_id.eq(campaign_id))
+        .filter(regions::id.eq(id))
+        .select(regions::area)
+        .first(conn)
+        .optional()
 }
 
 pub fn insert(
@@ -34,8 +53,9 @@ pub fn insert(
             regions::area.eq(area),
             regions::created_at.eq(super::now()),
         ))
-        .returning(regions::all_columns)
-        .get_result(conn)
+        .returning(regions::id)
+        .get_result::<i64>(conn)
+        .and_then(|id| find(conn, campaign_id, id)?.ok_or(diesel::result::Error::NotFound))
 }
 
 pub fn find(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult<Option<Region>> {

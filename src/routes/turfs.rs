@@ -482,12 +482,12 @@ pub async fn autocut_area(
         (Some(area), _) => area.value,
         (None, Some(region)) => {
             let stored = db::run(&state.db, move |conn| {
-                db::regions::find(conn, auth.campaign_id, region)?.ok_or_else(|| {
+                db::regions::area_of(conn, auth.campaign_id, region)?.ok_or_else(|| {
                     ApiError::validation("region_id", "region_id is not a region of this campaign")
                 })
             })
             .await?;
-            let text = stored.area.ok_or_else(|| {
+            let text = stored.ok_or_else(|| {
                 ApiError::validation(
                     "region_id",
                     "this region has no area; give `area` as GeoJSON or set the region's area",

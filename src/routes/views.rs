@@ -65,7 +65,7 @@ impl From<db::regions::Region> for RegionView {
             name: r.name,
             director_id: r.director_id,
             created_at: utc(r.created_at),
-            has_area: r.area.is_some(),
+            has_area: r.has_area,
         }
     }
 }
