@@ -12,6 +12,7 @@ pub mod experiments;
 pub mod extract;
 pub mod import;
 pub mod knock;
+pub mod lanes;
 pub mod progress;
 pub mod push;
 pub mod routes;

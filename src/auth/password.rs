@@ -2,9 +2,6 @@
 //! Both functions are CPU-heavy on purpose: the server runs them through
 //! [`on_hashing_threads`], never on the async executor.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
-
 use std::cell::RefCell;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
@@ -98,8 +95,6 @@ pub fn burn_time(password: &str) {
     }
 }
 
-type Job = Box<dyn FnOnce() + Send>;
-
 /// Runs `f` (hashing or verifying passwords) on a few threads kept for that, one per
 /// core and at most four, and waits for it without blocking the async executor.
 ///
@@ -111,46 +106,7 @@ type Job = Box<dyn FnOnce() + Send>;
 pub async fn on_hashing_threads<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> anyhow::Result<T> {
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let job: Job = Box::new(move || {
-        let _ = reply.send(f());
-    });
-    hashing_lane()
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .send(job)
-        .map_err(|_| anyhow::anyhow!("the password hashing threads are gone"))?;
-    answer
-        .await
-        .map_err(|_| anyhow::anyhow!("a password hashing job failed"))
-}
-
-/// The queue into the hashing threads, started on first use.
-fn hashing_lane() -> &'static Mutex<mpsc::Sender<Job>> {
-    static LANE: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
-    LANE.get_or_init(|| {
-        let (sender, jobs) = mpsc::channel::<Job>();
-        let jobs = Arc::new(Mutex::new(jobs));
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-        for i in 0..threads {
-            let jobs = jobs.clone();
-            let started = std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || {
-                    loop {
-                        let next = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                        let Ok(job) = next else { return };
-                        // A panic drops the job's reply, which its caller sees as an
-                        // error; the thread goes on with the next job.
-                        let _ = catch_unwind(AssertUnwindSafe(job));
-                    }
-                });
-            if let Err(e) = started {
-                tracing::error!(error = %e, "could not start a password hashing thread");
-            }
-        }
-        Mutex::new(sender)
-    })
+    crate::lanes::hashing().run(f).await
 }
 
 #[cfg(test)]
@@ -203,17 +159,6 @@ mod tests {
         assert!(verify("correct horse battery", &phc));
         assert!(!verify("correct horse battery!", &phc));
         assert!(!verify("anything", "not a phc string"));
-    }
-
-    #[actix_web::test]
-    async fn hashing_threads_answer_every_caller_and_survive_a_panic() {
-        let failed = on_hashing_threads(|| -> u32 { panic!("a job that fails") }).await;
-        assert!(failed.is_err());
-        let answers =
-            futures_util::future::join_all((0..16_u32).map(|i| on_hashing_threads(move || i * 2)))
-                .await;
-        let answers: Vec<u32> = answers.into_iter().map(|a| a.unwrap_or(u32::MAX)).collect();
-        assert_eq!(answers, (0..16).map(|i| i * 2).collect::<Vec<_>>());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::{DisplayName, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::lanes;
 use crate::spatial::{autocut, overlap, tiling};
 use crate::state::AppState;
 
@@ -149,14 +150,14 @@ pub async fn create(
         tiling::resolution_or_default(body.resolution).map_err(|e| area_error(e, "resolution"))?;
     let limits = state.settings.area_limits();
     let geometry = body.geometry.value;
-    let (cells, bbox) = web::block(move || -> Result<_, tiling::AreaError> {
+    let (cells, bbox) = lanes::compute(move || -> Result<_, tiling::AreaError> {
         let area = tiling::parse_area(&geometry, &limits)?;
         let cells = tiling::area_cells(&area, resolution, &limits)?;
         let bbox = tiling::area_bbox(&area).unwrap_or([0.0; 4]);
         Ok((cells, bbox))
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("tiling task failed: {e}")))?
+    .map_err(ApiError::Internal)?
     .map_err(|e| area_error(e, "geometry"))?;
     if cells.is_empty() {
         return Err(ApiError::validation(
@@ -177,9 +178,7 @@ pub async fn create(
         let cells = if taken.is_empty() {
             cells
         } else if mode == OverlapMode::Trim {
-            let mut gone: Vec<CellIndex> = taken.values().flatten().copied().collect();
-            gone.sort_unstable();
-            let free: Vec<CellIndex> = cells.into_iter().filter(|c| gone.binary_search(c).is_err()).collect();
+            let free = free_cells(&cells, &existing);
             if free.is_empty() {
                 return Err(ApiError::Conflict("every cell of this area already belongs to another turf".into()));
             }
@@ -305,7 +304,7 @@ pub async fn geojson(
     })
     .await?;
     let per_cell = query.cells.unwrap_or(false);
-    let body = web::block(move || {
+    let body = lanes::compute(move || {
         let properties = json!({ "id": turf.id, "name": turf.name, "resolution": turf.resolution, "cell_count": turf.cell_count });
         if per_cell {
             let features: Vec<serde_json::Value> = cells
@@ -326,7 +325,7 @@ pub async fn geojson(
         }
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("outline task failed: {e}")))?;
+    .map_err(ApiError::Internal)?;
     Ok(HttpResponse::Ok()
         .content_type("application/geo+json")
         .json(body))
@@ -507,72 +506,115 @@ pub async fn autocut_area(
         }
     };
     let limits = state.settings.area_limits();
-    let area_cells = web::block(move || {
+    let area_cells = lanes::compute(move || {
         let area = tiling::parse_area(&geometry, &limits)?;
         tiling::area_cells(&area, resolution, &limits)
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("tiling task failed: {e}")))?
+    .map_err(ApiError::Internal)?
     .map_err(|e| area_error(e, "area"))?;
+    let area_cells = std::sync::Arc::new(area_cells);
     let target = body.target_doors;
-    let result = db::transaction(&state.db, move |conn| {
-        check_region(conn, auth.campaign_id, region_id)?;
-        db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
-        let existing = db::turfs::taken_cells(conn, auth.campaign_id)?;
-        let taken = overlap::taken_cells(&area_cells, &existing);
-        let mut gone: Vec<CellIndex> = taken.values().flatten().copied().collect();
-        gone.sort_unstable();
-        let free: Vec<CellIndex> = area_cells.into_iter().filter(|c| gone.binary_search(c).is_err()).collect();
-        let counts = db::turfs::door_counts(conn, auth.campaign_id, &free)?;
+    // Read and cut outside any transaction (a large cut takes a moment of CPU), then
+    // store under the campaign's turf lock after checking that no other turf took a
+    // cell meanwhile; if one did, cut again.
+    for _attempt in 0..3 {
+        let cells = area_cells.clone();
+        let (free, counts) = db::run(&state.db, move |conn| {
+            let existing = db::turfs::taken_cells(conn, auth.campaign_id)?;
+            let free = free_cells(&cells, &existing);
+            let counts = db::turfs::door_counts(conn, auth.campaign_id, &free)?;
+            Ok((free, counts))
+        })
+        .await?;
         let doors: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
         if doors == 0 {
-            return Err(ApiError::validation("area", "the free part of this area holds no doors"));
+            return Err(ApiError::validation(
+                "area",
+                "the free part of this area holds no doors",
+            ));
         }
         if doors / u64::from(target) > MAX_AUTOCUT_TURFS as u64 {
             return Err(ApiError::TooLarge {
-                message: format!("this cut would make more than {MAX_AUTOCUT_TURFS} turfs; raise target_doors or cut a smaller area"),
+                message: format!(
+                    "this cut would make more than {MAX_AUTOCUT_TURFS} turfs; raise target_doors or cut a smaller area"
+                ),
                 details: json!({ "limit": MAX_AUTOCUT_TURFS }),
             });
         }
-        let mut loads: Vec<autocut::CellLoad> = free.iter().map(|&cell| autocut::CellLoad { cell, doors: 0 }).collect();
-        for (cell, n) in counts {
-            if let Ok(i) = free.binary_search(&cell) {
-                loads[i].doors = n;
+        let (free, cut) = lanes::compute(move || {
+            let mut loads: Vec<autocut::CellLoad> = free
+                .iter()
+                .map(|&cell| autocut::CellLoad { cell, doors: 0 })
+                .collect();
+            for (cell, n) in counts {
+                if let Ok(i) = free.binary_search(&cell) {
+                    loads[i].doors = n;
+                }
             }
-        }
-        let cut = autocut::autocut(&loads, &autocut::AutocutParams::new(target))
-            .map_err(|e| ApiError::validation("area", e.to_string()))?;
-        let mut turfs = Vec::with_capacity(cut.turfs.len());
-        let width = cut.turfs.len().to_string().len();
-        for (i, piece) in cut.turfs.iter().enumerate() {
-            let name = format!("{prefix} {:0width$}", i + 1);
-            let bbox = tiling::cells_bbox(&piece.cells).unwrap_or([0.0; 4]);
-            let turf = db::turfs::create(
+            let cut = autocut::autocut(&loads, &autocut::AutocutParams::new(target));
+            (free, cut)
+        })
+        .await
+        .map_err(ApiError::Internal)?;
+        let cut = cut.map_err(|e| ApiError::validation("area", e.to_string()))?;
+        let prefix = prefix.clone();
+        let stored = db::transaction(&state.db, move |conn| {
+            check_region(conn, auth.campaign_id, region_id)?;
+            db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
+            let existing = db::turfs::taken_cells(conn, auth.campaign_id)?;
+            if !overlap::taken_cells(&free, &existing).is_empty() {
+                return Ok(None);
+            }
+            let mut turfs = Vec::with_capacity(cut.turfs.len());
+            let width = cut.turfs.len().to_string().len();
+            for (i, piece) in cut.turfs.iter().enumerate() {
+                let name = format!("{prefix} {:0width$}", i + 1);
+                let bbox = tiling::cells_bbox(&piece.cells).unwrap_or([0.0; 4]);
+                let turf = db::turfs::create(
+                    conn,
+                    auth.campaign_id,
+                    &db::turfs::NewTurf { name: &name, region_id, cells: &piece.cells, bbox, created_by: Some(auth.user_id) },
+                )?;
+                turfs.push(view(conn, turf, false)?);
+            }
+            db::audit::record(
                 conn,
-                auth.campaign_id,
-                &db::turfs::NewTurf { name: &name, region_id, cells: &piece.cells, bbox, created_by: Some(auth.user_id) },
+                db::audit::Change {
+                    campaign_id: auth.campaign_id,
+                    actor_id: Some(auth.user_id),
+                    action: "turf.autocut",
+                    target_type: "turf",
+                    target_id: None,
+                    details: json!({ "turfs": turfs.len(), "target_doors": target, "doors": doors }),
+                },
             )?;
-            turfs.push(view(conn, turf, false)?);
+            let unbalanced = cut
+                .unbalanced
+                .iter()
+                .map(|u| json!({ "turf_id": turfs.get(u.turf).map(|t| t.id), "doors": u.doors, "reason": u.reason }))
+                .collect();
+            Ok(Some(AutocutView { target_doors: target, resolution: u8::from(resolution), doors, turfs, unbalanced }))
+        })
+        .await?;
+        if let Some(result) = stored {
+            db::refresh_statistics_soon(&state.db);
+            return Ok(HttpResponse::Created().json(result));
         }
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "turf.autocut",
-                target_type: "turf",
-                target_id: None,
-                details: json!({ "turfs": turfs.len(), "target_doors": target, "doors": doors }),
-            },
-        )?;
-        let unbalanced = cut
-            .unbalanced
-            .iter()
-            .map(|u| json!({ "turf_id": turfs.get(u.turf).map(|t| t.id), "doors": u.doors, "reason": u.reason }))
-            .collect();
-        Ok(AutocutView { target_doors: target, resolution: u8::from(resolution), doors, turfs, unbalanced })
-    })
-    .await?;
-    db::refresh_statistics_soon(&state.db);
-    Ok(HttpResponse::Created().json(result))
+    }
+    Err(ApiError::Conflict(
+        "other turfs kept taking cells of this area; try again".into(),
+    ))
+}
+
+/// The cells of an area that no existing turf holds (at any resolution), in order.
+fn free_cells(cells: &[CellIndex], existing: &[(i64, CellIndex)]) -> Vec<CellIndex> {
+    let taken = overlap::taken_cells(cells, existing);
+    let mut gone: Vec<CellIndex> = taken.values().flatten().copied().collect();
+    gone.sort_unstable();
+    cells
+        .iter()
+        .copied()
+        .filter(|c| gone.binary_search(c).is_err())
+        .collect()
 }

@@ -289,7 +289,7 @@ pub async fn create(
             ));
         }
         let taken = c.taken;
-        let planned = web::block(move || {
+        let planned = crate::lanes::compute(move || {
             let start = start
                 .or_else(|| walk::default_start(&tiling::outline(&c.turf_cells)))
                 .unwrap_or((c.doors[0].lat, c.doors[0].lng));
@@ -297,7 +297,7 @@ pub async fn create(
             (c, lists)
         })
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("routing task failed: {e}")))?;
+        .map_err(ApiError::Internal)?;
         let (c, lists) = planned;
         let name = name.clone();
         let universe_json = universe_json.clone();
