@@ -182,3 +182,69 @@ fn every_tenant_table_is_keyed_by_campaign() {
         );
     }
 }
+
+#[derive(QueryableByName, Debug)]
+struct Constraint {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    first_column: String,
+}
+
+#[test]
+fn every_postgres_key_of_a_tenant_table_begins_with_campaign_id() {
+    let db = TestDb::new();
+    if !db.is_postgres() {
+        eprintln!(
+            "GROUNDSWELL_TEST_DATABASE_URL is not set: this PostgreSQL check runs in .ci/run"
+        );
+        return;
+    }
+    migrated(&db);
+    let mut conn = PgConnection::establish(&db.url).expect("postgres");
+    // Primary, unique and foreign keys, and unique indexes, with their first column: a
+    // table distributed by campaign_id (Citus) needs each of them to start with it.
+    let keys: Vec<Constraint> = diesel::sql_query(
+        "SELECT c.conrelid::regclass::text AS table_name, c.contype::text AS kind, \
+                c.conname::text AS name, a.attname::text AS first_column \
+           FROM pg_constraint c \
+           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+          WHERE c.contype IN ('p', 'u', 'f') \
+            AND c.connamespace = to_regnamespace(current_schema()) \
+         UNION ALL \
+         SELECT i.indrelid::regclass::text, 'index', i.indexrelid::regclass::text, a.attname::text \
+           FROM pg_index i \
+           JOIN pg_class t ON t.oid = i.indrelid \
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+          WHERE i.indisunique AND t.relnamespace = to_regnamespace(current_schema())",
+    )
+    .load(&mut conn)
+    .expect("postgres keys");
+    let tenant_keys: Vec<&Constraint> = keys
+        .iter()
+        .filter(|k| {
+            !GLOBAL_TABLES.contains(&k.table_name.as_str())
+                && k.table_name != "__diesel_schema_migrations"
+        })
+        .collect();
+    assert!(tenant_keys.len() > 20, "{} keys", tenant_keys.len());
+    let wrong: Vec<String> = tenant_keys
+        .iter()
+        .filter(|k| k.first_column != "campaign_id")
+        .map(|k| {
+            format!(
+                "{} {} {} starts with {}",
+                k.table_name, k.kind, k.name, k.first_column
+            )
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "keys not led by campaign_id:\n{}",
+        wrong.join("\n")
+    );
+}
