@@ -13,7 +13,7 @@ use h3o::CellIndex;
 use super::DbConnection;
 use super::people::{Door, Person, on_backend};
 use super::schema::{doors, people, turf_cells, turfs};
-use crate::spatial::cells;
+use crate::spatial::{cells, overlap};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = turfs)]
@@ -51,18 +51,51 @@ struct NewTurfCell {
     hi: i64,
 }
 
-/// Every cell of every live turf of the campaign, with its turf.
+/// The cells of the campaign's turfs that may overlap `near` (cells of one new turf),
+/// with their turf: those whose spans meet the spans `near` covers. Read through
+/// `turf_cells_range` span by span, so the cost follows the new turf, not the campaign.
 pub fn taken_cells(
     conn: &mut DbConnection,
     campaign_id: i64,
+    near: &[CellIndex],
 ) -> QueryResult<Vec<(i64, CellIndex)>> {
-    Ok(turf_cells::table
-        .filter(turf_cells::campaign_id.eq(campaign_id))
-        .select((turf_cells::turf_id, turf_cells::cell))
-        .load::<(i64, i64)>(conn)?
-        .into_iter()
-        .filter_map(|(turf, cell)| cells::from_db(cell).map(|c| (turf, c)))
-        .collect())
+    use super::values::{Param, load_bound};
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        turf_id: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        cell: i64,
+    }
+    let widest = overlap::widest_turf_span();
+    let mut found = Vec::new();
+    for spans in overlap::covered_ranges(near).chunks(300) {
+        // An existing cell meets [lo, hi] when it starts no later than hi and ends no
+        // earlier than lo; being no wider than `widest`, it starts after lo - widest.
+        // Each term names the campaign, so each is one range of the index.
+        let mut sql = String::from("SELECT tc.turf_id, tc.cell FROM turf_cells tc WHERE ");
+        let mut params = Vec::with_capacity(spans.len() * 4);
+        for (i, &(lo, hi)) in spans.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(" OR ");
+            }
+            sql.push_str("(tc.campaign_id = {?} AND tc.lo BETWEEN {?} AND {?} AND tc.hi >= {?})");
+            params.extend([
+                Param::Int(campaign_id),
+                Param::Int(lo.saturating_sub(widest)),
+                Param::Int(hi),
+                Param::Int(lo),
+            ]);
+        }
+        let rows: Vec<Taken> = load_bound(conn, &sql, &params)?;
+        found.extend(
+            rows.into_iter()
+                .filter_map(|t| cells::from_db(t.cell).map(|c| (t.turf_id, c))),
+        );
+    }
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
 }
 
 /// Stores a turf and its cells (all of one resolution). Call inside the campaign's turf

@@ -173,7 +173,7 @@ pub async fn create(
     let turf = db::transaction(&state.db, move |conn| {
         check_region(conn, auth.campaign_id, region_id)?;
         db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
-        let existing = db::turfs::taken_cells(conn, auth.campaign_id)?;
+        let existing = db::turfs::taken_cells(conn, auth.campaign_id, &cells)?;
         let taken = overlap::taken_cells(&cells, &existing);
         let cells = if taken.is_empty() {
             cells
@@ -521,7 +521,7 @@ pub async fn autocut_area(
     for _attempt in 0..3 {
         let cells = area_cells.clone();
         let (free, counts) = db::run(&state.db, move |conn| {
-            let existing = db::turfs::taken_cells(conn, auth.campaign_id)?;
+            let existing = db::turfs::taken_cells(conn, auth.campaign_id, &cells)?;
             let free = free_cells(&cells, &existing);
             let counts = db::turfs::door_counts(conn, auth.campaign_id, &free)?;
             Ok((free, counts))
@@ -562,7 +562,7 @@ pub async fn autocut_area(
         let stored = db::transaction(&state.db, move |conn| {
             check_region(conn, auth.campaign_id, region_id)?;
             db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
-            let existing = db::turfs::taken_cells(conn, auth.campaign_id)?;
+            let existing = db::turfs::taken_cells(conn, auth.campaign_id, &free)?;
             if !overlap::taken_cells(&free, &existing).is_empty() {
                 return Ok(None);
             }

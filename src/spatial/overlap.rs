@@ -48,6 +48,63 @@ pub fn taken_cells(
     taken
 }
 
+/// The spans of door cells (`[lo, hi]`, as turf cells store them) that `candidate`
+/// covers, in order: what a store asks about to find the existing turf cells that may
+/// overlap a new turf, instead of reading them all. Spans less than a cell's span apart
+/// are merged (siblings' spans have gaps between them, where H3 has no cells), so a
+/// compact area asks about few spans, and at most about twice the index it covers.
+pub fn covered_ranges(candidate: &[CellIndex]) -> Vec<(i64, i64)> {
+    let mut spans: Vec<(i64, i64)> = candidate
+        .iter()
+        .map(|&c| super::cells::door_range(c))
+        .collect();
+    spans.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::with_capacity(spans.len());
+    for (lo, hi) in spans {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(hi - lo + 1) => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    merged
+}
+
+/// The widest span a turf cell can have (a cell of the coarsest turf resolution): an
+/// existing cell that overlaps a span `[lo, hi]` starts at or after `lo` minus this.
+pub fn widest_turf_span() -> i64 {
+    let coarsest =
+        Resolution::try_from(*super::cells::TURF_RESOLUTIONS.start()).unwrap_or(Resolution::Nine);
+    h3o::LatLng::new(0.0, 0.0)
+        .map(|p| {
+            let (lo, hi) = super::cells::door_range(p.to_cell(coarsest));
+            hi - lo
+        })
+        .unwrap_or(i64::MAX / 4)
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+    use h3o::LatLng;
+
+    #[test]
+    fn siblings_merge_into_their_parents_span_and_overlaps_are_found_through_spans() {
+        let parent = LatLng::new(47.14, 9.52)
+            .map(|p| p.to_cell(Resolution::Ten))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let children: Vec<CellIndex> = parent.children(Resolution::Eleven).collect();
+        assert_eq!(
+            covered_ranges(&children),
+            vec![super::super::cells::door_range(parent)]
+        );
+        // A coarser existing cell holding the children starts within the widest span.
+        let grand = parent.parent(Resolution::Nine).unwrap_or(parent);
+        let (lo, _) = super::super::cells::door_range(grand);
+        let (child_lo, _) = covered_ranges(&children)[0];
+        assert!(child_lo - lo <= widest_turf_span());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
