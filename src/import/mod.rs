@@ -62,6 +62,40 @@ pub enum ImportError {
     Store(#[from] diesel::result::Error),
 }
 
+/// Reads the header row from the start of a file and checks it as the import will, so
+/// that a file that cannot be imported at all is refused before it is queued. `Ok` when
+/// the header is fine, or when `start` ends before the header row does (the import
+/// itself will tell).
+pub fn check_header(start: &[u8]) -> Result<(), ImportError> {
+    let complete = start.contains(&b'\n');
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(bounded::BoundedRecords::new(start, MAX_ROW_BYTES));
+    let names = match reader.byte_headers() {
+        Ok(row) => row
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect::<Vec<String>>(),
+        Err(_) if !complete => return Ok(()),
+        Err(e) => return Err(ImportError::Read(e.to_string())),
+    };
+    if !complete {
+        return Ok(());
+    }
+    header_of(&names).map(|_| ())
+}
+
+/// The known columns of a header row, or why it cannot be imported.
+fn header_of(names: &[String]) -> Result<Header, ImportError> {
+    if names.iter().all(|n| n.trim().is_empty()) {
+        return Err(ImportError::Header(
+            "the file is empty: expected a header row".into(),
+        ));
+    }
+    Header::parse(names.iter().map(String::as_str)).map_err(ImportError::Header)
+}
+
 /// Imports people from a CSV stream into a campaign. `progress` runs after every batch
 /// with the connection (outside the batch's transaction) and the running report.
 pub fn import_people<R: Read + Send>(
@@ -84,12 +118,7 @@ pub fn import_people<R: Read + Send>(
         .iter()
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect();
-    if names.iter().all(|n| n.trim().is_empty()) {
-        return Err(ImportError::Header(
-            "the file is empty: expected a header row".into(),
-        ));
-    }
-    let header = Header::parse(names.iter().map(String::as_str)).map_err(ImportError::Header)?;
+    let header = header_of(&names)?;
     let mut report = Report {
         ignored_columns: header.ignored.clone(),
         ..Report::default()

@@ -92,6 +92,8 @@ pub async fn create_people(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("spool task failed: {e}")))?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot create a spool file: {e}")))?;
     let mut buffer: Vec<u8> = Vec::with_capacity(SPOOL_CHUNK);
+    // The file's first bytes, to check its header before queueing it.
+    let mut start: Vec<u8> = Vec::new();
     let mut total: u64 = 0;
     loop {
         let chunk = payload.next().await;
@@ -105,6 +107,8 @@ pub async fn create_people(
             if total > limit {
                 return Err(too_large());
             }
+            let room = import::MAX_ROW_BYTES.saturating_sub(start.len());
+            start.extend_from_slice(&chunk[..room.min(chunk.len())]);
             buffer.extend_from_slice(&chunk);
         }
         if buffer.len() >= SPOOL_CHUNK || (done && !buffer.is_empty()) {
@@ -126,6 +130,7 @@ pub async fn create_people(
             "the file is empty: expected a header row and people",
         ));
     }
+    import::check_header(&start).map_err(|e| ApiError::validation("body", e.to_string()))?;
 
     let run = db::run(&state.db, move |conn| {
         let run = db::imports::create(conn, auth.campaign_id, "people", Some(auth.user_id))?;

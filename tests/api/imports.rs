@@ -130,23 +130,25 @@ async fn an_import_loads_good_rows_reports_bad_ones_and_reimports_without_duplic
 }
 
 #[tokio::test]
-async fn a_file_without_the_required_columns_fails_with_the_reason() {
+async fn a_file_without_the_required_columns_is_refused_before_it_is_queued() {
     let app = spawn_app().await;
     let token = app.admin_token().await;
-    let run = finished(
-        &app,
-        &token,
-        json_with(upload(&app, &token, "id,name\n1,Anna\n").await, 202).await,
+    let err = assert_error(
+        upload(&app, &token, "id,name\n1,Anna\n").await,
+        422,
+        "validation_failed",
     )
     .await;
-    assert_eq!(run["status"], "failed");
     assert!(
-        run["message"]
+        err["error"]["message"]
             .as_str()
             .unwrap()
             .contains("external_id, street, housenumber, lat, lng"),
-        "{run}"
+        "{err}"
     );
+    assert_eq!(err["error"]["details"]["field"], "body");
+    // Nothing was queued.
+    assert_eq!(count(&app, "imports"), 0);
 }
 
 #[tokio::test]
