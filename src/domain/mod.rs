@@ -2,6 +2,7 @@
 //! into a type here once, at the edge, and trusted afterwards.
 
 mod email;
+pub mod json;
 mod page;
 mod password;
 mod role;

@@ -62,12 +62,12 @@ pub enum ImportError {
     Store(#[from] diesel::result::Error),
 }
 
-/// Reads the header row from the start of a file and checks it as the import will, so
-/// that a file that cannot be imported at all is refused before it is queued. `Ok` when
-/// the header is fine, or when `start` ends before the header row does (the import
-/// itself will tell).
-pub fn check_header(start: &[u8]) -> Result<(), ImportError> {
-    let complete = start.contains(&b'\n');
+/// Reads the header row from the start of a file (`whole`: the file is no longer) and
+/// checks it as the import will, so that a file that cannot be imported at all is
+/// refused before it is queued. `Ok` when the header is fine, or when `start` ends
+/// before the header row does (the import itself will tell).
+pub fn check_header(start: &[u8], whole: bool) -> Result<(), ImportError> {
+    let complete = whole || start.contains(&b'\n');
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)

@@ -30,12 +30,12 @@ pub struct KnockInput {
     pub walk_list_id: i64,
     pub door_id: i64,
     pub result: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::json::objects")]
     pub people: Vec<PersonInput>,
     #[serde(default)]
     pub notes: Option<String>,
     pub knocked_at: DateTime<Utc>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::json::optional_object")]
     pub location: Option<Location>,
     /// The script the canvasser actually used, if any.
     #[serde(default)]

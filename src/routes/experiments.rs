@@ -164,11 +164,12 @@ impl Default for OutcomeBody {
 #[serde(deny_unknown_fields)]
 pub struct NewExperimentBody {
     name: String,
+    #[serde(deserialize_with = "crate::domain::json::objects")]
     arms: Vec<ArmBody>,
     /// Without a scope, the whole campaign.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::json::optional_object")]
     scope: Option<ScopeBody>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::json::optional_object")]
     outcome: Option<OutcomeBody>,
     starts_at: Option<DateTime<Utc>>,
     ends_at: Option<DateTime<Utc>>,

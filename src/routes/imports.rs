@@ -130,7 +130,8 @@ pub async fn create_people(
             "the file is empty: expected a header row and people",
         ));
     }
-    import::check_header(&start).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let whole = total == start.len() as u64;
+    import::check_header(&start, whole).map_err(|e| ApiError::validation("body", e.to_string()))?;
 
     let run = db::run(&state.db, move |conn| {
         let run = db::imports::create(conn, auth.campaign_id, "people", Some(auth.user_id))?;

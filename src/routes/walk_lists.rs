@@ -150,9 +150,10 @@ fn require_live(list: &WalkList, now: NaiveDateTime) -> Result<(), ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct NewWalkListBody {
     turf_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::json::object")]
     universe: Universe,
     max_doors: Option<u32>,
+    #[serde(default, deserialize_with = "crate::domain::json::optional_object")]
     start: Option<Point>,
     name: Option<String>,
 }

@@ -31,14 +31,26 @@ pub struct AgeRange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Universe {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::domain::json::optional_object"
+    )]
     pub support: Option<ScoreRange>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::domain::json::optional_object"
+    )]
     pub turnout: Option<ScoreRange>,
     /// Any of these parties (compared without regard to case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parties: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::domain::json::optional_object"
+    )]
     pub age: Option<AgeRange>,
     /// Only people not contacted in the last this many days (never contacted passes).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -176,3 +176,45 @@ async fn bad_path_parameters_are_400() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn nested_objects_written_as_arrays_and_headerless_files_are_refused() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    // serde would read a struct from an array of its fields; the contract says object.
+    for (path, body) in [
+        (
+            "/api/v1/experiments",
+            json!({ "name": "x", "arms": [{ "script_id": 1, "weight": 1 }, { "script_id": 2, "weight": 1 }], "scope": [null, null] }),
+        ),
+        (
+            "/api/v1/walk-lists",
+            json!({ "turf_id": 1, "universe": { "support": [40, 70] } }),
+        ),
+    ] {
+        let err = assert_error(
+            app.post(path, Some(&token), body).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("a JSON object"),
+            "{path}: {err}"
+        );
+    }
+    // A voter file that is one line without the required columns is refused at once.
+    let res = app
+        .client
+        .post(app.url("/api/v1/imports/people"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 422, "validation_failed").await;
+}
