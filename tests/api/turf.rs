@@ -676,7 +676,18 @@ async fn planner_statistics_follow_a_second_campaign_and_new_turf_cells() {
     )
     .await;
     if !app.db.is_postgres() {
-        // SQLite plans these queries well without statistics; nothing to check.
+        // SQLite keeps its statistics in sqlite_stat1: the voter tables have some.
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let analysed = diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM sqlite_stat1 WHERE tbl IN ('doors', 'people')",
+        )
+        .get_result::<Count>(&mut app.conn())
+        .map_or(0, |c| c.n);
+        assert!(analysed > 0, "no SQLite statistics for the voter tables");
         return;
     }
     let groundswell::db::DbConnection::Postgresql(mut pg) = app.conn() else {
