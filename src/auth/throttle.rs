@@ -1,8 +1,12 @@
-//! Brute-force protection for sign-in, as a rule on plain numbers: every attempt is
-//! counted against the account and against the client address *before* its password is
-//! checked, with the generic cell rate algorithm (GCRA). A key may spend `max_attempts`
-//! at once; after that one more each `window / max_attempts`. So the documented "5 per
-//! 15 minutes" holds however many attempts arrive together.
+//! Brute-force protection for sign-in, as a rule on plain numbers, with the generic cell
+//! rate algorithm (GCRA): a key may spend `max_attempts` at once, then one more each
+//! `window / max_attempts`.
+//!
+//! Every attempt is counted against its *account* before its password is checked, so
+//! "5 per 15 minutes" holds however many guesses arrive together. The client *address*
+//! is checked before and charged only for a failed attempt: a hall of volunteers behind
+//! one address signing in at once is not refused, while an address that keeps failing
+//! (one guess each at many accounts) is.
 //!
 //! The state of a key is one number, its theoretical arrival time (TAT) in milliseconds.
 //! The store keeps it in `login_throttle` and applies [`Limit::admit`] under a row lock
@@ -48,12 +52,14 @@ pub struct LoginLimits {
 }
 
 impl LoginLimits {
-    /// The keys an attempt is counted against, with their limits.
-    pub fn keys(&self, email: &str, address: &str) -> [(String, Limit); 2] {
-        [
-            (account_key(email), self.account),
-            (address_key(address), self.address),
-        ]
+    /// The key an attempt is counted against before its password is checked.
+    pub fn account(&self, email: &str) -> (String, Limit) {
+        (account_key(email), self.account)
+    }
+
+    /// The key that is checked before and charged for failures.
+    pub fn address(&self, address: &str) -> (String, Limit) {
+        (address_key(address), self.address)
     }
 }
 
@@ -62,7 +68,7 @@ pub fn account_key(email: &str) -> String {
     format!("acct:{email}")
 }
 
-/// The key of a client address: a success gives its attempt back.
+/// The key of a client address.
 pub fn address_key(address: &str) -> String {
     format!("addr:{address}")
 }
@@ -130,7 +136,7 @@ mod tests {
                 window: Duration::from_secs(900),
             },
         };
-        let [(acct, a), (addr, b)] = limits.keys("a@x.org", "10.0.0.1");
+        let ((acct, a), (addr, b)) = (limits.account("a@x.org"), limits.address("10.0.0.1"));
         assert_eq!((acct.as_str(), a.max_attempts), ("acct:a@x.org", 5));
         assert_eq!((addr.as_str(), b.max_attempts), ("addr:10.0.0.1", 50));
     }

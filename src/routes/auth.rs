@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::views::UserView;
-use crate::auth::throttle::{account_key, address_key};
 use crate::auth::{password, secret};
 use crate::db::{self, DbConnection};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
@@ -96,12 +95,15 @@ pub async fn login(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    // Counted before the password is checked, in the database: concurrent attempts, on
-    // this server or another, each spend one.
-    let keys = state.login_limits.keys(email.as_str(), &address);
+    // Counted against the account before the password is checked, in the database:
+    // concurrent attempts, on this server or another, each spend one. The address is
+    // only checked here, and charged below if the attempt fails.
+    let account = state.login_limits.account(email.as_str());
+    let address_key = state.login_limits.address(&address);
+    let (spend, check) = ([account.clone()], [address_key.clone()]);
     let now_ms = chrono::Utc::now().timestamp_millis();
     let admitted = db::transaction(&state.db, move |conn| {
-        Ok(db::throttle::take(conn, &keys, now_ms)?)
+        Ok(db::throttle::take(conn, &spend, &check, now_ms)?)
     })
     .await?;
     if let Err(retry_after_secs) = admitted {
@@ -145,15 +147,17 @@ pub async fn login(
         ));
     }
     let Some(user) = matched.pop() else {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        db::transaction(&state.db, move |conn| {
+            let (key, limit) = address_key;
+            Ok(db::throttle::charge(conn, &key, limit, now_ms)?)
+        })
+        .await?;
         return Err(ApiError::Unauthorized("invalid email or password".into()));
     };
-    // Signed in: the account starts afresh, and the address gets its attempt back.
-    let (account, address_key) = (account_key(email.as_str()), address_key(&address));
-    let address_limit = state.login_limits.address;
+    // Signed in: the account starts afresh.
     db::transaction(&state.db, move |conn| {
-        db::throttle::clear(conn, &account)?;
-        db::throttle::give_back(conn, &address_key, address_limit)?;
-        Ok(())
+        Ok(db::throttle::clear(conn, &account.0)?)
     })
     .await?;
     open_session(state, user).await

@@ -368,3 +368,31 @@ async fn a_deactivated_or_demoted_user_loses_their_powers_at_once() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(on_second(&organizer).await.unwrap().status(), 401);
 }
+
+#[tokio::test]
+async fn a_hall_of_volunteers_signs_in_at_once_but_a_spraying_address_is_stopped() {
+    let app = spawn_app().await;
+    let emails: Vec<String> = (0..60).map(|i| format!("hall-{i}@test.org")).collect();
+    for email in &emails {
+        app.create_user(app.campaign_id, email, Role::Volunteer);
+    }
+    // Sixty people behind one address sign in at the same moment: nobody is refused.
+    let logins = emails.iter().map(|e| app.login(e, PASSWORD));
+    let statuses: Vec<u16> = futures_util::future::join_all(logins)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    // One wrong guess at each of fifty accounts spends the address's budget of failures.
+    for i in 0..50 {
+        let res = app.login(&format!("nobody-{i}@test.org"), "guess").await;
+        assert_eq!(res.status(), 401, "guess {i}");
+    }
+    assert_error(
+        app.login("hall-0@test.org", PASSWORD).await,
+        429,
+        "too_many_requests",
+    )
+    .await;
+}
