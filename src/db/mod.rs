@@ -289,6 +289,23 @@ impl DbManager {
             }
         }
     }
+
+    /// [`establish`](DbManager::establish) for migrating at start: on SQLite it waits up
+    /// to `MIGRATION_WAIT` for the database's lock, as a server starting beside this one
+    /// may hold it for all its migrations.
+    fn establish_to_migrate(&self) -> Result<DbConnection, r2d2::Error> {
+        const MIGRATION_WAIT: &str = "PRAGMA busy_timeout = 120000;";
+        if self.backend == Backend::Postgres {
+            return self.establish();
+        }
+        let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
+            .map_err(r2d2::Error::ConnectionError)?;
+        conn.batch_execute(MIGRATION_WAIT)
+            .and_then(|()| conn.batch_execute(SQLITE_PRAGMAS))
+            .and_then(|()| conn.batch_execute(MIGRATION_WAIT))
+            .map_err(r2d2::Error::QueryError)?;
+        Ok(DbConnection::Sqlite(conn))
+    }
 }
 
 impl ManageConnection for DbManager {
@@ -397,7 +414,7 @@ pub fn connect_with_limit(
     manager.statement_timeout = (!statement_timeout.is_zero()).then_some(statement_timeout);
     let backend = manager.backend();
     let mut first = manager
-        .establish()
+        .establish_to_migrate()
         .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))?;
     migrate(&mut first)?;
     drop(first);
