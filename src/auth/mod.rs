@@ -104,16 +104,13 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let verified = state
-            .as_ref()
+        let verified = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state is not registered")))
-            .and_then(|state| verify_token(req, state));
+            .and_then(|state| verify_token(req, &state).map(|ids| (state, ids)));
         Box::pin(async move {
-            let (user_id, campaign_id) = verified?;
-            let state = state.ok_or_else(|| {
-                ApiError::Internal(anyhow::anyhow!("app state is not registered"))
-            })?;
+            let (state, (user_id, campaign_id)) = verified?;
             let role = current_role(&state, campaign_id, user_id)
                 .await?
                 .ok_or_else(|| {

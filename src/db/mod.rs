@@ -291,20 +291,33 @@ impl DbManager {
     }
 
     /// [`establish`](DbManager::establish) for migrating at start: on SQLite it waits up
-    /// to `MIGRATION_WAIT` for the database's lock, as a server starting beside this one
-    /// may hold it for all its migrations.
+    /// to two minutes for the database's lock, as a server starting beside this one may
+    /// hold it for all its migrations. Switching a new file to WAL can answer "locked"
+    /// at once, without waiting, so that is tried again until the time is up.
     fn establish_to_migrate(&self) -> Result<DbConnection, r2d2::Error> {
         const MIGRATION_WAIT: &str = "PRAGMA busy_timeout = 120000;";
         if self.backend == Backend::Postgres {
             return self.establish();
         }
-        let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
-            .map_err(r2d2::Error::ConnectionError)?;
-        conn.batch_execute(MIGRATION_WAIT)
-            .and_then(|()| conn.batch_execute(SQLITE_PRAGMAS))
-            .and_then(|()| conn.batch_execute(MIGRATION_WAIT))
-            .map_err(r2d2::Error::QueryError)?;
-        Ok(DbConnection::Sqlite(conn))
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
+                .map_err(r2d2::Error::ConnectionError)?;
+            let set = conn
+                .batch_execute(MIGRATION_WAIT)
+                .and_then(|()| conn.batch_execute(SQLITE_PRAGMAS))
+                .and_then(|()| conn.batch_execute(MIGRATION_WAIT));
+            match set {
+                Ok(()) => return Ok(DbConnection::Sqlite(conn)),
+                Err(e)
+                    if e.to_string().contains("database is locked")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(r2d2::Error::QueryError(e)),
+            }
+        }
     }
 }
 
@@ -344,7 +357,7 @@ const MIGRATION_LOCK: i64 = 0x6773_6d69_6772; // "gsmigr"
 /// Several servers may start at once on one database. On PostgreSQL they take turns
 /// under an advisory lock, so the first migrates (and fills the tallies) and the others
 /// find nothing left to do. On SQLite the loser of the race for the write lock fails
-/// on a migration the winner already applied; it then finds none pending and goes on.
+/// on a migration the winner already applied; it tries again until none is pending.
 pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
     if let DbConnection::Postgresql(c) = conn {
         c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
@@ -354,12 +367,20 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
         }
         return result;
     }
-    match migrate_now(conn) {
-        Err(e) if !pending_migrations(conn)? => {
-            tracing::info!(error = %e, "another process applied the migrations first");
-            Ok(())
+    // SQLite: a process that lost the race fails on a migration the winner has applied;
+    // it tries again (on what is still pending) until none is.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match migrate_now(conn) {
+            Err(e) if !pending_migrations(conn)? => {
+                tracing::info!(error = %e, "another process applied the migrations first");
+                return Ok(());
+            }
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
         }
-        other => other,
     }
 }
 

@@ -147,6 +147,8 @@ async fn a_file_without_the_required_columns_is_refused_before_it_is_queued() {
         "{err}"
     );
     assert_eq!(err["error"]["details"]["field"], "body");
+    // A file that is a single line, without a newline, is read as its header too.
+    assert_error(upload(&app, &token, "{}").await, 422, "validation_failed").await;
     // Nothing was queued.
     assert_eq!(count(&app, "imports"), 0);
 }
