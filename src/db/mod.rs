@@ -438,6 +438,11 @@ pub fn connect_with_limit(
         .establish_to_migrate()
         .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))?;
     migrate(&mut first)?;
+    let rebuilt = scores::run_queued_rebuilds(&mut first)
+        .map_err(|e| anyhow::anyhow!("rebuilding scores after a model change failed: {e}"))?;
+    if !rebuilt.is_empty() {
+        tracing::info!(campaigns = ?rebuilt, "scores rebuilt for the new score model");
+    }
     drop(first);
     let size = pool_size.unwrap_or(match backend {
         // SQLite has one writer at a time; a few connections serve the readers.

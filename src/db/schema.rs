@@ -321,21 +321,30 @@ diesel::table! {
 }
 
 diesel::table! {
-    person_evidence (campaign_id, person_id) {
+    person_evidence (campaign_id, person_id, kind) {
         campaign_id -> BigInt,
         person_id -> BigInt,
-        weight -> BigInt,
-        weighted -> BigInt,
-        has_own_id -> Bool,
+        kind -> BigInt,
+        own -> BigInt,
+        mates -> BigInt,
+        mates_sum -> BigInt,
     }
 }
 
 diesel::table! {
-    cell_evidence (campaign_id, cell) {
+    cell_evidence (campaign_id, cell, kind) {
         campaign_id -> BigInt,
         cell -> BigInt,
-        ids -> BigInt,
-        target_sum -> BigInt,
+        kind -> BigInt,
+        n -> BigInt,
+        sum -> BigInt,
+        sum_sq -> BigInt,
+    }
+}
+
+diesel::table! {
+    score_rebuilds (campaign_id) {
+        campaign_id -> BigInt,
     }
 }
 
@@ -420,6 +429,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     knock_answers,
     person_evidence,
     cell_evidence,
+    score_rebuilds,
     score_history,
     scripts,
     experiments,

@@ -11,9 +11,10 @@ use super::DbConnection;
 use super::people::on_backend;
 use super::schema::{
     cell_evidence, doors, knock_answers, knocks, people, person_evidence, score_history,
+    score_rebuilds,
 };
 use crate::knock::SUPPORT_ID;
-use crate::scores::{self, CellEvidence, Evidence};
+use crate::scores::{self, CellEvidence, Delta, Kind, Params, PersonEvidence, Tally};
 use crate::spatial::cells;
 
 /// The resolution-8 cell (as stored) of a door's resolution-15 cell.
@@ -31,7 +32,7 @@ pub struct KnockFacts<'a> {
     /// The door's resolution-15 cell.
     pub door_cell: i64,
     pub result: &'a str,
-    /// (person, support ID answer) of the people who gave one.
+    /// (person, support ID answer) of the people who gave one; each lives at the door.
     pub answered: &'a [(i64, i64)],
     /// Everyone living at the door.
     pub residents: &'a [i64],
@@ -50,37 +51,149 @@ struct NewHistoryRow {
     created_at: NaiveDateTime,
 }
 
+/// The prior logits (fixed point) of the given people of a campaign.
+fn priors_of(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    ids: &[i64],
+) -> QueryResult<HashMap<i64, i64>> {
+    let mut priors = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+        for (id, imported) in people::table
+            .filter(people::campaign_id.eq(campaign_id))
+            .filter(people::id.eq_any(chunk))
+            .select((people::id, people::support_score))
+            .load::<(i64, Option<f64>)>(conn)?
+        {
+            priors.insert(id, scores::prior_logit(imported));
+        }
+    }
+    Ok(priors)
+}
+
+/// Each person's evidence, for the given people (absent: none yet).
+fn evidence_of(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    ids: &[i64],
+) -> QueryResult<HashMap<i64, PersonEvidence>> {
+    let mut out: HashMap<i64, PersonEvidence> = HashMap::new();
+    for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+        for (person, kind, own, mates, mates_sum) in person_evidence::table
+            .filter(person_evidence::campaign_id.eq(campaign_id))
+            .filter(person_evidence::person_id.eq_any(chunk))
+            .select((
+                person_evidence::person_id,
+                person_evidence::kind,
+                person_evidence::own,
+                person_evidence::mates,
+                person_evidence::mates_sum,
+            ))
+            .load::<(i64, i64, i64, i64, i64)>(conn)?
+        {
+            if let Some(kind) = Kind::from_code(kind) {
+                out.entry(person).or_default().add(&Delta {
+                    person,
+                    kind,
+                    own,
+                    mates,
+                    mates_sum,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every cell of the campaign with evidence, by cell.
+fn all_cells(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+) -> QueryResult<BTreeMap<i64, CellEvidence>> {
+    let mut cells: BTreeMap<i64, CellEvidence> = BTreeMap::new();
+    for (cell, kind, n, sum, sum_sq) in cell_evidence::table
+        .filter(cell_evidence::campaign_id.eq(campaign_id))
+        .select((
+            cell_evidence::cell,
+            cell_evidence::kind,
+            cell_evidence::n,
+            cell_evidence::sum,
+            cell_evidence::sum_sq,
+        ))
+        .load::<(i64, i64, i64, i64, i64)>(conn)?
+    {
+        if let Some(kind) = Kind::from_code(kind) {
+            cells
+                .entry(cell)
+                .or_default()
+                .add(kind, Tally { n, sum, sum_sq });
+        }
+    }
+    Ok(cells)
+}
+
+/// The evidence of a batch of knocks, in knock order: per person (knock, change) and per
+/// cell (knock, cell, kind, tally).
+type BatchEvidence = (Vec<(i64, Delta)>, Vec<(i64, i64, Kind, Tally)>);
+
+fn batch_evidence(knocks: &[KnockFacts], priors: &HashMap<i64, i64>) -> BatchEvidence {
+    let mut personal = Vec::new();
+    let mut pooled = Vec::new();
+    for k in knocks {
+        let residents: Vec<(i64, i64)> = k
+            .residents
+            .iter()
+            .filter_map(|p| priors.get(p).map(|&l| (*p, l)))
+            .collect();
+        let answered: Vec<(i64, i64, i64)> = k
+            .answered
+            .iter()
+            .filter_map(|&(p, a)| priors.get(&p).map(|&l| (p, a, l)))
+            .collect();
+        let (deltas, cell) = scores::knock_evidence(k.result, &answered, &residents);
+        personal.extend(deltas.into_iter().map(|d| (k.knock_id, d)));
+        if let Some(c) = pooling_cell(k.door_cell) {
+            pooled.extend(
+                cell.into_iter()
+                    .map(|(kind, prior)| (k.knock_id, c, kind, Tally::one(prior))),
+            );
+        }
+    }
+    (personal, pooled)
+}
+
 /// Adds the evidence of a batch of stored knocks and writes a history row, in knock
 /// order, for every score each knock moves. Called once per batch, in its transaction,
 /// after the knocks were stored, so a re-sent knock never counts twice.
 ///
-/// Each person and each cell gets one upsert for the whole batch, adding the batch's
-/// sum to the stored one (`weight = weight + added`, so concurrent batches on
-/// PostgreSQL both count) and answering the new total. The total before the batch is
-/// that minus the batch's sum; replaying the knocks from there gives each one's old and
-/// new score, exactly as if they had come one by one. Rows are upserted in key order,
-/// so two batches on PostgreSQL lock shared cells in the same order and cannot
-/// deadlock on them; cells go last, as many batches share them.
+/// Each (person, kind) and (cell, kind) gets one upsert for the whole batch, adding the
+/// batch's sums to the stored ones (`n = n + added`, so concurrent batches on
+/// PostgreSQL both count). The history replays the batch from the state before it (read
+/// back after the upserts, minus the batch), so each knock gets its old and new score as
+/// if the knocks had come one by one. Rows are upserted in key order, so two batches on
+/// PostgreSQL lock shared rows in the same order and cannot deadlock on them; cells go
+/// last, as many batches share them.
+///
+/// A person's history records the *personal* score (imported score, own and housemates'
+/// evidence, without the cell shift) under the model's defaults; a cell's records its
+/// mean residual.
 pub fn apply_knocks(
     conn: &mut DbConnection,
     campaign_id: i64,
     now: NaiveDateTime,
     knocks: &[KnockFacts],
 ) -> QueryResult<()> {
-    // The evidence in knock order: (knock, person, added, rule); (knock, cell, target).
-    let mut personal = Vec::new();
-    let mut pooled = Vec::new();
-    for k in knocks {
-        let (per_person, targets) = scores::knock_evidence(k.result, k.answered, k.residents);
-        personal.extend(
-            per_person
-                .into_iter()
-                .map(|(p, add, rule)| (k.knock_id, p, add, rule)),
-        );
-        if let Some(cell) = pooling_cell(k.door_cell) {
-            pooled.extend(targets.into_iter().map(|t| (k.knock_id, cell, t)));
-        }
-    }
+    let mut everyone: Vec<i64> = knocks
+        .iter()
+        .flat_map(|k| k.residents.iter().copied())
+        .collect();
+    everyone.sort_unstable();
+    everyone.dedup();
+    let priors = priors_of(conn, campaign_id, &everyone)?;
+    let (personal, pooled) = batch_evidence(knocks, &priors);
+    // The history is kept with the model's defaults: what the campaign has learned moves
+    // every score later, and `explain` shows by how much.
+    let defaults = Params::default();
     let mut history = Vec::with_capacity(personal.len() + pooled.len());
     let row = |person_id, cell, knock_id, rule, old_score, new_score| NewHistoryRow {
         campaign_id,
@@ -93,139 +206,141 @@ pub fn apply_knocks(
         created_at: now,
     };
 
-    let mut added: BTreeMap<i64, (Evidence, bool)> = BTreeMap::new();
-    for &(_, person, add, rule) in &personal {
-        let (sum, own) = added.entry(person).or_default();
-        sum.weight += add.weight;
-        sum.weighted += add.weighted;
-        *own |= rule == scores::rule::OWN_ID;
+    let mut added: BTreeMap<(i64, Kind), Delta> = BTreeMap::new();
+    for (_, d) in &personal {
+        let sum = added.entry((d.person, d.kind)).or_insert(Delta {
+            own: 0,
+            mates: 0,
+            mates_sum: 0,
+            ..*d
+        });
+        sum.own += d.own;
+        sum.mates += d.mates;
+        sum.mates_sum += d.mates_sum;
     }
     if !added.is_empty() {
-        let ids: Vec<i64> = added.keys().copied().collect();
-        let mut priors: HashMap<i64, Option<f64>> = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
-            priors.extend(
-                people::table
-                    .filter(people::campaign_id.eq(campaign_id))
-                    .filter(people::id.eq_any(chunk))
-                    .select((people::id, people::support_score))
-                    .load::<(i64, Option<f64>)>(conn)?,
-            );
-        }
         let rows: Vec<_> = added
-            .iter()
-            .map(|(&person, &(sum, own))| {
+            .values()
+            .map(|d| {
                 (
                     person_evidence::campaign_id.eq(campaign_id),
-                    person_evidence::person_id.eq(person),
-                    person_evidence::weight.eq(sum.weight),
-                    person_evidence::weighted.eq(sum.weighted),
-                    person_evidence::has_own_id.eq(own),
+                    person_evidence::person_id.eq(d.person),
+                    person_evidence::kind.eq(d.kind.code()),
+                    person_evidence::own.eq(d.own),
+                    person_evidence::mates.eq(d.mates),
+                    person_evidence::mates_sum.eq(d.mates_sum),
                 )
             })
             .collect();
-        let mut totals: Vec<(i64, i64, i64)> = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
-            totals.extend(on_backend!(conn, |c| diesel::insert_into(
-                person_evidence::table
-            )
-            .values(chunk)
-            .on_conflict((person_evidence::campaign_id, person_evidence::person_id))
-            .do_update()
-            .set((
-                person_evidence::weight
-                    .eq(person_evidence::weight + excluded(person_evidence::weight)),
-                person_evidence::weighted
-                    .eq(person_evidence::weighted + excluded(person_evidence::weighted)),
-                person_evidence::has_own_id
-                    .eq(person_evidence::has_own_id.or(excluded(person_evidence::has_own_id))),
-            ))
-            .returning((
-                person_evidence::person_id,
-                person_evidence::weight,
-                person_evidence::weighted,
-            ))
-            .load::<(i64, i64, i64)>(c))?);
+            on_backend!(conn, |c| diesel::insert_into(person_evidence::table)
+                .values(chunk)
+                .on_conflict((
+                    person_evidence::campaign_id,
+                    person_evidence::person_id,
+                    person_evidence::kind,
+                ))
+                .do_update()
+                .set((
+                    person_evidence::own.eq(person_evidence::own + excluded(person_evidence::own)),
+                    person_evidence::mates
+                        .eq(person_evidence::mates + excluded(person_evidence::mates)),
+                    person_evidence::mates_sum
+                        .eq(person_evidence::mates_sum + excluded(person_evidence::mates_sum)),
+                ))
+                .execute(c))?;
         }
-        let mut running: HashMap<i64, Evidence> = HashMap::with_capacity(totals.len());
-        for (person, weight, weighted) in totals {
-            let sum = added.get(&person).map(|a| a.0).unwrap_or_default();
-            let before = Evidence {
-                weight: weight - sum.weight,
-                weighted: weighted - sum.weighted,
-            };
-            running.insert(person, before);
+        let mut touched: Vec<i64> = added.keys().map(|k| k.0).collect();
+        touched.dedup();
+        let mut running = evidence_of(conn, campaign_id, &touched)?;
+        for d in added.values() {
+            if let Some(e) = running.get_mut(&d.person) {
+                e.add(&Delta {
+                    own: -d.own,
+                    mates: -d.mates,
+                    mates_sum: -d.mates_sum,
+                    ..*d
+                });
+            }
         }
-        for &(knock, person, add, rule) in &personal {
-            let (Some(evidence), Some(&prior)) = (running.get_mut(&person), priors.get(&person))
+        for (knock, d) in &personal {
+            let (Some(evidence), Some(&prior)) =
+                (running.get_mut(&d.person), priors.get(&d.person))
             else {
                 return Err(diesel::result::Error::NotFound);
             };
-            let old = scores::person_score(prior, *evidence);
-            evidence.weight += add.weight;
-            evidence.weighted += add.weighted;
-            let new = scores::person_score(prior, *evidence);
-            history.push(row(Some(person), None, knock, rule, Some(old), new));
+            let old = scores::score(&defaults, prior, evidence, defaults.no_pull());
+            evidence.add(d);
+            let new = scores::score(&defaults, prior, evidence, defaults.no_pull());
+            history.push(row(Some(d.person), None, *knock, d.rule(), Some(old), new));
         }
     }
 
-    let mut cells: BTreeMap<i64, CellEvidence> = BTreeMap::new();
-    for &(_, cell, target) in &pooled {
-        let sum = cells.entry(cell).or_default();
-        sum.ids += 1;
-        sum.target_sum += target;
+    let mut cells: BTreeMap<(i64, Kind), Tally> = BTreeMap::new();
+    for &(_, cell, kind, t) in &pooled {
+        let sum = cells.entry((cell, kind)).or_default();
+        *sum = *sum + t;
     }
     if !cells.is_empty() {
         let rows: Vec<_> = cells
             .iter()
-            .map(|(&cell, sum)| {
+            .map(|(&(cell, kind), t)| {
                 (
                     cell_evidence::campaign_id.eq(campaign_id),
                     cell_evidence::cell.eq(cell),
-                    cell_evidence::ids.eq(sum.ids),
-                    cell_evidence::target_sum.eq(sum.target_sum),
+                    cell_evidence::kind.eq(kind.code()),
+                    cell_evidence::n.eq(t.n),
+                    cell_evidence::sum.eq(t.sum),
+                    cell_evidence::sum_sq.eq(t.sum_sq),
                 )
             })
             .collect();
-        let mut totals: Vec<(i64, i64, i64)> = Vec::with_capacity(rows.len());
+        let mut totals: Vec<(i64, i64, i64, i64, i64)> = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
             totals.extend(on_backend!(conn, |c| diesel::insert_into(
                 cell_evidence::table
             )
             .values(chunk)
-            .on_conflict((cell_evidence::campaign_id, cell_evidence::cell))
+            .on_conflict((
+                cell_evidence::campaign_id,
+                cell_evidence::cell,
+                cell_evidence::kind
+            ))
             .do_update()
             .set((
-                cell_evidence::ids.eq(cell_evidence::ids + excluded(cell_evidence::ids)),
-                cell_evidence::target_sum
-                    .eq(cell_evidence::target_sum + excluded(cell_evidence::target_sum)),
+                cell_evidence::n.eq(cell_evidence::n + excluded(cell_evidence::n)),
+                cell_evidence::sum.eq(cell_evidence::sum + excluded(cell_evidence::sum)),
+                cell_evidence::sum_sq.eq(cell_evidence::sum_sq + excluded(cell_evidence::sum_sq)),
             ))
             .returning((
                 cell_evidence::cell,
-                cell_evidence::ids,
-                cell_evidence::target_sum
+                cell_evidence::kind,
+                cell_evidence::n,
+                cell_evidence::sum,
+                cell_evidence::sum_sq,
             ))
-            .load::<(i64, i64, i64)>(c))?);
+            .load::<(i64, i64, i64, i64, i64)>(c))?);
         }
-        let mut running: HashMap<i64, CellEvidence> = HashMap::with_capacity(totals.len());
-        for (cell, ids, target_sum) in totals {
-            let sum = cells.get(&cell).copied().unwrap_or_default();
-            running.insert(
-                cell,
-                CellEvidence {
-                    ids: ids - sum.ids,
-                    target_sum: target_sum - sum.target_sum,
-                },
-            );
+        // Only the kinds this batch touched come back: the residual mean in the history
+        // is over those kinds' totals before and after, which is what the knock moved.
+        let mut running: HashMap<i64, CellEvidence> = HashMap::new();
+        for (cell, kind, n, sum, sum_sq) in totals {
+            let Some(kind) = Kind::from_code(kind) else {
+                continue;
+            };
+            let batch = cells.get(&(cell, kind)).copied().unwrap_or_default();
+            running
+                .entry(cell)
+                .or_default()
+                .add(kind, Tally { n, sum, sum_sq } - batch);
         }
-        for &(knock, cell, target) in &pooled {
+        for &(knock, cell, kind, t) in &pooled {
             let Some(evidence) = running.get_mut(&cell) else {
                 return Err(diesel::result::Error::NotFound);
             };
-            let old = evidence.mean();
-            evidence.ids += 1;
-            evidence.target_sum += target;
-            let new = evidence.mean().unwrap_or_default();
+            let old = evidence.mean_residual(&defaults);
+            evidence.add(kind, t);
+            let new = evidence.mean_residual(&defaults).unwrap_or_default();
             history.push(row(None, Some(cell), knock, scores::rule::CELL, old, new));
         }
     }
@@ -256,7 +371,7 @@ pub fn support_ids_of(
 }
 
 /// Rebuilds every score of the campaign from the imported scores and all its knocks.
-/// Returns (people with evidence, cells with IDs). Call inside a transaction.
+/// Returns (people with evidence, cells with evidence). Call inside a transaction.
 pub fn recompute(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<(usize, usize)> {
     let all: Vec<(i64, String, i64, i64)> = knocks::table
         .inner_join(
@@ -284,128 +399,210 @@ pub fn recompute(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<(usiz
         }
     }
     let mut residents: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (person, door) in people::table
+    let mut priors: HashMap<i64, i64> = HashMap::new();
+    for (person, door, imported) in people::table
         .filter(people::campaign_id.eq(campaign_id))
-        .select((people::id, people::door_id))
-        .load::<(i64, i64)>(conn)?
+        .select((people::id, people::door_id, people::support_score))
+        .load::<(i64, i64, Option<f64>)>(conn)?
     {
         residents.entry(door).or_default().push(person);
+        priors.insert(person, scores::prior_logit(imported));
     }
-    let mut by_person: BTreeMap<i64, (Evidence, bool)> = BTreeMap::new();
-    let mut by_cell: BTreeMap<i64, CellEvidence> = BTreeMap::new();
+    let mut by_person: BTreeMap<(i64, Kind), Delta> = BTreeMap::new();
+    let mut by_cell: BTreeMap<(i64, Kind), Tally> = BTreeMap::new();
     for (knock, result, door, door_cell) in all {
         let answered = ids_by_knock.remove(&knock).unwrap_or_default();
         let at_door = residents.get(&door).map(Vec::as_slice).unwrap_or(&[]);
-        let (per_person, targets) = scores::knock_evidence(&result, &answered, at_door);
-        for (person, add, rule) in per_person {
-            let entry = by_person.entry(person).or_default();
-            entry.0 = entry.0 + add;
-            entry.1 |= rule == scores::rule::OWN_ID;
+        let facts = KnockFacts {
+            knock_id: knock,
+            door_cell,
+            result: &result,
+            answered: &answered,
+            residents: at_door,
+        };
+        let (personal, pooled) = batch_evidence(&[facts], &priors);
+        for (_, d) in personal {
+            let sum = by_person.entry((d.person, d.kind)).or_insert(Delta {
+                own: 0,
+                mates: 0,
+                mates_sum: 0,
+                ..d
+            });
+            sum.own += d.own;
+            sum.mates += d.mates;
+            sum.mates_sum += d.mates_sum;
         }
-        if let Some(cell) = pooling_cell(door_cell) {
-            let entry = by_cell.entry(cell).or_default();
-            for t in targets {
-                entry.ids += 1;
-                entry.target_sum += t;
-            }
+        for (_, cell, kind, t) in pooled {
+            let sum = by_cell.entry((cell, kind)).or_default();
+            *sum = *sum + t;
         }
     }
-    by_cell.retain(|_, c| c.ids > 0);
     diesel::delete(person_evidence::table.filter(person_evidence::campaign_id.eq(campaign_id)))
         .execute(conn)?;
     diesel::delete(cell_evidence::table.filter(cell_evidence::campaign_id.eq(campaign_id)))
         .execute(conn)?;
     let person_rows: Vec<_> = by_person
-        .iter()
-        .map(|(person, (e, own))| {
+        .values()
+        .map(|d| {
             (
                 person_evidence::campaign_id.eq(campaign_id),
-                person_evidence::person_id.eq(*person),
-                person_evidence::weight.eq(e.weight),
-                person_evidence::weighted.eq(e.weighted),
-                person_evidence::has_own_id.eq(*own),
+                person_evidence::person_id.eq(d.person),
+                person_evidence::kind.eq(d.kind.code()),
+                person_evidence::own.eq(d.own),
+                person_evidence::mates.eq(d.mates),
+                person_evidence::mates_sum.eq(d.mates_sum),
             )
         })
         .collect();
-    for chunk in person_rows.chunks(1000) {
+    for chunk in person_rows.chunks(super::ROWS_PER_STATEMENT) {
         on_backend!(conn, |c| diesel::insert_into(person_evidence::table)
             .values(chunk)
             .execute(c))?;
     }
     let cell_rows: Vec<_> = by_cell
         .iter()
-        .map(|(cell, e)| {
+        .map(|(&(cell, kind), t)| {
             (
                 cell_evidence::campaign_id.eq(campaign_id),
-                cell_evidence::cell.eq(*cell),
-                cell_evidence::ids.eq(e.ids),
-                cell_evidence::target_sum.eq(e.target_sum),
+                cell_evidence::cell.eq(cell),
+                cell_evidence::kind.eq(kind.code()),
+                cell_evidence::n.eq(t.n),
+                cell_evidence::sum.eq(t.sum),
+                cell_evidence::sum_sq.eq(t.sum_sq),
             )
         })
         .collect();
-    for chunk in cell_rows.chunks(1000) {
+    for chunk in cell_rows.chunks(super::ROWS_PER_STATEMENT) {
         on_backend!(conn, |c| diesel::insert_into(cell_evidence::table)
             .values(chunk)
             .execute(c))?;
     }
-    Ok((by_person.len(), by_cell.len()))
+    let people_with_evidence = by_person
+        .keys()
+        .map(|k| k.0)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let cells_with_evidence = by_cell
+        .keys()
+        .map(|k| k.0)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    Ok((people_with_evidence, cells_with_evidence))
 }
 
-/// The score each person shows now (imported prior, own evidence, cell pooling).
-/// `people` holds (person id, imported score, door cell).
+/// Rebuilds the scores of every campaign queued for it (by a migration that changed the
+/// model), once: the server that removes a campaign's queue row rebuilds it, in the same
+/// transaction, so servers starting together never rebuild twice.
+pub fn run_queued_rebuilds(conn: &mut DbConnection) -> QueryResult<Vec<i64>> {
+    let queued: Vec<i64> = score_rebuilds::table
+        .select(score_rebuilds::campaign_id)
+        .order(score_rebuilds::campaign_id)
+        .load(conn)?;
+    let mut done = Vec::new();
+    for campaign_id in queued {
+        let rebuilt = super::write_transaction(conn, |conn| {
+            let claimed = diesel::delete(
+                score_rebuilds::table.filter(score_rebuilds::campaign_id.eq(campaign_id)),
+            )
+            .execute(conn)?;
+            if claimed == 1 {
+                recompute(conn, campaign_id)?;
+            }
+            Ok::<_, diesel::result::Error>(claimed == 1)
+        })?;
+        if rebuilt {
+            done.push(campaign_id);
+        }
+    }
+    Ok(done)
+}
+
+/// What the campaign's cells teach now (see [`scores::Params`]), with every cell's
+/// evidence. Reads every cell of the campaign that has evidence.
+pub fn model(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+) -> QueryResult<(Params, BTreeMap<i64, CellEvidence>)> {
+    let cells = all_cells(conn, campaign_id)?;
+    let list: Vec<CellEvidence> = cells.values().copied().collect();
+    Ok((Params::learn(&list), cells))
+}
+
+/// How one person's score is made.
+#[derive(Debug, Clone, Copy)]
+pub struct Explained {
+    /// Imported score, own and housemates' evidence, without the cell (as in the history).
+    pub personal: f64,
+    /// The cell's shift (a logit).
+    pub cell_shift: f64,
+    /// The score shown.
+    pub score: f64,
+    pub params: Params,
+}
+
+/// The score each person shows now (imported prior, cell shift, household and own
+/// evidence; see [`scores::current`]). `people` holds (person id, imported score, door
+/// cell).
 pub fn effective(
     conn: &mut DbConnection,
     campaign_id: i64,
     people: &[(i64, Option<f64>, i64)],
 ) -> QueryResult<HashMap<i64, f64>> {
+    Ok(explain(conn, campaign_id, people)?
+        .into_iter()
+        .filter_map(|(id, e)| e.map(|e| (id, e.score)))
+        .collect())
+}
+
+/// [`effective`] for people given with their door (person id, imported score, door id).
+pub fn effective_at_doors(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    people: &[(i64, Option<f64>, i64)],
+) -> QueryResult<HashMap<i64, f64>> {
+    let mut door_ids: Vec<i64> = people.iter().map(|p| p.2).collect();
+    door_ids.sort_unstable();
+    door_ids.dedup();
+    let mut cells: HashMap<i64, i64> = HashMap::with_capacity(door_ids.len());
+    for chunk in door_ids.chunks(super::ROWS_PER_STATEMENT) {
+        cells.extend(
+            doors::table
+                .filter(doors::campaign_id.eq(campaign_id))
+                .filter(doors::id.eq_any(chunk))
+                .select((doors::id, doors::cell))
+                .load::<(i64, i64)>(conn)?,
+        );
+    }
+    let located: Vec<(i64, Option<f64>, i64)> = people
+        .iter()
+        .filter_map(|&(id, imported, door)| cells.get(&door).map(|&c| (id, imported, c)))
+        .collect();
+    effective(conn, campaign_id, &located)
+}
+
+/// [`effective`], with how each score is made (`None`: no score at all).
+pub fn explain(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    people: &[(i64, Option<f64>, i64)],
+) -> QueryResult<HashMap<i64, Option<Explained>>> {
     let ids: Vec<i64> = people.iter().map(|p| p.0).collect();
-    let mut evidence: HashMap<i64, (Evidence, bool)> = HashMap::new();
-    for chunk in ids.chunks(1000) {
-        for (person, weight, weighted, own) in person_evidence::table
-            .filter(person_evidence::campaign_id.eq(campaign_id))
-            .filter(person_evidence::person_id.eq_any(chunk))
-            .select((
-                person_evidence::person_id,
-                person_evidence::weight,
-                person_evidence::weighted,
-                person_evidence::has_own_id,
-            ))
-            .load::<(i64, i64, i64, bool)>(conn)?
-        {
-            evidence.insert(person, (Evidence { weight, weighted }, own));
-        }
-    }
-    let mut cells: Vec<i64> = people.iter().filter_map(|p| pooling_cell(p.2)).collect();
-    cells.sort_unstable();
-    cells.dedup();
-    let mut cell_map: HashMap<i64, CellEvidence> = HashMap::new();
-    for chunk in cells.chunks(1000) {
-        for (cell, ids, target_sum) in cell_evidence::table
-            .filter(cell_evidence::campaign_id.eq(campaign_id))
-            .filter(cell_evidence::cell.eq_any(chunk))
-            .select((
-                cell_evidence::cell,
-                cell_evidence::ids,
-                cell_evidence::target_sum,
-            ))
-            .load::<(i64, i64, i64)>(conn)?
-        {
-            cell_map.insert(cell, CellEvidence { ids, target_sum });
-        }
-    }
+    let evidence = evidence_of(conn, campaign_id, &ids)?;
+    let (params, cells) = model(conn, campaign_id)?;
     Ok(people
         .iter()
-        .filter_map(|&(id, prior, door_cell)| {
-            let (e, own) = evidence.get(&id).copied().unwrap_or_default();
-            let cell = pooling_cell(door_cell)
-                .and_then(|c| cell_map.get(&c).copied())
-                .unwrap_or_default();
-            if e.weight == 0 && cell.ids == 0 {
-                // No evidence: the imported score as it is (None stays unknown).
-                return prior.map(|p| (id, p));
-            }
-            let person = scores::person_score(prior, e);
-            Some((id, scores::effective_score(person, own, cell)))
+        .map(|&(id, imported, door_cell)| {
+            let e = evidence.get(&id).copied().unwrap_or_default();
+            let pull = pooling_cell(door_cell)
+                .and_then(|c| cells.get(&c))
+                .map(|c| params.pull(c));
+            let explained = scores::current(&params, imported, &e, pull).map(|score| Explained {
+                personal: scores::current(&params, imported, &e, None).unwrap_or(score),
+                cell_shift: pull.map_or(0.0, |p| p.shift),
+                score,
+                params,
+            });
+            (id, explained)
         })
         .collect())
 }
@@ -438,29 +635,35 @@ pub fn history_of(
         .load(conn)
 }
 
-/// Every person's evidence sums (person, weight, weighted, own ID) and every cell's
-/// IDs (cell, ids, target sum): the whole learned state, for comparing two states.
-pub type Snapshot = (Vec<(i64, i64, i64, bool)>, Vec<(i64, i64, i64)>);
+/// Every person's evidence (person, kind, own, mates, Σ mates' logits) and every cell's
+/// (cell, kind, n, Σ logits, Σ squares): the whole learned state, for comparing two states.
+pub type Snapshot = (
+    Vec<(i64, i64, i64, i64, i64)>,
+    Vec<(i64, i64, i64, i64, i64)>,
+);
 
 /// The campaign's learned state, ordered.
 pub fn snapshot(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<Snapshot> {
     let people = person_evidence::table
         .filter(person_evidence::campaign_id.eq(campaign_id))
-        .order(person_evidence::person_id)
+        .order((person_evidence::person_id, person_evidence::kind))
         .select((
             person_evidence::person_id,
-            person_evidence::weight,
-            person_evidence::weighted,
-            person_evidence::has_own_id,
+            person_evidence::kind,
+            person_evidence::own,
+            person_evidence::mates,
+            person_evidence::mates_sum,
         ))
         .load(conn)?;
     let cells = cell_evidence::table
         .filter(cell_evidence::campaign_id.eq(campaign_id))
-        .order(cell_evidence::cell)
+        .order((cell_evidence::cell, cell_evidence::kind))
         .select((
             cell_evidence::cell,
-            cell_evidence::ids,
-            cell_evidence::target_sum,
+            cell_evidence::kind,
+            cell_evidence::n,
+            cell_evidence::sum,
+            cell_evidence::sum_sq,
         ))
         .load(conn)?;
     Ok((people, cells))

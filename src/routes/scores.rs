@@ -20,13 +20,35 @@ pub struct Change {
     pub created_at: DateTime<Utc>,
 }
 
+/// What the campaign's evidence has taught the model (see `crate::scores::Params`).
+#[derive(Debug, Serialize)]
+pub struct ModelView {
+    /// Support IDs and cells with support IDs the estimates rest on.
+    pub support_ids: i64,
+    pub cells: usize,
+    /// Mean residual of the campaign, within-cell residual variance and between-cell
+    /// variance, on the latent logit scale.
+    pub centre: f64,
+    pub residual_variance: f64,
+    pub cell_variance: f64,
+    /// Per kind (support IDs 1–5, refused, hostile): how much more supportive than their
+    /// imported scores the people giving it are (a logit).
+    pub lift: [f64; crate::scores::Kind::COUNT],
+}
+
 #[derive(Debug, Serialize)]
 pub struct ScoreView {
     pub person_id: i64,
     /// The score from the voter file.
     pub imported_score: Option<f64>,
-    /// The score now: the imported one, the person's evidence, and cell pooling.
+    /// The score now: the imported one, the cell's shift, the household's and the
+    /// person's own evidence.
     pub score: Option<f64>,
+    /// The score without the cell's shift.
+    pub personal_score: Option<f64>,
+    /// How far the person's cell moves everyone in it (a latent logit).
+    pub cell_shift: f64,
+    pub model: ModelView,
     /// Every change to the person's own score, oldest first.
     pub history: Vec<Change>,
 }
@@ -42,9 +64,13 @@ pub async fn get(
     let view = db::run(&state.db, move |conn| {
         let (prior, cell) = db::scores::person_with_cell(conn, auth.campaign_id, id)?
             .ok_or_else(|| ApiError::not_found("person"))?;
-        let score = db::scores::effective(conn, auth.campaign_id, &[(id, prior, cell)])?
-            .get(&id)
-            .copied();
+        let explained = db::scores::explain(conn, auth.campaign_id, &[(id, prior, cell)])?
+            .remove(&id)
+            .flatten();
+        let params = match explained {
+            Some(e) => e.params,
+            None => db::scores::model(conn, auth.campaign_id)?.0,
+        };
         let history = db::scores::history_of(conn, auth.campaign_id, id)?
             .into_iter()
             .map(|h| Change {
@@ -58,7 +84,17 @@ pub async fn get(
         Ok(ScoreView {
             person_id: id,
             imported_score: prior,
-            score,
+            score: explained.map(|e| e.score),
+            personal_score: explained.map(|e| e.personal),
+            cell_shift: explained.map_or(0.0, |e| e.cell_shift),
+            model: ModelView {
+                support_ids: params.ids,
+                cells: params.cells,
+                centre: params.centre,
+                residual_variance: params.residual_variance,
+                cell_variance: params.cell_variance,
+                lift: params.lift,
+            },
             history,
         })
     })

@@ -412,27 +412,30 @@ pub async fn people(
     }
     .page()?;
     let turf_id = query.turf_id;
-    let rows = db::run(&state.db, move |conn| match turf_id {
-        Some(id) => {
-            find_turf(conn, auth.campaign_id, id)?;
-            Ok(db::turfs::people_in(
-                conn,
-                auth.campaign_id,
-                id,
-                page.after,
-                page.fetch(),
-            )?)
-        }
-        None => Ok(db::people::list(
-            conn,
-            auth.campaign_id,
-            page.after,
-            page.fetch(),
-        )?),
+    let (rows, scores) = db::run(&state.db, move |conn| {
+        let rows = match turf_id {
+            Some(id) => {
+                find_turf(conn, auth.campaign_id, id)?;
+                db::turfs::people_in(conn, auth.campaign_id, id, page.after, page.fetch())?
+            }
+            None => db::people::list(conn, auth.campaign_id, page.after, page.fetch())?,
+        };
+        let who: Vec<(i64, Option<f64>, i64)> = rows
+            .iter()
+            .map(|p| (p.id, p.support_score, p.door_id))
+            .collect();
+        let scores = db::scores::effective_at_doors(conn, auth.campaign_id, &who)?;
+        Ok::<_, ApiError>((rows, scores))
     })
     .await?;
     let (rows, next_after) = page.finish(rows, |p| p.id);
-    let items = rows.into_iter().map(PersonView::from).collect();
+    let items = rows
+        .into_iter()
+        .map(|p| {
+            let score = scores.get(&p.id).copied();
+            PersonView::new(p, score)
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(Paged::<PersonView> { items, next_after }))
 }
 

@@ -118,13 +118,17 @@ pub struct PersonView {
     pub do_not_walk: bool,
     pub deceased: bool,
     pub moved: bool,
+    /// The imported score, from the voter file.
     pub support_score: Option<f64>,
+    /// The supporter score in use now (see `GET /people/{id}/score`).
+    pub score: Option<f64>,
     pub turnout_score: Option<f64>,
     pub last_contact_at: Option<DateTime<Utc>>,
 }
 
-impl From<db::people::Person> for PersonView {
-    fn from(p: db::people::Person) -> Self {
+impl PersonView {
+    /// The person as stored, with their current score.
+    pub fn new(p: db::people::Person, score: Option<f64>) -> Self {
         PersonView {
             id: p.id,
             external_id: p.external_id,
@@ -138,6 +142,7 @@ impl From<db::people::Person> for PersonView {
             deceased: p.deceased,
             moved: p.moved,
             support_score: p.support_score,
+            score,
             turnout_score: p.turnout_score,
             last_contact_at: p.last_contact_at.map(utc),
         }
