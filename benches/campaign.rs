@@ -513,6 +513,7 @@ impl Rng {
 // Store setup, server, client
 
 struct Seeded {
+    campaign: i64,
     phones: Vec<(i64, String)>,
 }
 
@@ -575,7 +576,10 @@ fn seed(url: &str, phones: usize) -> anyhow::Result<Seeded> {
         "  seeded campaigns {campaign1} and {campaign2}, their admins, a director and {phones} volunteers in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    Ok(Seeded { phones: out })
+    Ok(Seeded {
+        campaign: campaign1,
+        phones: out,
+    })
 }
 
 /// The real server binary, killed when dropped.
@@ -1274,7 +1278,33 @@ fn run_backend(
         wall_secs: started.elapsed().as_secs_f64(),
     };
     report.print();
+    if let Err(e) = scores_rebuild_check(url, seeded.campaign) {
+        println!("  scores: the rebuild check failed: {e}");
+    }
     Ok(report)
+}
+
+/// Checks that the scores learned batch by batch as the phones synced equal a rebuild
+/// from every stored knock (`groundswell scores recompute`), on the grown campaign.
+fn scores_rebuild_check(url: &str, campaign_id: i64) -> anyhow::Result<()> {
+    let pool = db::connect(url, Some(1))?;
+    let mut conn = pool.get()?;
+    let incremental = db::scores::snapshot(&mut conn, campaign_id)?;
+    let started = Instant::now();
+    let (people, cells) = db::write_transaction(&mut conn, |c| {
+        db::scores::recompute(c, campaign_id)
+    })?;
+    let rebuilt = db::scores::snapshot(&mut conn, campaign_id)?;
+    println!(
+        "  scores: a rebuild from every knock took {:.1} s ({people} people and {cells} cells with evidence) and {}",
+        started.elapsed().as_secs_f64(),
+        if rebuilt == incremental {
+            "equals, row for row, what the syncs built batch by batch"
+        } else {
+            "DIFFERS from what the syncs built batch by batch"
+        }
+    );
+    Ok(())
 }
 
 async fn rehearse(
