@@ -167,6 +167,34 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Every use case's error as the HTTP answer: the one place an application error
+/// becomes a status and a code.
+impl From<crate::app::AppError> for ApiError {
+    fn from(err: crate::app::AppError) -> Self {
+        use crate::app::AppError;
+        match err {
+            AppError::NotFound(what) => ApiError::not_found(what),
+            AppError::Invalid { field, message } => ApiError::Validation { field, message },
+            AppError::TooLarge { message, details } => ApiError::TooLarge { message, details },
+            AppError::Busy(message) => ApiError::Unavailable(message),
+            AppError::Store(e) => ApiError::from(e),
+            AppError::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<crate::db::StoreError> for ApiError {
+    fn from(err: crate::db::StoreError) -> Self {
+        match err {
+            crate::db::StoreError::Query(e) => ApiError::from(e),
+            crate::db::StoreError::Unreachable(e) => ApiError::pool(e),
+            crate::db::StoreError::Task(e) => {
+                ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}"))
+            }
+        }
+    }
+}
+
 impl From<DieselError> for ApiError {
     fn from(err: DieselError) -> Self {
         match err {

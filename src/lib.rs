@@ -1,6 +1,7 @@
 //! Groundswell: the backend a door-to-door field campaign runs on.
 
 pub mod admin;
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -29,6 +29,16 @@ pub struct AuthUser {
     pub role: Role,
 }
 
+impl From<&AuthUser> for crate::app::Actor {
+    fn from(a: &AuthUser) -> Self {
+        crate::app::Actor {
+            user_id: a.user_id,
+            campaign_id: a.campaign_id,
+            role: a.role,
+        }
+    }
+}
+
 impl AuthUser {
     /// Refuses (403) a caller below `min`.
     pub fn require(&self, min: Role) -> Result<(), ApiError> {
@@ -88,7 +98,7 @@ async fn current_role(
     if let Some(role) = state.accounts.get(campaign_id, user_id, asked) {
         return Ok(role);
     }
-    let user = crate::db::run(&state.db, move |conn| {
+    let user = crate::routes::store::run(&state.db, move |conn| {
         Ok(crate::db::users::find(conn, campaign_id, user_id)?)
     })
     .await?;

@@ -31,7 +31,6 @@ use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::ApiError;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -189,7 +188,8 @@ pub fn refresh_statistics_soon(pool: &DbPool) {
     actix_web::rt::spawn(async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let refreshed =
-            write_run(&pool, |conn| Ok(refresh_statistics(conn, &GROWING_TABLES)?)).await;
+            write_run::<_, _, StoreError>(&pool, |conn| Ok(refresh_statistics(conn, &GROWING_TABLES)?))
+                .await;
         if let Err(e) = refreshed {
             tracing::warn!(error = %e, "refreshing planner statistics failed");
         }
@@ -487,19 +487,21 @@ pub fn redact(url: &str) -> String {
 
 /// Runs `f` with a pooled connection on the blocking thread pool. Handlers call this for
 /// every query; waiting for a connection blocks too, so it happens inside as well.
-pub async fn run<F, T>(pool: &DbPool, f: F) -> Result<T, ApiError>
+pub async fn run<F, T, E>(pool: &DbPool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
 {
     on_blocking_pool(pool, false, f).await
 }
 
 /// Like [`run`], inside one write transaction: all of `f` commits or none of it does.
-pub async fn transaction<F, T>(pool: &DbPool, f: F) -> Result<T, ApiError>
+pub async fn transaction<F, T, E>(pool: &DbPool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
 {
     write_run(pool, move |conn| write_transaction(conn, f)).await
 }
@@ -507,27 +509,45 @@ where
 /// Like [`run`], for work that writes: on SQLite it first waits its turn for the
 /// database's one write lock in this process's queue (see [`writer_turn`]), and only
 /// then takes a connection, so writers waiting in line hold no connection readers need.
-pub async fn write_run<F, T>(pool: &DbPool, f: F) -> Result<T, ApiError>
+pub async fn write_run<F, T, E>(pool: &DbPool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
 {
     on_blocking_pool(pool, true, f).await
 }
 
-async fn on_blocking_pool<F, T>(pool: &DbPool, writes: bool, f: F) -> Result<T, ApiError>
+/// A query's failure, as callers outside the store name it.
+pub type QueryError = diesel::result::Error;
+
+/// Why the store could not run a piece of work at all (as opposed to a query failing).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    /// No connection could be had from the pool in time.
+    #[error("no database connection available: {0}")]
+    Unreachable(#[from] diesel::r2d2::PoolError),
+    /// The blocking task running the work failed (it panicked or was cancelled).
+    #[error("the blocking task failed: {0}")]
+    Task(String),
+}
+
+async fn on_blocking_pool<F, T, E>(pool: &DbPool, writes: bool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
         let _turn = writes.then(|| writer_turn(&pool));
-        let mut conn = pool.get().map_err(ApiError::pool)?;
+        let mut conn = pool.get().map_err(|e| E::from(StoreError::from(e)))?;
         f(&mut conn)
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    .map_err(|e| E::from(StoreError::Task(e.to_string())))?
 }
 
 /// Numbered bind placeholders in the backend's syntax, one per call: `$1`, `$2`, … on

@@ -19,8 +19,7 @@ use super::fcm::{self, FcmClient, PushMessage, SendOutcome};
 use super::notify::{self, Event};
 use crate::config::PushSettings;
 use crate::db::outbox::{self, Leased, Outcome};
-use crate::db::{self, DbPool};
-use crate::error::ApiError;
+use crate::db::{self, DbPool, StoreError};
 
 /// How long a leased message belongs to one worker before another may take it over.
 const LEASE: Duration = Duration::from_secs(120);
@@ -116,9 +115,9 @@ pub async fn drain_once(
     pool: &DbPool,
     client: Option<&Arc<FcmClient>>,
     settings: &PushSettings,
-) -> Result<usize, ApiError> {
+) -> Result<usize, StoreError> {
     let limit = settings.batch_size;
-    let (leased, lease) = db::transaction(pool, move |conn| {
+    let (leased, lease) = db::transaction::<_, _, StoreError>(pool, move |conn| {
         let now = db::now();
         let lease = chrono_after(now, LEASE);
         Ok((outbox::lease_due(conn, now, lease, limit)?, lease))
@@ -141,7 +140,7 @@ pub async fn drain_once(
         .collect()
         .await;
     let handled = results.len();
-    db::write_run(pool, move |conn| {
+    db::write_run::<_, _, StoreError>(pool, move |conn| {
         let now = db::now();
         let outcomes: Vec<(i64, i64, Outcome)> = results
             .iter()
@@ -183,13 +182,13 @@ pub async fn run_push_worker(
 
 /// Expires the walk lists whose time has passed and tells their holders. Returns how
 /// many lists it expired.
-pub async fn expire_due_lists(pool: &DbPool) -> Result<usize, ApiError> {
-    db::write_run(pool, move |conn| {
+pub async fn expire_due_lists(pool: &DbPool) -> Result<usize, StoreError> {
+    db::write_run::<_, _, StoreError>(pool, move |conn| {
         let now = db::now();
         let due = db::walk_lists::due_for_expiry(conn, now, 200)?;
         let mut expired = 0;
         for list in due {
-            db::write_transaction(conn, |conn| -> Result<(), ApiError> {
+            db::write_transaction(conn, |conn| -> Result<(), StoreError> {
                 if !db::walk_lists::expire(conn, list.campaign_id, list.id, now)? {
                     return Ok(());
                 }
@@ -200,8 +199,9 @@ pub async fn expire_due_lists(pool: &DbPool) -> Result<usize, ApiError> {
                 {
                     told.push(c);
                 }
+                // Read again in the same transaction: it was expired just now.
                 let list = db::walk_lists::get(conn, list.campaign_id, list.id)?
-                    .ok_or_else(|| ApiError::not_found("walk list"))?;
+                    .ok_or(diesel::result::Error::NotFound)?;
                 notify::walk_list_event(conn, &list, Event::Expired, &told)?;
                 expired += 1;
                 Ok(())

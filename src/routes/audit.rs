@@ -11,6 +11,7 @@ use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
+use super::store;
 
 #[derive(Debug, Serialize)]
 struct AuditView {
@@ -30,7 +31,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Director)?;
     let page = query.page()?;
-    let rows = db::run(&state.db, move |conn| {
+    let rows = store::run(&state.db, move |conn| {
         Ok(db::audit::list(conn, auth.campaign_id, &page)?)
     })
     .await?;

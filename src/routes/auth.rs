@@ -12,6 +12,7 @@ use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use super::store;
 
 #[derive(Debug, Serialize)]
 struct TokenResponse {
@@ -65,7 +66,7 @@ async fn open_session(
     user: db::users::User,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let (user, refresh) = db::run(&state.db, move |conn| {
+    let (user, refresh) = store::run(&state.db, move |conn| {
         let family = uuid::Uuid::new_v4().to_string();
         let refresh = store_refresh(conn, &st, &user, &family)?;
         Ok((user, refresh))
@@ -102,7 +103,7 @@ pub async fn login(
     let address_key = state.login_limits.address(&address);
     let (spend, check) = ([account.clone()], [address_key.clone()]);
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let admitted = db::transaction(&state.db, move |conn| {
+    let admitted = store::transaction(&state.db, move |conn| {
         Ok(db::throttle::take(conn, &spend, &check, now_ms)?)
     })
     .await?;
@@ -115,7 +116,7 @@ pub async fn login(
     sweep_throttle(&state);
 
     let (lookup, campaign) = (email.as_str().to_owned(), body.campaign_id);
-    let candidates = db::run(&state.db, move |conn| {
+    let candidates = store::run(&state.db, move |conn| {
         Ok(db::users::find_active_by_email(conn, &lookup, campaign)?)
     })
     .await?;
@@ -148,7 +149,7 @@ pub async fn login(
     }
     let Some(user) = matched.pop() else {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        db::transaction(&state.db, move |conn| {
+        store::transaction(&state.db, move |conn| {
             let (key, limit) = address_key;
             Ok(db::throttle::charge(conn, &key, limit, now_ms)?)
         })
@@ -156,7 +157,7 @@ pub async fn login(
         return Err(ApiError::Unauthorized("invalid email or password".into()));
     };
     // Signed in: the account starts afresh.
-    db::transaction(&state.db, move |conn| {
+    store::transaction(&state.db, move |conn| {
         Ok(db::throttle::clear(conn, &account.0)?)
     })
     .await?;
@@ -186,7 +187,7 @@ pub async fn refresh(
     let st = state.clone();
     // One transaction: find, rotate, issue. A token presented after it was rotated has
     // leaked (or was replayed); the whole family is revoked and that revocation commits.
-    let outcome = db::transaction(&state.db, move |conn| {
+    let outcome = store::transaction(&state.db, move |conn| {
         let Some(row) = db::sessions::find_by_hash(conn, campaign_id, &hash)? else {
             return Ok(Refreshed::Invalid);
         };
@@ -230,7 +231,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     if let Some(campaign_id) = secret::campaign_of(&body.refresh_token) {
         let hash = secret::digest(&body.refresh_token);
-        db::transaction(&state.db, move |conn| {
+        store::transaction(&state.db, move |conn| {
             if let Some(row) = db::sessions::find_by_hash(conn, campaign_id, &hash)? {
                 db::sessions::revoke_family(conn, campaign_id, &row.family_id)?;
             }
@@ -266,7 +267,7 @@ pub async fn accept_invite(
 
     // Check the code before spending an Argon2 hash on it.
     let h = hash.clone();
-    let usable = db::run(&state.db, move |conn| {
+    let usable = store::run(&state.db, move |conn| {
         Ok(db::invites::find_usable(conn, campaign_id, &h)?.is_some())
     })
     .await?;
@@ -278,7 +279,7 @@ pub async fn accept_invite(
         .map_err(ApiError::Internal)??;
 
     let st = state.clone();
-    let accepted = db::transaction(&state.db, move |conn| {
+    let accepted = store::transaction(&state.db, move |conn| {
         let Some(invite) = db::invites::find_usable(conn, campaign_id, &hash)? else {
             return Ok(None);
         };
@@ -336,7 +337,7 @@ fn sweep_throttle(state: &web::Data<AppState>) {
     actix_web::rt::spawn(async move {
         let now_ms = chrono::Utc::now().timestamp_millis();
         if let Err(e) =
-            db::write_run(&pool, move |conn| Ok(db::throttle::sweep(conn, now_ms)?)).await
+            store::write_run(&pool, move |conn| Ok(db::throttle::sweep(conn, now_ms)?)).await
         {
             tracing::warn!(error = %e, "sweeping the sign-in throttle failed");
         }

@@ -16,6 +16,7 @@ use crate::experiments::{self as stats, ArmCounts};
 use crate::extract::ApiJson;
 use crate::knock::SUPPORT_ID;
 use crate::state::AppState;
+use super::store;
 
 /// Most arms in one experiment.
 pub const MAX_ARMS: usize = 10;
@@ -79,7 +80,7 @@ pub async fn create_script(
     }
     let keys = body.question_keys;
     let text = body.body;
-    let script = db::transaction(&state.db, move |conn| {
+    let script = store::transaction(&state.db, move |conn| {
         let known: Vec<String> = super::questions::active(conn, auth.campaign_id)?
             .into_iter()
             .map(|q| q.key)
@@ -117,7 +118,7 @@ pub async fn list_scripts(
     state: web::Data<AppState>,
     auth: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let items: Vec<ScriptView> = db::run(&state.db, move |conn| {
+    let items: Vec<ScriptView> = store::run(&state.db, move |conn| {
         Ok(db::experiments::scripts_of(conn, auth.campaign_id)?)
     })
     .await?
@@ -320,7 +321,7 @@ pub async fn create(
         ));
     }
     let arms = body.arms;
-    let view = db::transaction(&state.db, move |conn| {
+    let view = store::transaction(&state.db, move |conn| {
         for arm in &arms {
             if db::experiments::script(conn, auth.campaign_id, arm.script_id)?.is_none() {
                 return Err(ApiError::validation(
@@ -437,7 +438,7 @@ pub async fn create(
 
 pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let items = db::run(&state.db, move |conn| {
+    let items = store::run(&state.db, move |conn| {
         let mut out = Vec::new();
         for e in db::experiments::list(conn, auth.campaign_id)? {
             if visible(conn, &auth, &e)? {
@@ -458,7 +459,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let view = db::run(&state.db, move |conn| {
+    let view = store::run(&state.db, move |conn| {
         let e = find_visible(conn, &auth, id)?;
         let doors = db::experiments::assignments(conn, auth.campaign_id, e.id)?.len();
         Ok(experiment_view(&e, doors))
@@ -486,7 +487,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let view = db::transaction(&state.db, move |conn| {
+    let view = store::transaction(&state.db, move |conn| {
         let e = find_visible(conn, &auth, id)?;
         if body.arms.is_some() || body.scope.is_some() || body.outcome.is_some() {
             return Err(ApiError::Conflict(
@@ -514,7 +515,7 @@ pub async fn stop(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let view = db::transaction(&state.db, move |conn| {
+    let view = store::transaction(&state.db, move |conn| {
         let e = find_visible(conn, &auth, id)?;
         if !db::experiments::stop(conn, auth.campaign_id, e.id)? {
             return Err(ApiError::Conflict(format!(
@@ -546,7 +547,7 @@ pub async fn results(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let body = db::run(&state.db, move |conn| {
+    let body = store::run(&state.db, move |conn| {
         let e = find_visible(conn, &auth, id)?;
         let arms: Vec<ArmBody> = serde_json::from_str(&e.arms).unwrap_or_default();
         let outcome: OutcomeBody = serde_json::from_str(&e.outcome).unwrap_or_default();

@@ -17,6 +17,7 @@ use crate::db::progress::Filter;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
+use super::store;
 
 /// Knocks read per page while streaming.
 const PAGE: i64 = 2000;
@@ -151,7 +152,7 @@ pub async fn knocks_csv(
         turf_id: query.turf_id,
         user_id: None,
     };
-    let filter = db::run(&state.db, move |conn| scoped_filter(conn, &auth, filter)).await?;
+    let filter = store::run(&state.db, move |conn| scoped_filter(conn, &auth, filter)).await?;
     let pool = state.db.clone();
     // State: (the last knock id sent, whether the header went out, whether done).
     let body = stream::unfold((0_i64, false, false), move |(after, header_sent, done)| {
@@ -160,7 +161,7 @@ pub async fn knocks_csv(
             if done {
                 return None;
             }
-            let page = db::run(&pool, move |conn| {
+            let page = store::run(&pool, move |conn| {
                 let rows = db::progress::export_page(conn, auth.campaign_id, &filter, after, PAGE)?;
                 let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
                 let answers = db::knocks::answers_of(conn, auth.campaign_id, &ids)?;
@@ -193,7 +194,7 @@ pub async fn canvasses(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let items = db::run(&state.db, move |conn| {
+    let items = store::run(&state.db, move |conn| {
         let door = db::people::door_of(conn, auth.campaign_id, id)?
             .ok_or_else(|| ApiError::not_found("person"))?;
         let knocks = db::knocks::at_door(conn, auth.campaign_id, door)?;

@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
 
-use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
+use super::store;
 
 /// The process is up; no dependency is consulted.
 pub async fn healthz() -> HttpResponse {
@@ -15,7 +15,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers a query.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    db::run(&state.db, |conn| {
+    store::run(&state.db, |conn| {
         conn.batch_execute("SELECT 1").map_err(|e| {
             tracing::warn!(error = %e, "readiness query failed");
             ApiError::Unavailable("the database does not answer".into())

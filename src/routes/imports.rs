@@ -17,6 +17,7 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::import::{self, RowError};
 use crate::state::AppState;
+use super::store;
 
 #[derive(Debug, Serialize)]
 pub struct ImportView {
@@ -133,7 +134,7 @@ pub async fn create_people(
     let whole = total == start.len() as u64;
     import::check_header(&start, whole).map_err(|e| ApiError::validation("body", e.to_string()))?;
 
-    let run = db::run(&state.db, move |conn| {
+    let run = store::run(&state.db, move |conn| {
         let run = db::imports::create(conn, auth.campaign_id, "people", Some(auth.user_id))?;
         db::audit::record(
             conn,
@@ -255,7 +256,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let run = db::run(&state.db, move |conn| {
+    let run = store::run(&state.db, move |conn| {
         let run = db::imports::get(conn, auth.campaign_id, id)?
             .ok_or_else(|| ApiError::not_found("import"))?;
         if db::imports::fail_if_stale(conn, &run)? {

@@ -14,6 +14,7 @@ use crate::domain::{DeviceToken, Platform, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use super::store;
 
 /// `GET /api/v1/me`: the signed-in user, from the store or, for a moment after, from
 /// memory (see [`crate::auth::profile_cache`]).
@@ -27,7 +28,7 @@ pub async fn get_me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpRe
     if let Some(body) = state.profiles.get(auth.campaign_id, auth.user_id, asked) {
         return Ok(json(body));
     }
-    let user = db::run(&state.db, move |conn| {
+    let user = store::run(&state.db, move |conn| {
         Ok(db::users::find(conn, auth.campaign_id, auth.user_id)?)
     })
     .await?
@@ -51,7 +52,7 @@ pub async fn list_devices(
     query: web::Query<super::PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.page()?;
-    let devices = db::run(&state.db, move |conn| {
+    let devices = store::run(&state.db, move |conn| {
         Ok(db::devices::list_for_user(
             conn,
             auth.campaign_id,
@@ -79,7 +80,7 @@ pub async fn register_device(
 ) -> Result<HttpResponse, ApiError> {
     let token = DeviceToken::parse(&body.token)?;
     let platform = Platform::parse(&body.platform)?;
-    let (registered, device) = db::transaction(&state.db, move |conn| {
+    let (registered, device) = store::transaction(&state.db, move |conn| {
         let result = db::devices::register(
             conn,
             auth.campaign_id,
@@ -116,7 +117,7 @@ pub async fn delete_device(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
-    let deleted = db::transaction(&state.db, move |conn| {
+    let deleted = store::transaction(&state.db, move |conn| {
         let deleted = db::devices::delete_for_user(conn, auth.campaign_id, auth.user_id, &token)?;
         if deleted && auth.role >= Role::Organizer {
             db::audit::record(

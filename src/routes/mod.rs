@@ -13,6 +13,7 @@ mod progress;
 mod questions;
 mod regions;
 mod scores;
+pub mod store;
 mod turfs;
 mod users;
 mod views;

@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::progress::{VolunteerRate, unusual_contact_rates};
 use crate::spatial::{cells, tiling};
 use crate::state::AppState;
+use super::store;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,7 +141,7 @@ pub async fn progress(
     query: web::Query<ProgressQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (group, filter) = parse_query(&query)?;
-    let items = db::run(&state.db, move |conn| {
+    let items = store::run(&state.db, move |conn| {
         let filter = scoped_filter(conn, &auth, filter)?;
         let mut rows: Vec<Row> = db::progress::figures(conn, auth.campaign_id, group, &filter)?
             .into_iter()
@@ -177,7 +178,7 @@ pub async fn heatmap(
         ));
     }
     let (_, filter) = parse_query(&query)?;
-    let features = db::run(&state.db, move |conn| {
+    let features = store::run(&state.db, move |conn| {
         let filter = scoped_filter(conn, &auth, filter)?;
         let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Cell(resolution), &filter)?;
         let mut features = Vec::new();
@@ -218,7 +219,7 @@ pub async fn leaderboard(
         - chrono::Duration::days(i64::from(now.weekday().num_days_from_monday())))
     .and_hms_opt(0, 0, 0)
     .unwrap_or(now);
-    let items = db::run(&state.db, move |conn| {
+    let items = store::run(&state.db, move |conn| {
         let filter = scoped_filter(
             conn,
             &auth,
@@ -280,7 +281,7 @@ pub async fn quality_flags(
         turf_id: query.turf_id,
     };
     let (_, filter) = parse_query(&q)?;
-    let body = db::run(&state.db, move |conn| {
+    let body = store::run(&state.db, move |conn| {
         let filter = scoped_filter(conn, &auth, filter)?;
         let far: Vec<Value> = db::progress::far_knocks(conn, auth.campaign_id, &filter, 200)?
             .into_iter()

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::knock::{QuestionKind, SUPPORT_ID};
 use crate::state::AppState;
+use super::store;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +73,7 @@ pub fn active(conn: &mut DbConnection, campaign_id: i64) -> Result<Vec<QuestionV
 }
 
 pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    let items = db::run(&state.db, move |conn| active(conn, auth.campaign_id)).await?;
+    let items = store::run(&state.db, move |conn| active(conn, auth.campaign_id)).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
@@ -129,7 +130,7 @@ pub async fn create(
     let answers = serde_json::to_string(&body.answers)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("answers do not serialise: {e}")))?;
     let text = text.to_owned();
-    let stored = db::transaction(&state.db, move |conn| {
+    let stored = store::transaction(&state.db, move |conn| {
         let stored = db::knocks::create_question(
             conn,
             auth.campaign_id,

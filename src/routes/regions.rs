@@ -11,6 +11,7 @@ use crate::domain::{DisplayName, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use super::store;
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -18,7 +19,7 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.page()?;
-    let rows = db::run(&state.db, move |conn| {
+    let rows = store::run(&state.db, move |conn| {
         Ok(db::regions::list(conn, auth.campaign_id, &page)?)
     })
     .await?;
@@ -33,7 +34,7 @@ pub async fn get(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let region = db::run(&state.db, move |conn| {
+    let region = store::run(&state.db, move |conn| {
         Ok(db::regions::find(conn, auth.campaign_id, id)?)
     })
     .await?
@@ -67,7 +68,7 @@ pub async fn create(
         }
         None => None,
     };
-    let region = db::transaction(&state.db, move |conn| {
+    let region = store::transaction(&state.db, move |conn| {
         if let Some(director) = director_id {
             let ok = db::users::find(conn, auth.campaign_id, director)?
                 .is_some_and(|u| u.active && (u.role == "director" || u.role == "admin"));

@@ -10,6 +10,7 @@ use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
+use super::store;
 
 #[derive(Debug, Serialize)]
 pub struct Change {
@@ -61,7 +62,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let view = db::run(&state.db, move |conn| {
+    let view = store::run(&state.db, move |conn| {
         let (prior, cell) = db::scores::person_with_cell(conn, auth.campaign_id, id)?
             .ok_or_else(|| ApiError::not_found("person"))?;
         let explained = db::scores::explain(conn, auth.campaign_id, &[(id, prior, cell)])?

@@ -16,6 +16,7 @@ use crate::extract::ApiJson;
 use crate::lanes;
 use crate::spatial::{autocut, overlap, tiling};
 use crate::state::AppState;
+use super::store;
 
 #[derive(Debug, Serialize)]
 pub struct TurfView {
@@ -170,7 +171,7 @@ pub async fn create(
     }
     let mode = query.overlap.unwrap_or(OverlapMode::Refuse);
     let region_id = body.region_id;
-    let turf = db::transaction(&state.db, move |conn| {
+    let turf = store::transaction(&state.db, move |conn| {
         check_region(conn, auth.campaign_id, region_id)?;
         db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
         let existing = db::turfs::taken_cells(conn, auth.campaign_id, &cells)?;
@@ -255,7 +256,7 @@ pub async fn list(
     }
     .page()?;
     let region_id = query.region_id;
-    let (items, next_after) = db::run(&state.db, move |conn| {
+    let (items, next_after) = store::run(&state.db, move |conn| {
         let rows = db::turfs::list(conn, auth.campaign_id, region_id, page.after, page.fetch())?;
         let (rows, next) = page.finish(rows, |t| t.id);
         let items = rows
@@ -275,7 +276,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let turf = db::run(&state.db, move |conn| {
+    let turf = store::run(&state.db, move |conn| {
         let turf = find_turf(conn, auth.campaign_id, id)?;
         view(conn, turf, true)
     })
@@ -297,7 +298,7 @@ pub async fn geojson(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let (turf, cells) = db::run(&state.db, move |conn| {
+    let (turf, cells) = store::run(&state.db, move |conn| {
         let turf = find_turf(conn, auth.campaign_id, id)?;
         let cells = db::turfs::cells_of(conn, auth.campaign_id, id)?;
         Ok((turf, cells))
@@ -338,7 +339,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    db::transaction(&state.db, move |conn| {
+    store::transaction(&state.db, move |conn| {
         let turf = find_turf(conn, auth.campaign_id, id)?;
         let lists = db::walk_lists::count_for_turf(conn, auth.campaign_id, id)?;
         if lists > 0 {
@@ -376,7 +377,7 @@ pub async fn doors(
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
     let page = query.page()?;
-    let rows = db::run(&state.db, move |conn| {
+    let rows = store::run(&state.db, move |conn| {
         find_turf(conn, auth.campaign_id, id)?;
         Ok(db::turfs::doors_in(
             conn,
@@ -412,7 +413,7 @@ pub async fn people(
     }
     .page()?;
     let turf_id = query.turf_id;
-    let (rows, scores) = db::run(&state.db, move |conn| {
+    let (rows, scores) = store::run(&state.db, move |conn| {
         let rows = match turf_id {
             Some(id) => {
                 find_turf(conn, auth.campaign_id, id)?;
@@ -483,7 +484,7 @@ pub async fn autocut_area(
     let geometry = match (body.area, region_id) {
         (Some(area), _) => area.value,
         (None, Some(region)) => {
-            let stored = db::run(&state.db, move |conn| {
+            let stored = store::run(&state.db, move |conn| {
                 db::regions::area_of(conn, auth.campaign_id, region)?.ok_or_else(|| {
                     ApiError::validation("region_id", "region_id is not a region of this campaign")
                 })
@@ -523,7 +524,7 @@ pub async fn autocut_area(
     // cell meanwhile; if one did, cut again.
     for _attempt in 0..3 {
         let cells = area_cells.clone();
-        let (free, counts) = db::run(&state.db, move |conn| {
+        let (free, counts) = store::run(&state.db, move |conn| {
             let existing = db::turfs::taken_cells(conn, auth.campaign_id, &cells)?;
             let free = free_cells(&cells, &existing);
             let counts = db::turfs::door_counts(conn, auth.campaign_id, &free)?;
@@ -562,7 +563,7 @@ pub async fn autocut_area(
         .map_err(ApiError::Internal)?;
         let cut = cut.map_err(|e| ApiError::validation("area", e.to_string()))?;
         let prefix = prefix.clone();
-        let stored = db::transaction(&state.db, move |conn| {
+        let stored = store::transaction(&state.db, move |conn| {
             check_region(conn, auth.campaign_id, region_id)?;
             db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
             let existing = db::turfs::taken_cells(conn, auth.campaign_id, &free)?;

@@ -14,6 +14,7 @@ use crate::domain::{DisplayName, Email, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use super::store;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +47,7 @@ pub async fn list(
         role: q.role.map(|r| r.as_str().to_owned()),
         region_id: q.region_id,
     };
-    let rows = db::run(&state.db, move |conn| {
+    let rows = store::run(&state.db, move |conn| {
         Ok(db::users::list(conn, auth.campaign_id, &filter, &page)?)
     })
     .await?;
@@ -101,7 +102,7 @@ pub async fn create(
     let (role, region_id) = (body.role, body.region_id);
     let ttl = chrono::Duration::from_std(state.settings.invite_ttl)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("invite ttl: {e}")))?;
-    let (user, code, expires) = db::transaction(&state.db, move |conn| {
+    let (user, code, expires) = store::transaction(&state.db, move |conn| {
         if let Some(region) = region_id {
             check_region(conn, auth.campaign_id, region)?;
         }
@@ -164,7 +165,7 @@ pub async fn get(
     if id != auth.user_id {
         auth.require(Role::Organizer)?;
     }
-    let user = db::run(&state.db, move |conn| {
+    let user = store::run(&state.db, move |conn| {
         Ok(db::users::find(conn, auth.campaign_id, id)?)
     })
     .await?
@@ -277,7 +278,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let user = db::transaction(&state.db, move |conn| {
+    let user = store::transaction(&state.db, move |conn| {
         change_user(conn, auth, id, body, "user.update")
     })
     .await?;
@@ -296,7 +297,7 @@ pub async fn deactivate(
         active: Some(false),
         ..Default::default()
     };
-    db::transaction(&state.db, move |conn| {
+    store::transaction(&state.db, move |conn| {
         change_user(conn, auth, id, body, "user.deactivate")
     })
     .await?;

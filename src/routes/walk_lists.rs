@@ -21,6 +21,7 @@ use crate::routing::{self, RouteParams};
 use crate::spatial::{cells, tiling};
 use crate::state::AppState;
 use crate::walk::{self, PlanDoor, Status, Universe};
+use super::store;
 
 /// Most doors one request may put on lists (all its lists together).
 pub const MAX_DOORS_PER_REQUEST: usize = 5000;
@@ -267,7 +268,7 @@ pub async fn create(
     for _attempt in 0..3 {
         let now = db::now();
         let universe = universe.clone();
-        let c = db::run(&state.db, move |conn| {
+        let c = store::run(&state.db, move |conn| {
             candidates(conn, auth.campaign_id, turf_id, &universe, now)
         })
         .await?;
@@ -302,7 +303,7 @@ pub async fn create(
         let (c, lists) = planned;
         let name = name.clone();
         let universe_json = universe_json.clone();
-        let stored = db::transaction(&state.db, move |conn| {
+        let stored = store::transaction(&state.db, move |conn| {
             db::lock_campaign(conn, db::CampaignLock::WalkLists, auth.campaign_id)?;
             let door_ids: Vec<i64> = c.doors.iter().map(|d| d.door_id).collect();
             if db::walk_lists::any_live(conn, auth.campaign_id, &door_ids)? {
@@ -475,7 +476,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = db::now();
-    let (list, revision) = db::run(&state.db, move |conn| {
+    let (list, revision) = store::run(&state.db, move |conn| {
         let list = readable_list(conn, &auth, id, now)?;
         let revision = db::experiments::campaign_revision(conn, auth.campaign_id)?;
         Ok((list, revision))
@@ -487,7 +488,7 @@ pub async fn get(
             .insert_header((header::ETAG, tag))
             .finish());
     }
-    let view = db::run(&state.db, move |conn| {
+    let view = store::run(&state.db, move |conn| {
         let stops = db::walk_lists::stops(conn, list.campaign_id, list.id)?;
         let mut people = db::walk_lists::people(conn, list.campaign_id, list.id)?;
         let door_cells: std::collections::HashMap<i64, i64> =
@@ -596,7 +597,7 @@ pub async fn list(
     .page()?;
     let turf_id = query.turf_id;
     let now = db::now();
-    let items = db::run(&state.db, move |conn| {
+    let items = store::run(&state.db, move |conn| {
         db::walk_lists::list(conn, auth.campaign_id, turf_id, page.after, page.fetch())?
             .iter()
             .map(|l| summarise(conn, l, now))
@@ -610,7 +611,7 @@ pub async fn list(
 /// The caller's lists: assigned to them or claimed by them, not expired.
 pub async fn mine(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     let now = db::now();
-    let items = db::run(&state.db, move |conn| {
+    let items = store::run(&state.db, move |conn| {
         db::walk_lists::held_by(conn, auth.campaign_id, auth.user_id, now)?
             .iter()
             .map(|l| summarise(conn, l, now))
@@ -673,7 +674,7 @@ pub async fn nearby(
         .collect();
     let now = db::now();
     let (lat, lng) = (query.lat, query.lng);
-    let found = db::run(&state.db, move |conn| {
+    let found = store::run(&state.db, move |conn| {
         let lists = db::walk_lists::claimable_in_cells(conn, auth.campaign_id, &disk, now)?;
         // A door lies within one edge length of its cell's centre, so the nearest cell
         // centre gives a lower bound; exact distances (to the list's doors) are then
@@ -740,7 +741,7 @@ pub async fn assign(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let (created, view) = db::transaction(&state.db, move |conn| {
+    let (created, view) = store::transaction(&state.db, move |conn| {
         let now = db::now();
         // Lock the list row first: a claim racing this assignment waits, then finds
         // the list assigned and fails, so the list never ends up both assigned and
@@ -811,7 +812,7 @@ pub async fn unassign(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let (id, user_id) = path.into_inner();
-    db::transaction(&state.db, move |conn| {
+    store::transaction(&state.db, move |conn| {
         find_list(conn, auth.campaign_id, id)?;
         if !db::walk_lists::unassign(conn, auth.campaign_id, id, user_id)? {
             return Err(ApiError::NotFound(format!(
@@ -848,7 +849,7 @@ pub async fn claim(
     let id = path.into_inner();
     let ttl =
         chrono::Duration::from_std(state.settings.claim_ttl).unwrap_or(chrono::Duration::hours(12));
-    let view = db::transaction(&state.db, move |conn| {
+    let view = store::transaction(&state.db, move |conn| {
         let now = db::now();
         // Claims are for walking, not for reading lists: a few at a time.
         let held = db::walk_lists::active_claims(conn, auth.campaign_id, auth.user_id, now)?;
@@ -884,7 +885,7 @@ pub async fn release(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    db::transaction(&state.db, move |conn| {
+    store::transaction(&state.db, move |conn| {
         let now = db::now();
         find_list(conn, auth.campaign_id, id)?;
         if db::walk_lists::release(conn, auth.campaign_id, id, auth.user_id, now)? {
@@ -967,7 +968,7 @@ pub async fn move_doors(
             "the doors are already on this list",
         ));
     }
-    let views = db::transaction(&state.db, move |conn| {
+    let views = store::transaction(&state.db, move |conn| {
         let now = db::now();
         db::lock_campaign(conn, db::CampaignLock::WalkLists, auth.campaign_id)?;
         let source = find_list(conn, auth.campaign_id, from)?;
@@ -1075,7 +1076,7 @@ pub async fn notifications(
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
     let page = query.page()?;
-    let items = db::run(&state.db, move |conn| {
+    let items = store::run(&state.db, move |conn| {
         find_list(conn, auth.campaign_id, id)?;
         Ok(
             db::outbox::for_walk_list(conn, auth.campaign_id, id, page.after, page.fetch())?

@@ -130,8 +130,6 @@ pub struct Electorate {
 
 /// Door locations → their cell numbers (0..cells), by resolution-8 H3 cell.
 pub fn cells_of(points: &[(f64, f64)]) -> (Vec<usize>, usize) {
-    let mut ids: HashMap<u64, usize> = HashMap::new();
-    let mut order: Vec<u64> = Vec::new();
     let raw: Vec<u64> = points
         .iter()
         .map(|&(lat, lng)| {
@@ -140,17 +138,14 @@ pub fn cells_of(points: &[(f64, f64)]) -> (Vec<usize>, usize) {
                 .unwrap_or(0)
         })
         .collect();
-    for &c in &raw {
-        if !ids.contains_key(&c) {
-            ids.insert(c, 0);
-            order.push(c);
-        }
-    }
+    let mut order = raw.clone();
     order.sort_unstable();
-    for (i, c) in order.iter().enumerate() {
-        ids.insert(*c, i);
-    }
-    (raw.iter().map(|c| ids[c]).collect(), order.len())
+    order.dedup();
+    let numbers = raw
+        .iter()
+        .map(|c| order.binary_search(c).unwrap_or(0))
+        .collect();
+    (numbers, order.len())
 }
 
 /// A draw from a normal distribution of mean 0.
@@ -642,13 +637,13 @@ pub fn table(seeds: std::ops::Range<u64>, points: &[(f64, f64)]) -> String {
         let stat = |f: &dyn Fn(&Report) -> f64| mean_sd(&reports.iter().map(f).collect::<Vec<_>>());
         let names = ["imported", "model", "oracle"];
         let _ = writeln!(out);
-        for k in 0..3 {
+        for (k, name) in names.iter().enumerate() {
             let s = stat(&|r| r.slope[k]);
             let a = stat(&|r| r.auc[k]);
             let _ = writeln!(
                 out,
-                "- {}: calibration slope (a) {:.2} ± {:.2}, AUC {:.3} ± {:.3}",
-                names[k], s.0, s.1, a.0, a.1
+                "- {name}: calibration slope (a) {:.2} ± {:.2}, AUC {:.3} ± {:.3}",
+                s.0, s.1, a.0, a.1
             );
         }
     }

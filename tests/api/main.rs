@@ -19,6 +19,7 @@ mod errors;
 mod experiments;
 mod imports;
 mod isolation;
+mod layering;
 mod knocks;
 mod ops;
 mod push;

@@ -1,0 +1,53 @@
+//! Use cases: what the service does, as plain functions over the store, between the
+//! HTTP handlers (`routes`, which parse, call and shape the answer) and the store
+//! (`db`, which owns every query). Nothing here knows about HTTP: a use case answers
+//! with its own [`AppError`], and `crate::error` turns that into a response in one
+//! place.
+
+pub mod knocks;
+
+use crate::db::{QueryError, StoreError};
+use crate::domain::Role;
+
+/// Who is acting: the user, their campaign and their current role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub campaign_id: i64,
+    pub role: Role,
+}
+
+/// Why a use case did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Something the request named does not exist in the caller's campaign.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Well-formed input that breaks a rule; `field` names the input.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    /// Input past a limit, with the limit and the count.
+    #[error("{message}")]
+    TooLarge {
+        message: String,
+        details: serde_json::Value,
+    },
+    /// The store stayed too busy (deadlocks, serialisation failures) through every
+    /// retry; nothing was stored.
+    #[error("{0}")]
+    Busy(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A state the code believes impossible.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<QueryError> for AppError {
+    fn from(e: QueryError) -> Self {
+        AppError::Store(StoreError::Query(e))
+    }
+}
