@@ -1291,9 +1291,8 @@ fn scores_rebuild_check(url: &str, campaign_id: i64) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let incremental = db::scores::snapshot(&mut conn, campaign_id)?;
     let started = Instant::now();
-    let (people, cells) = db::write_transaction(&mut conn, |c| {
-        db::scores::recompute(c, campaign_id)
-    })?;
+    let (people, cells) =
+        db::write_transaction(&mut conn, |c| db::scores::recompute(c, campaign_id))?;
     let rebuilt = db::scores::snapshot(&mut conn, campaign_id)?;
     println!(
         "  scores: a rebuild from every knock took {:.1} s ({people} people and {cells} cells with evidence) and {}",

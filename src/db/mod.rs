@@ -31,7 +31,6 @@ use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -187,9 +186,10 @@ pub fn refresh_statistics_soon(pool: &DbPool) {
     let pool = pool.clone();
     actix_web::rt::spawn(async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let refreshed =
-            write_run::<_, _, StoreError>(&pool, |conn| Ok(refresh_statistics(conn, &GROWING_TABLES)?))
-                .await;
+        let refreshed = write_run::<_, _, StoreError>(&pool, |conn| {
+            Ok(refresh_statistics(conn, &GROWING_TABLES)?)
+        })
+        .await;
         if let Err(e) = refreshed {
             tracing::warn!(error = %e, "refreshing planner statistics failed");
         }

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::store;
 use super::views::utc;
 use super::{PageQuery, Paged};
 use crate::auth::AuthUser;
@@ -11,7 +12,6 @@ use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
-use super::store;
 
 #[derive(Debug, Serialize)]
 struct AuditView {

@@ -5,6 +5,7 @@ use std::time::Instant;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use super::store;
 use super::views::UserView;
 use crate::auth::{password, secret};
 use crate::db::{self, DbConnection};
@@ -12,7 +13,6 @@ use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
-use super::store;
 
 #[derive(Debug, Serialize)]
 struct TokenResponse {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::store;
 use super::views::utc;
 use crate::auth::AuthUser;
 use crate::db::experiments::{Experiment, NewExperiment};
@@ -16,7 +17,6 @@ use crate::experiments::{self as stats, ArmCounts};
 use crate::extract::ApiJson;
 use crate::knock::SUPPORT_ID;
 use crate::state::AppState;
-use super::store;
 
 /// Most arms in one experiment.
 pub const MAX_ARMS: usize = 10;

@@ -11,13 +11,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::progress::scoped_filter;
+use super::store;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::progress::Filter;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
-use super::store;
 
 /// Knocks read per page while streaming.
 const PAGE: i64 = 2000;

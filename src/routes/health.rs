@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
 
+use super::store;
 use crate::error::ApiError;
 use crate::state::AppState;
-use super::store;
 
 /// The process is up; no dependency is consulted.
 pub async fn healthz() -> HttpResponse {

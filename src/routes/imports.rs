@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use super::store;
 use super::views::utc;
 use crate::auth::AuthUser;
 use crate::db::{self, DbPool};
@@ -17,7 +18,6 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::import::{self, RowError};
 use crate::state::AppState;
-use super::store;
 
 #[derive(Debug, Serialize)]
 pub struct ImportView {

@@ -7,6 +7,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use super::store;
 use super::views::{DeviceView, UserView};
 use crate::auth::AuthUser;
 use crate::db;
@@ -14,7 +15,6 @@ use crate::domain::{DeviceToken, Platform, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
-use super::store;
 
 /// `GET /api/v1/me`: the signed-in user, from the store or, for a moment after, from
 /// memory (see [`crate::auth::profile_cache`]).

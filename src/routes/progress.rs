@@ -7,6 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::store;
 use crate::auth::AuthUser;
 use crate::db::progress::{Figures, Filter, GroupBy};
 use crate::db::{self, DbConnection};
@@ -15,7 +16,6 @@ use crate::error::ApiError;
 use crate::progress::{VolunteerRate, unusual_contact_rates};
 use crate::spatial::{cells, tiling};
 use crate::state::AppState;
-use super::store;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::store;
 use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
@@ -11,7 +12,6 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::knock::{QuestionKind, SUPPORT_ID};
 use crate::state::AppState;
-use super::store;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use super::store;
 use super::views::RegionView;
 use super::{PageQuery, Paged};
 use crate::auth::AuthUser;
@@ -11,7 +12,6 @@ use crate::domain::{DisplayName, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
-use super::store;
 
 pub async fn list(
     state: web::Data<AppState>,

@@ -4,13 +4,13 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::store;
 use super::views::utc;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
-use super::store;
 
 #[derive(Debug, Serialize)]
 pub struct Change {

@@ -6,6 +6,7 @@ use h3o::CellIndex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::store;
 use super::views::{DoorView, PersonView, utc};
 use super::{PageQuery, Paged};
 use crate::auth::AuthUser;
@@ -16,7 +17,6 @@ use crate::extract::ApiJson;
 use crate::lanes;
 use crate::spatial::{autocut, overlap, tiling};
 use crate::state::AppState;
-use super::store;
 
 #[derive(Debug, Serialize)]
 pub struct TurfView {

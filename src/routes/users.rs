@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::auth::stored_role;
+use super::store;
 use super::views::{UserView, utc};
 use super::{PageQuery, Paged};
 use crate::auth::{AuthUser, secret};
@@ -14,7 +15,6 @@ use crate::domain::{DisplayName, Email, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
-use super::store;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

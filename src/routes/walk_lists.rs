@@ -8,6 +8,7 @@ use h3o::{CellIndex, LatLng, Resolution};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::store;
 use super::views::utc;
 use super::{PageQuery, Paged};
 use crate::auth::AuthUser;
@@ -21,7 +22,6 @@ use crate::routing::{self, RouteParams};
 use crate::spatial::{cells, tiling};
 use crate::state::AppState;
 use crate::walk::{self, PlanDoor, Status, Universe};
-use super::store;
 
 /// Most doors one request may put on lists (all its lists together).
 pub const MAX_DOORS_PER_REQUEST: usize = 5000;
