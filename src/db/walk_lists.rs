@@ -108,15 +108,22 @@ pub fn free_doors_of_turf(
     turf_id: i64,
 ) -> QueryResult<Vec<(Door, Vec<Person>)>> {
     let free: Vec<Door> = free_doors!(campaign_id, turf_id).load(conn)?;
+    // The people of exactly these doors, looked up by (campaign, door): with the turf's
+    // doors as a subquery instead, a turf PostgreSQL has no statistics for yet can be
+    // planned as a walk over every person of the campaign (3 s once a second campaign
+    // had been loaded).
+    let ids: Vec<i64> = free.iter().map(|d| d.id).collect();
     let mut by_door: BTreeMap<i64, Vec<Person>> = BTreeMap::new();
-    for person in people::table
-        .filter(people::campaign_id.eq(campaign_id))
-        .filter(people::door_id.eq_any(turf_doors!(campaign_id, turf_id).select(doors::id)))
-        .order(people::id + 0_i64)
-        .select(Person::as_select())
-        .load::<Person>(conn)?
-    {
-        by_door.entry(person.door_id).or_default().push(person);
+    for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+        for person in people::table
+            .filter(people::campaign_id.eq(campaign_id))
+            .filter(people::door_id.eq_any(chunk))
+            .order(people::id + 0_i64)
+            .select(Person::as_select())
+            .load::<Person>(conn)?
+        {
+            by_door.entry(person.door_id).or_default().push(person);
+        }
     }
     Ok(free
         .into_iter()
@@ -128,20 +135,31 @@ pub fn free_doors_of_turf(
 }
 
 /// How many of the turf's doors are on a live list now.
+///
+/// Two steps, so the work follows the turf's own doors: asked in one query, a turf
+/// made since PostgreSQL last analysed `turf_cells` looks like three rows to its
+/// planner, which then walks every live stop of the campaign against every cell of the
+/// turf (3.6 s measured with 15,609 live stops and a 63-cell turf). The turf's doors
+/// are read by their cells' ranges, then their live stops by the partial index on
+/// live doors (at most one per door).
 pub fn doors_taken_in_turf(
     conn: &mut DbConnection,
     campaign_id: i64,
     turf_id: i64,
 ) -> QueryResult<i64> {
-    turf_doors!(campaign_id, turf_id)
-        .filter(exists(
-            walk_list_stops::table
-                .filter(walk_list_stops::campaign_id.eq(doors::campaign_id))
-                .filter(walk_list_stops::door_id.eq(doors::id))
-                .filter(walk_list_stops::live),
-        ))
-        .count()
-        .get_result(conn)
+    let ids: Vec<i64> = turf_doors!(campaign_id, turf_id)
+        .select(doors::id)
+        .load(conn)?;
+    let mut taken = 0;
+    for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+        taken += walk_list_stops::table
+            .filter(walk_list_stops::campaign_id.eq(campaign_id))
+            .filter(walk_list_stops::door_id.eq_any(chunk))
+            .filter(walk_list_stops::live)
+            .count()
+            .get_result::<i64>(conn)?;
+    }
+    Ok(taken)
 }
 
 /// One stop of a new list, in route order.
