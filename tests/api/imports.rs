@@ -243,3 +243,226 @@ async fn a_nul_or_an_endless_line_costs_only_its_own_row() {
     assert!(errors[2].1.contains("longer than 65536 bytes"), "{run}");
     assert_eq!(count(&app, "people"), 2);
 }
+
+/// The people of the test campaign as the API lists them, by external id.
+async fn people_by_external_id(
+    app: &TestApp,
+    token: &str,
+) -> std::collections::HashMap<String, Value> {
+    let people = json_with(app.get("/api/v1/people?limit=100", token).await, 200).await;
+    people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["external_id"].as_str().unwrap().to_owned(), p.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reimport_stores_what_changed_keeps_field_flags_and_odd_text_intact() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    // Quotes, an apostrophe, a backslash, a tab, a line break and accents, which must
+    // all come back as the file had them.
+    let odd = "Zoë \"Zo\" O'Brien\\\tjr.\nsecond line";
+    let header = "external_id,first_name,last_name,street,housenumber,unit,postcode,city,lat,lng,phone,party,flags,support_score";
+    let first = format!(
+        "{header}\n\
+         V1,Anna,Beck,Städtle,23,,9490,Vaduz,47.1399905,9.5228593,+423 111,,do_not_walk,70\n\
+         V2,\"{}\",Beck,Städtle,23,,9490,Vaduz,47.1399905,9.5228593,,,deceased,\n\
+         V3,Eva,Frick,Städtle,15,,9490,Vaduz,47.1406122,9.5228179,,Blue,,\n",
+        odd.replace('"', "\"\"")
+    );
+    let run = finished(
+        &app,
+        &token,
+        json_with(upload(&app, &token, &first).await, 202).await,
+    )
+    .await;
+    assert_eq!(
+        (run["created"].as_i64(), run["updated"].as_i64()),
+        (Some(3), Some(0)),
+        "{run}"
+    );
+    let before = people_by_external_id(&app, &token).await;
+    assert_eq!(before["V2"]["first_name"], odd);
+    let stamped_before = updated_at(&app);
+
+    // Anna's phone changed and her flag is gone from the file, Zoë's flag too; Eva is as
+    // she was; Tom is new, at a door of his own.
+    let second = format!(
+        "{header}\n\
+         V1,Anna,Beck,Städtle,23,,9490,Vaduz,47.1399905,9.5228593,+423 222,,,70\n\
+         V2,\"{}\",Beck,Städtle,23,,9490,Vaduz,47.1399905,9.5228593,,,,\n\
+         V3,Eva,Frick,Städtle,15,,9490,Vaduz,47.1406122,9.5228179,,Blue,,\n\
+         V4,Tom,Frick,Landstrasse,7,,9490,Vaduz,47.141,9.521,,,moved,12.5\n",
+        odd.replace('"', "\"\"")
+    );
+    let run = finished(
+        &app,
+        &token,
+        json_with(upload(&app, &token, &second).await, 202).await,
+    )
+    .await;
+    assert_eq!(
+        (run["created"].as_i64(), run["updated"].as_i64()),
+        (Some(1), Some(3)),
+        "{run}"
+    );
+    let after = people_by_external_id(&app, &token).await;
+    assert_eq!(after.len(), 4);
+    assert_eq!(after["V1"]["phone"], "+423 222");
+    assert_eq!(after["V1"]["do_not_walk"], true, "a flag is never erased");
+    assert_eq!(after["V1"]["support_score"], 70.0);
+    assert_eq!(after["V2"]["first_name"], odd);
+    assert_eq!(after["V2"]["deceased"], true, "a flag is never erased");
+    assert_eq!(after["V3"], before["V3"]);
+    assert_eq!(after["V4"]["moved"], true);
+    assert_eq!(after["V4"]["support_score"], 12.5);
+    assert_ne!(after["V4"]["door_id"], after["V3"]["door_id"]);
+    assert_eq!(after["V1"]["door_id"], before["V1"]["door_id"]);
+    assert_eq!(count(&app, "doors"), 3);
+    if app.db.is_postgres() {
+        // PostgreSQL rewrites only what the file changed (SQLite rewrites every row).
+        let stamped_after = updated_at(&app);
+        assert_eq!(stamped_after["V3"], stamped_before["V3"]);
+        assert_eq!(stamped_after["V2"], stamped_before["V2"]);
+        assert!(stamped_after["V1"] > stamped_before["V1"]);
+    }
+}
+
+/// When each person was last written, by external id.
+fn updated_at(app: &TestApp) -> std::collections::HashMap<String, chrono::NaiveDateTime> {
+    use diesel::prelude::*;
+    use groundswell::db::schema::people;
+    people::table
+        .select((people::external_id, people::updated_at))
+        .load::<(String, chrono::NaiveDateTime)>(&mut app.conn())
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// One row of a small voter file, read as the import reads it.
+fn record(line: &str) -> groundswell::import::row::PersonRecord {
+    let header = groundswell::import::row::Header::parse(
+        "external_id,first_name,street,housenumber,lat,lng".split(','),
+    )
+    .unwrap();
+    let fields: Vec<&str> = line.split(',').collect();
+    groundswell::import::row::parse_row(&header, &fields, 2026).unwrap()
+}
+
+/// Two imports of one campaign at once on PostgreSQL: another transaction stores a
+/// person (or door) of the batch after the batch has looked for it and before it inserts
+/// it. The batch must wait for that transaction and then update the row it stored.
+#[test]
+fn a_batch_that_loses_a_race_for_a_person_or_door_updates_the_winners_row() {
+    use diesel::prelude::*;
+    use groundswell::db::people::{Upserted, upsert_batch};
+    use groundswell::db::schema::{doors, people};
+    use std::sync::mpsc;
+
+    let db = crate::helpers::TestDb::new();
+    if !db.is_postgres() {
+        return; // SQLite lets one writer in at a time: there is no race to lose.
+    }
+    let connect = || {
+        groundswell::db::DbManager::new(&db.url)
+            .establish()
+            .unwrap()
+    };
+    let mut watcher = connect();
+    groundswell::db::migrate(&mut watcher).unwrap();
+    let campaign = groundswell::admin::create_campaign(&mut watcher, "Race").unwrap();
+
+    // The rival stores `rival` and holds its transaction open until told to commit; the
+    // batch starts meanwhile and must come back with `expected`.
+    let race = |rival: Vec<groundswell::import::row::PersonRecord>,
+                batch: Vec<groundswell::import::row::PersonRecord>,
+                expected: Upserted,
+                watcher: &mut groundswell::db::DbConnection| {
+        let (stored, wait_stored) = mpsc::channel();
+        let (commit, wait_commit) = mpsc::channel::<()>();
+        let mut rival_conn = connect();
+        let mut batch_conn = connect();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                rival_conn
+                    .transaction(|c| {
+                        upsert_batch(c, campaign, &rival)?;
+                        stored.send(()).unwrap();
+                        wait_commit.recv().unwrap();
+                        diesel::QueryResult::Ok(())
+                    })
+                    .unwrap();
+            });
+            wait_stored.recv().unwrap();
+            let writer =
+                s.spawn(move || batch_conn.transaction(|c| upsert_batch(c, campaign, &batch)));
+            // Commit only once the batch waits for the rival's row.
+            #[derive(QueryableByName)]
+            struct Waiting {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let mut waited = 0;
+            while diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .get_result::<Waiting>(watcher)
+            .unwrap()
+            .n == 0
+            {
+                waited += 1;
+                assert!(waited < 500, "the batch never waited for the rival");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            commit.send(()).unwrap();
+            assert_eq!(writer.join().unwrap().unwrap(), expected);
+        });
+    };
+
+    // A person: the rival stores V2 at another door than the batch's.
+    race(
+        vec![record("V2,Rival,Städtle,1,47.1399,9.5228")],
+        vec![
+            record("V1,Anna,Städtle,23,47.1399905,9.5228593"),
+            record("V2,Peter,Städtle,23,47.1399905,9.5228593"),
+        ],
+        Upserted {
+            created: 1,
+            updated: 1,
+        },
+        &mut watcher,
+    );
+    let of = |conn: &mut groundswell::db::DbConnection, id: &str| {
+        people::table
+            .filter(people::external_id.eq(id))
+            .select((people::first_name, people::door_id))
+            .first::<(String, i64)>(conn)
+            .unwrap()
+    };
+    let (peter, peters_door) = of(&mut watcher, "V2");
+    assert_eq!(peter, "Peter");
+    assert_eq!(peters_door, of(&mut watcher, "V1").1);
+
+    // A door: the rival stores the door of the batch's new person first.
+    race(
+        vec![record("V3,Eva,Landstrasse,7,47.141,9.521")],
+        vec![record("V4,Tom,Landstrasse,7,47.141,9.521")],
+        Upserted {
+            created: 1,
+            updated: 0,
+        },
+        &mut watcher,
+    );
+    assert_eq!(of(&mut watcher, "V4").1, of(&mut watcher, "V3").1);
+    let door_count: i64 = doors::table
+        .filter(doors::campaign_id.eq(campaign))
+        .count()
+        .get_result(&mut watcher)
+        .unwrap();
+    assert_eq!(door_count, 3);
+}
