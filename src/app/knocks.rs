@@ -293,13 +293,12 @@ fn store_batch(
     parsed: &[(usize, Option<String>, Result<KnockInput, String>)],
 ) -> Result<Vec<KnockOutcome>, AppError> {
     let now = db::now();
-    let auth = actor;
-    let questions = load_questions(conn, auth.campaign_id)?;
+    let questions = load_questions(conn, actor.campaign_id)?;
     let inputs: Vec<&KnockInput> = parsed
         .iter()
         .filter_map(|(_, _, k)| k.as_ref().ok())
         .collect();
-    let known = Known::read(conn, auth, &inputs)?;
+    let known = Known::read(conn, actor, &inputs)?;
 
     let rejected = |index, client_id: Option<String>, reason: String| KnockOutcome {
         index,
@@ -345,9 +344,9 @@ fn store_batch(
     let rows: Vec<NewKnock> = accepted
         .iter()
         .map(|a| NewKnock {
-            campaign_id: auth.campaign_id,
+            campaign_id: actor.campaign_id,
             client_id: &a.client_id,
-            user_id: auth.user_id,
+            user_id: actor.user_id,
             walk_list_id: a.input.walk_list_id,
             door_id: a.input.door_id,
             result: &a.input.result,
@@ -411,9 +410,9 @@ fn store_batch(
             flagged: &a.flagged,
         })
         .collect();
-    db::knocks::apply_effects(conn, auth.campaign_id, &effects)?;
+    db::knocks::apply_effects(conn, actor.campaign_id, &effects)?;
     for list_id in touched {
-        db::knocks::refresh_progress(conn, auth.campaign_id, list_id, now)?;
+        db::knocks::refresh_progress(conn, actor.campaign_id, list_id, now)?;
     }
     let facts: Vec<db::scores::KnockFacts> = scored
         .iter()
@@ -425,7 +424,7 @@ fn store_batch(
             residents: &a.residents,
         })
         .collect();
-    db::scores::apply_knocks(conn, auth.campaign_id, now, &facts)?;
+    db::scores::apply_knocks(conn, actor.campaign_id, now, &facts)?;
     let counted: Vec<(TallyKey, CountedKnock)> = scored
         .iter()
         .filter_map(|&(_, a)| {
@@ -433,7 +432,7 @@ fn store_batch(
             let key = TallyKey {
                 day: knocked_at.date(),
                 turf_id: *known.turfs.get(&a.input.walk_list_id)?,
-                user_id: auth.user_id,
+                user_id: actor.user_id,
                 cell: db::tallies::tally_cell(a.door_cell),
             };
             // Counted from the answers as stored, as a rebuild from the knocks does.
@@ -457,7 +456,7 @@ fn store_batch(
             Some((key, k))
         })
         .collect();
-    db::tallies::record(conn, auth.campaign_id, now, &counted)?;
+    db::tallies::record(conn, actor.campaign_id, now, &counted)?;
     let missing: Vec<&str> = resent
         .iter()
         .map(|(_, c, _)| c.as_str())
@@ -465,7 +464,7 @@ fn store_batch(
         .collect();
     if !missing.is_empty() {
         for (client_id, id, hash) in
-            db::knocks::stored_by_client_ids(conn, auth.campaign_id, &missing)?
+            db::knocks::stored_by_client_ids(conn, actor.campaign_id, &missing)?
         {
             stored.insert(client_id, (id, hash));
         }
