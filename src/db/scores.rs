@@ -132,6 +132,19 @@ fn all_cells(
     Ok(cells)
 }
 
+/// Adds one change to the sums per (person, kind).
+fn sum_into(sums: &mut BTreeMap<(i64, Kind), Delta>, d: &Delta) {
+    let sum = sums.entry((d.person, d.kind)).or_insert(Delta {
+        own: 0,
+        mates: 0,
+        mates_sum: 0,
+        ..*d
+    });
+    sum.own += d.own;
+    sum.mates += d.mates;
+    sum.mates_sum += d.mates_sum;
+}
+
 /// The evidence of a batch of knocks, in knock order: per person (knock, change) and per
 /// cell (knock, cell, kind, tally).
 type BatchEvidence = (Vec<(i64, Delta)>, Vec<(i64, i64, Kind, Tally)>);
@@ -208,15 +221,7 @@ pub fn apply_knocks(
 
     let mut added: BTreeMap<(i64, Kind), Delta> = BTreeMap::new();
     for (_, d) in &personal {
-        let sum = added.entry((d.person, d.kind)).or_insert(Delta {
-            own: 0,
-            mates: 0,
-            mates_sum: 0,
-            ..*d
-        });
-        sum.own += d.own;
-        sum.mates += d.mates;
-        sum.mates_sum += d.mates_sum;
+        sum_into(&mut added, d);
     }
     if !added.is_empty() {
         let rows: Vec<_> = added
@@ -421,16 +426,8 @@ pub fn recompute(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<(usiz
             residents: at_door,
         };
         let (personal, pooled) = batch_evidence(&[facts], &priors);
-        for (_, d) in personal {
-            let sum = by_person.entry((d.person, d.kind)).or_insert(Delta {
-                own: 0,
-                mates: 0,
-                mates_sum: 0,
-                ..d
-            });
-            sum.own += d.own;
-            sum.mates += d.mates;
-            sum.mates_sum += d.mates_sum;
+        for (_, d) in &personal {
+            sum_into(&mut by_person, d);
         }
         for (_, cell, kind, t) in pooled {
             let sum = by_cell.entry((cell, kind)).or_default();
