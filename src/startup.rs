@@ -150,7 +150,7 @@ fn serve(
             .default_service(web::to(routes::route_not_found))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))
             .wrap(from_fn(telemetry::record_metrics))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<telemetry::RequestSpan>::new())
     })
     .shutdown_timeout(30)
     .worker_max_blocking_threads(blocking_threads)

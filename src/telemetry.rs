@@ -4,10 +4,10 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
@@ -25,6 +25,7 @@ pub fn init_logging() {
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .try_init()
     };
     if let Err(e) = result {
@@ -47,13 +48,49 @@ pub fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
                 )
                 .map_err(|e| e.to_string())
                 .and_then(|b| b.install_recorder().map_err(|e| e.to_string()))
+                .inspect(|_| describe_metrics())
         })
         .clone()
         .map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))
 }
 
+/// The `# HELP` text of every metric the service exports.
+fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests answered, by method, route pattern and status"
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by method, route pattern and status"
+    );
+    describe_gauge!(
+        "db_pool_connections",
+        "Database connections open in this server's pool"
+    );
+    describe_gauge!(
+        "db_pool_idle_connections",
+        "Database connections open and idle in this server's pool"
+    );
+    describe_gauge!(
+        "db_pool_max_size",
+        "Most database connections this server's pool may open"
+    );
+    describe_counter!(
+        PUSH_HANDLED,
+        "Outbox messages the push worker handled: delivered, or given up as undeliverable"
+    );
+}
+
+/// The counter of outbox messages the push worker handled.
+pub const PUSH_HANDLED: &str = "groundswell_push_handled_total";
+
 /// Middleware: counts requests and times them, labelled by route pattern (never the raw
-/// path, so ids do not explode the label set), method and status.
+/// path, so ids do not explode the label set), method and status, and writes one access
+/// log line per request (target `access`: method, route pattern, status, duration and
+/// the signed-in user's id; never the query, a token or a body).
 pub async fn record_metrics(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -68,7 +105,52 @@ pub async fn record_metrics(
     let status = res.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(start.elapsed().as_secs_f64());
+    let elapsed = start.elapsed();
+    let user_id = res
+        .request()
+        .extensions()
+        .get::<crate::auth::RequestUser>()
+        .map(|u| u.0);
+    tracing::info!(
+        target: "access",
+        method = %labels[0].1,
+        route = %labels[1].1,
+        status = res.status().as_u16(),
+        duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+        user_id,
+        "request"
+    );
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     Ok(res)
+}
+
+/// The span every request's log lines carry: method, route pattern and request id. The
+/// default span of `tracing-actix-web` also records the raw target, query string
+/// included, and the user agent; a query can hold a searched name, so they stay out.
+pub struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route = %route,
+            request_id = %request_id,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<ServiceResponse<B>, Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
 }

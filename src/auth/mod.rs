@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use crate::domain::Role;
@@ -119,6 +119,9 @@ impl FromRequest for AuthUser {
             .cloned()
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state is not registered")))
             .and_then(|state| verify_token(req, &state).map(|ids| (state, ids)));
+        if let Ok((_, (user_id, _))) = &verified {
+            req.extensions_mut().insert(RequestUser(*user_id));
+        }
         Box::pin(async move {
             let (state, (user_id, campaign_id)) = verified?;
             let role = current_role(&state, campaign_id, user_id)
@@ -134,3 +137,8 @@ impl FromRequest for AuthUser {
         })
     }
 }
+
+/// Who made a request, left in the request's extensions by [`AuthUser`] for the access
+/// log (never the token itself).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestUser(pub i64);

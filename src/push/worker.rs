@@ -155,7 +155,7 @@ pub async fn drain_once(
         Ok(())
     })
     .await?;
-    metrics::counter!("groundswell_push_handled_total").increment(handled as u64);
+    metrics::counter!(crate::telemetry::PUSH_HANDLED).increment(handled as u64);
     Ok(handled)
 }
 

@@ -202,6 +202,112 @@ async fn the_server_stops_gracefully_on_sigterm() {
 }
 
 #[tokio::test]
+async fn every_request_leaves_an_access_log_line_without_secrets() {
+    let db = TestDb::new();
+    assert!(stdout_of(groundswell(&db).arg("migrate")).contains("migrations applied"));
+    let campaign = stdout_of(groundswell(&db).args(["campaign", "create", "--name", "Logged"]));
+    let admin = stdout_of(
+        groundswell(&db)
+            .args([
+                "user",
+                "create",
+                "--campaign",
+                &campaign,
+                "--email",
+                "log@test.org",
+                "--role",
+                "admin",
+            ])
+            .env("GROUNDSWELL_PASSWORD", "admin password 1"),
+    );
+    let mut child = groundswell(&db)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("GROUNDSWELL_WORKERS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let port = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server log line");
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["message"] == "listening" {
+            break event["port"].as_u64().expect("port in log");
+        }
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "log@test.org", "password": "admin password 1"}))
+        .send()
+        .await
+        .expect("login");
+    let token = json_with(login, 200).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let user = client
+        .get(format!("{base}/api/v1/leaderboard?secret=1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(user.status(), 422);
+    let missing = client
+        .get(format!("{base}/api/v1/users/999999"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(missing.status(), 404);
+
+    // Lines arrive a little after the answers.
+    let mut access = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while access.len() < 3 && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            assert!(!line.contains(&token), "a token was logged: {line}");
+            assert!(
+                !line.contains("admin password"),
+                "a password was logged: {line}"
+            );
+            let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if event["target"] == "access" {
+                access.push(event);
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(access.len(), 3, "{access:?}");
+    assert_eq!(access[0]["method"], "POST");
+    assert_eq!(access[0]["route"], "/api/v1/auth/login");
+    assert_eq!(access[0]["status"], 200);
+    assert!(access[0]["user_id"].is_null());
+    assert_eq!(access[1]["route"], "/api/v1/leaderboard");
+    assert_eq!(access[2]["route"], "/api/v1/users/{id}");
+    for event in &access[1..] {
+        assert_eq!(event["user_id"].to_string(), admin, "{event}");
+        assert!(event["duration_ms"].as_f64().is_some_and(|d| d >= 0.0));
+        assert!(
+            !event.to_string().contains("secret"),
+            "the query was logged: {event}"
+        );
+    }
+    assert_eq!(access[1]["status"], 422);
+    assert_eq!(access[2]["status"], 404);
+}
+
+#[tokio::test]
 async fn the_cli_imports_a_voter_file_and_builds_the_demo() {
     let db = TestDb::new();
     let campaign = stdout_of(groundswell(&db).args(["campaign", "create", "--name", "CLI import"]));

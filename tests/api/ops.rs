@@ -35,6 +35,21 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
         !text.contains(&format!("/api/v1/users/{}\"", app.admin_id)),
         "raw ids must not become labels"
     );
+    // Every metric family is explained for whoever reads the dashboard.
+    let families: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(families.len() >= 5, "{text}");
+    for family in families {
+        let help = format!("# HELP {family} ");
+        let line = text.lines().find(|l| l.starts_with(&help));
+        assert!(
+            line.is_some_and(|l| l.len() > help.len() + 10),
+            "no help text for {family} in {text}"
+        );
+    }
 }
 
 #[tokio::test]
