@@ -9,6 +9,7 @@ pub mod experiments;
 pub mod imports;
 pub mod invites;
 pub mod knocks;
+pub mod names;
 pub mod outbox;
 pub mod people;
 pub mod progress;

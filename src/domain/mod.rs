@@ -29,3 +29,37 @@ impl Invalid {
         }
     }
 }
+
+/// A door's address as a person writes it: "Street 12, unit 3, Town", leaving out the
+/// parts that are empty.
+pub fn address_line(street: &str, housenumber: &str, unit: &str, city: &str) -> String {
+    let first = [street.trim(), housenumber.trim()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let unit = unit.trim();
+    let unit = (!unit.is_empty()).then(|| format!("unit {unit}"));
+    [Some(first), unit, Some(city.trim().to_owned())]
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_address_line_leaves_out_empty_parts() {
+        assert_eq!(
+            super::address_line("Landstrasse", "12", "3", "Vaduz"),
+            "Landstrasse 12, unit 3, Vaduz"
+        );
+        assert_eq!(
+            super::address_line("Landstrasse", " ", "", "Vaduz"),
+            "Landstrasse, Vaduz"
+        );
+        assert_eq!(super::address_line("", "", "", ""), "");
+    }
+}

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::store;
 use crate::auth::AuthUser;
+use crate::db::names::{self, Named};
 use crate::db::progress::{Figures, Filter, GroupBy};
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
@@ -31,6 +32,9 @@ pub struct ProgressQuery {
 #[derive(Debug, Serialize)]
 pub struct Row {
     pub key: Value,
+    /// The region's, turf's or volunteer's name (not for days and cells).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub attempts: i64,
     pub doors_knocked: i64,
     pub contacts: i64,
@@ -46,6 +50,7 @@ fn row(key: Value, f: &Figures) -> Row {
     let ratio = |a: i64, b: i64| (b > 0).then(|| (a as f64 / b as f64 * 1000.0).round() / 1000.0);
     Row {
         key,
+        name: None,
         attempts: f.attempts,
         doors_knocked: f.doors_knocked,
         contacts: f.contacts,
@@ -152,6 +157,23 @@ pub async fn progress(
             (Some(x), Some(y)) => x.cmp(&y),
             _ => a.key.as_str().cmp(&b.key.as_str()),
         });
+        let named = match group {
+            GroupBy::Region => Some(Named::Region),
+            GroupBy::Turf => Some(Named::Turf),
+            GroupBy::Volunteer => Some(Named::User),
+            GroupBy::Day | GroupBy::Cell(_) => None,
+        };
+        if let Some(kind) = named {
+            let names = names::of(
+                conn,
+                auth.campaign_id,
+                kind,
+                rows.iter().filter_map(|r| r.key.as_i64()),
+            )?;
+            for r in &mut rows {
+                r.name = r.key.as_i64().and_then(|id| names.get(&id).cloned());
+            }
+        }
         Ok(rows)
     })
     .await?;
@@ -229,18 +251,22 @@ pub async fn leaderboard(
             },
         )?;
         let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Volunteer, &filter)?;
+        let volunteers: Vec<(i64, Figures)> = rows
+            .into_iter()
+            .filter(|(_, f)| f.attempts > 0)
+            .filter_map(|(key, f)| Some((key?.parse::<i64>().ok()?, f)))
+            .collect();
+        let names = names::of(
+            conn,
+            auth.campaign_id,
+            Named::User,
+            volunteers.iter().map(|v| v.0),
+        )?;
         let mut items = Vec::new();
-        for (key, f) in rows {
-            let Some(user_id) = key.and_then(|k| k.parse::<i64>().ok()) else {
-                continue;
-            };
-            let name = db::users::find(conn, auth.campaign_id, user_id)?.map(|u| u.name);
-            if f.attempts == 0 {
-                continue;
-            }
+        for (user_id, f) in volunteers {
             items.push(json!({
                 "user_id": user_id,
-                "name": name,
+                "name": names.get(&user_id),
                 "doors": f.doors_knocked,
                 "contacts": f.contacts,
             }));
@@ -283,24 +309,8 @@ pub async fn quality_flags(
     let (_, filter) = parse_query(&q)?;
     let body = store::run(&state.db, move |conn| {
         let filter = scoped_filter(conn, &auth, filter)?;
-        let far: Vec<Value> = db::progress::far_knocks(conn, auth.campaign_id, &filter, 200)?
-            .into_iter()
-            .map(|k| {
-                json!({
-                    "knock_id": k.knock_id,
-                    "user_id": k.user_id,
-                    "door_id": k.door_id,
-                    "distance_m": k.distance_m,
-                    "location_quality": k.location_quality,
-                    "knocked_at": k.knocked_at.and_utc(),
-                })
-            })
-            .collect();
-        let busy: Vec<Value> =
-            db::progress::busy_hours(conn, auth.campaign_id, &filter, MAX_DOORS_PER_HOUR)?
-                .into_iter()
-                .map(|b| json!({ "user_id": b.user_id, "hour": b.hour, "doors": b.doors }))
-                .collect();
+        let far = db::progress::far_knocks(conn, auth.campaign_id, &filter, 200)?;
+        let busy = db::progress::busy_hours(conn, auth.campaign_id, &filter, MAX_DOORS_PER_HOUR)?;
         let per_volunteer =
             db::progress::figures(conn, auth.campaign_id, GroupBy::Volunteer, &filter)?;
         let volunteers: Vec<VolunteerRate> = per_volunteer
@@ -313,12 +323,50 @@ pub async fn quality_flags(
                 })
             })
             .collect();
+        let unusual = unusual_contact_rates(&volunteers);
+        let users = names::of(
+            conn,
+            auth.campaign_id,
+            Named::User,
+            far.iter()
+                .map(|k| k.user_id)
+                .chain(busy.iter().map(|b| b.user_id))
+                .chain(unusual.iter().map(|u| u.user_id)),
+        )?;
+        let addresses = names::addresses(conn, auth.campaign_id, far.iter().map(|k| k.door_id))?;
+        let far: Vec<Value> = far
+            .into_iter()
+            .map(|k| {
+                json!({
+                    "knock_id": k.knock_id,
+                    "user_id": k.user_id,
+                    "user_name": users.get(&k.user_id),
+                    "door_id": k.door_id,
+                    "address": addresses.get(&k.door_id),
+                    "distance_m": k.distance_m,
+                    "location_quality": k.location_quality,
+                    "knocked_at": k.knocked_at.and_utc(),
+                })
+            })
+            .collect();
+        let busy: Vec<Value> = busy
+            .into_iter()
+            .map(|b| {
+                json!({
+                    "user_id": b.user_id,
+                    "user_name": users.get(&b.user_id),
+                    "hour": b.hour,
+                    "doors": b.doors,
+                })
+            })
+            .collect();
         let round = |x: f64, places: f64| (x * places).round() / places;
-        let rates: Vec<Value> = unusual_contact_rates(&volunteers)
+        let rates: Vec<Value> = unusual
             .into_iter()
             .map(|u| {
                 json!({
                     "user_id": u.user_id,
+                    "user_name": users.get(&u.user_id),
                     "attempts": u.attempts,
                     "contact_rate": round(u.contact_rate, 1000.0),
                     "others_rate": round(u.others_rate, 1000.0),

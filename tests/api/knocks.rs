@@ -969,6 +969,29 @@ async fn progress_figures_equal_counts_from_the_knocks() {
         .unwrap()
         .clone();
     assert_eq!(row["attempts"].as_i64().unwrap(), contacts);
+    // Directors read names beside the ids.
+    let me = json_with(app.get("/api/v1/me", &volunteer).await, 200).await;
+    assert_eq!(row["name"], me["name"], "{row}");
+    let by_turf = json_with(
+        app.get("/api/v1/progress?group_by=turf", &organizer).await,
+        200,
+    )
+    .await;
+    for r in by_turf["items"].as_array().unwrap() {
+        let turf = json_with(
+            app.get(&format!("/api/v1/turfs/{}", r["key"]), &organizer)
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(r["name"], turf["name"], "{r}");
+    }
+    let by_day = json_with(
+        app.get("/api/v1/progress?group_by=day", &organizer).await,
+        200,
+    )
+    .await;
+    assert!(by_day["items"][0].get("name").is_none(), "{by_day}");
 
     // The heatmap is a FeatureCollection of closed hexagons carrying the same figures.
     let heat = json_with(
@@ -1075,6 +1098,7 @@ async fn progress_figures_equal_counts_from_the_knocks() {
         assert!(row.is_none(), "{board:#}");
     } else {
         let row = row.expect("the volunteer is on the board");
+        assert_eq!(row["name"], me["name"], "{board:#}");
         assert_eq!(row["doors"].as_i64().unwrap(), this_week.len() as i64);
         if this_week.len() > theirs.len() {
             assert_eq!(rows[0]["user_id"], vol_id, "most doors first: {board:#}");
@@ -1137,6 +1161,17 @@ async fn quality_flags_exports_and_canvasses_tell_the_same_story() {
     let far = flags["far_from_door"].as_array().unwrap();
     assert_eq!(far.len(), 1, "{flags:#}");
     assert_eq!(far[0]["door_id"], stop(&other_list, 0)["door_id"]);
+    let organizer_me = json_with(app.get("/api/v1/me", &organizer).await, 200).await;
+    assert_eq!(far[0]["user_name"], organizer_me["name"], "{flags:#}");
+    let street = stop(&other_list, 0)["address"]["street"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let address = far[0]["address"].as_str().unwrap();
+    assert!(
+        !street.is_empty() && address.starts_with(&street),
+        "{address} vs {street}"
+    );
     let busy = flags["too_many_doors_per_hour"].as_array().unwrap();
     if doors > 30 {
         assert_eq!(busy.len(), 1, "{flags:#}");
@@ -1152,6 +1187,12 @@ async fn quality_flags_exports_and_canvasses_tell_the_same_story() {
         .map(|r| &r["user_id"])
         .collect();
     assert!(odd.contains(&&json!(vol_id)), "{flags:#}");
+    let vol_name = json_with(app.get("/api/v1/me", &volunteer).await, 200).await["name"].clone();
+    for r in flags["unusual_contact_rates"].as_array().unwrap() {
+        if r["user_id"] == vol_id {
+            assert_eq!(r["user_name"], vol_name, "{flags:#}");
+        }
+    }
 
     // The CSV export holds every knock once, with VAN names beside ours.
     let res = app.get("/api/v1/exports/knocks.csv", &organizer).await;
