@@ -7,6 +7,8 @@
 //! read.
 
 use chrono::NaiveDateTime;
+use std::collections::BTreeMap;
+
 use diesel::prelude::*;
 use h3o::CellIndex;
 
@@ -209,6 +211,39 @@ pub fn cells_of(
         .into_iter()
         .filter_map(cells::from_db)
         .collect())
+}
+
+/// Every turf of the campaign (or of one region), in id order, at most `limit`.
+pub fn all(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    region_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Turf>> {
+    list(conn, campaign_id, region_id, None, limit)
+}
+
+/// The cells of several turfs, by turf, each ascending: one query per thousand turfs.
+pub fn cells_of_turfs(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    turf_ids: &[i64],
+) -> QueryResult<BTreeMap<i64, Vec<CellIndex>>> {
+    let mut out: BTreeMap<i64, Vec<CellIndex>> = BTreeMap::new();
+    for chunk in turf_ids.chunks(1000) {
+        let rows: Vec<(i64, i64)> = turf_cells::table
+            .filter(turf_cells::campaign_id.eq(campaign_id))
+            .filter(turf_cells::turf_id.eq_any(chunk))
+            .order((turf_cells::turf_id, turf_cells::cell))
+            .select((turf_cells::turf_id, turf_cells::cell))
+            .load(conn)?;
+        for (turf, cell) in rows {
+            if let Some(cell) = cells::from_db(cell) {
+                out.entry(turf).or_default().push(cell);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `turf_cells` joined to the doors inside each cell's range.

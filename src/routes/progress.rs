@@ -46,7 +46,7 @@ pub struct Row {
     pub pace_per_hour: Option<f64>,
 }
 
-fn row(key: Value, f: &Figures) -> Row {
+pub(super) fn row(key: Value, f: &Figures) -> Row {
     let ratio = |a: i64, b: i64| (b > 0).then(|| (a as f64 / b as f64 * 1000.0).round() / 1000.0);
     Row {
         key,

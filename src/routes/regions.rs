@@ -42,6 +42,40 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(RegionView::from(region)))
 }
 
+/// The region's boundary as a GeoJSON Feature (RFC 7946): its area as stored, or a
+/// null geometry for a region drawn without one; name and director as properties.
+pub async fn geojson(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (region, area) = store::run(&state.db, move |conn| {
+        let region = db::regions::find(conn, auth.campaign_id, id)?;
+        let area = db::regions::area_of(conn, auth.campaign_id, id)?.flatten();
+        Ok((region, area))
+    })
+    .await?;
+    let region = region.ok_or_else(|| ApiError::not_found("region"))?;
+    let geometry = match area {
+        Some(text) => serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored region area: {e}")))?,
+        None => serde_json::Value::Null,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/geo+json")
+        .json(serde_json::json!({
+            "type": "Feature",
+            "id": region.id,
+            "geometry": geometry,
+            "properties": {
+                "id": region.id,
+                "name": region.name,
+                "director_id": region.director_id,
+            },
+        })))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewRegionBody {

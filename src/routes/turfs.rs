@@ -332,6 +332,104 @@ pub async fn geojson(
         .json(body))
 }
 
+/// Most turfs one map of outlines draws; a bigger campaign is drawn a region at a time.
+pub const MAX_MAP_TURFS: i64 = 10_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutlinesQuery {
+    region_id: Option<i64>,
+}
+
+/// Every turf outline of the campaign or one region as one FeatureCollection, each with
+/// its progress figures (all time) as properties: a map in one request. Staff with a
+/// region see that region's turfs.
+pub async fn outlines(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<OutlinesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::progress::{Filter, GroupBy};
+    auth.require(Role::Organizer)?;
+    let asked = query.region_id;
+    let (turfs, cells, figures) = store::run(&state.db, move |conn| {
+        let filter = super::progress::scoped_filter(
+            conn,
+            &auth,
+            Filter {
+                region_id: asked,
+                ..Filter::default()
+            },
+        )?;
+        if let Some(region) = filter.region_id
+            && db::regions::find(conn, auth.campaign_id, region)?.is_none()
+        {
+            return Err(ApiError::not_found("region"));
+        }
+        let turfs = db::turfs::all(conn, auth.campaign_id, filter.region_id, MAX_MAP_TURFS + 1)?;
+        if turfs.len() > MAX_MAP_TURFS as usize {
+            return Err(ApiError::TooLarge {
+                message: format!(
+                    "a map draws at most {MAX_MAP_TURFS} turfs; ask for one region at a time"
+                ),
+                details: json!({ "limit": MAX_MAP_TURFS }),
+            });
+        }
+        let ids: Vec<i64> = turfs.iter().map(|t| t.id).collect();
+        let cells = db::turfs::cells_of_turfs(conn, auth.campaign_id, &ids)?;
+        let figures = db::progress::figures(conn, auth.campaign_id, GroupBy::Turf, &filter)?;
+        Ok((turfs, cells, figures))
+    })
+    .await?;
+    let body = lanes::compute(move || {
+        let features: Vec<serde_json::Value> = turfs
+            .iter()
+            .map(|turf| {
+                let outline = cells
+                    .get(&turf.id)
+                    .map(|c| tiling::outline(c))
+                    .unwrap_or_else(|| geo::MultiPolygon(Vec::new()));
+                let f = figures
+                    .get(&Some(turf.id.to_string()))
+                    .cloned()
+                    .unwrap_or_default();
+                let mut properties = json!({
+                    "id": turf.id,
+                    "name": turf.name,
+                    "region_id": turf.region_id,
+                    "cell_count": turf.cell_count,
+                });
+                if let (Some(p), Ok(serde_json::Value::Object(figures))) = (
+                    properties.as_object_mut(),
+                    serde_json::to_value(super::progress::row(json!(turf.id), &f)),
+                ) {
+                    for (k, v) in figures {
+                        if k != "key" {
+                            p.insert(k, v);
+                        }
+                    }
+                    p.insert(
+                        "doors_remaining".into(),
+                        json!(f.doors_remaining.unwrap_or(0)),
+                    );
+                }
+                json!({
+                    "type": "Feature",
+                    "id": turf.id,
+                    "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&outline)),
+                    "properties": properties,
+                })
+            })
+            .collect();
+        json!({ "type": "FeatureCollection", "features": features })
+    })
+    .await
+    .map_err(ApiError::Internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/geo+json")
+        .json(body))
+}
+
 pub async fn delete(
     state: web::Data<AppState>,
     auth: AuthUser,

@@ -557,6 +557,47 @@ async fn autocut_by_region_uses_the_regions_area() {
     )
     .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), turfs.len());
+
+    // The director's map: the region's boundary, and every turf outline of the region
+    // with its figures in one request, both valid GeoJSON with longitude first.
+    let boundary = app
+        .get(&format!("/api/v1/regions/{region_id}/geojson"), &token)
+        .await;
+    assert_eq!(boundary.headers()["content-type"], "application/geo+json");
+    let boundary = json_with(boundary, 200).await;
+    assert_valid_geojson(&boundary);
+    assert_eq!(boundary["properties"]["name"], "Ruggell");
+    assert_eq!(boundary["geometry"], json!(ruggell.geometry));
+    let map = json_with(
+        app.get(
+            &format!("/api/v1/turfs/geojson?region_id={region_id}"),
+            &token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_valid_geojson(&map);
+    let features = map["features"].as_array().unwrap();
+    assert_eq!(features.len(), turfs.len());
+    for (f, t) in features.iter().zip(turfs) {
+        assert_eq!(f["properties"]["id"], t["id"]);
+        assert_eq!(f["properties"]["name"], t["name"]);
+        assert_eq!(f["geometry"]["type"], "MultiPolygon");
+        assert_eq!(f["properties"]["attempts"], 0);
+        assert_eq!(f["properties"]["doors_knocked"], 0);
+    }
+    // The whole campaign holds the same turfs (there are no others here).
+    let all = json_with(app.get("/api/v1/turfs/geojson", &token).await, 200).await;
+    assert_eq!(all["features"].as_array().unwrap().len(), turfs.len());
+    assert_error(
+        app.get("/api/v1/turfs/geojson?region_id=999999", &token)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+
     // A region without an area cannot be cut by id.
     let bare = json_with(
         app.post("/api/v1/regions", Some(&token), json!({ "name": "Bare" }))
@@ -564,6 +605,14 @@ async fn autocut_by_region_uses_the_regions_area() {
         201,
     )
     .await;
+    let bare_map = json_with(
+        app.get(&format!("/api/v1/regions/{}/geojson", bare["id"]), &token)
+            .await,
+        200,
+    )
+    .await;
+    assert_valid_geojson(&bare_map);
+    assert!(bare_map["geometry"].is_null(), "{bare_map}");
     assert_error(
         app.post(
             "/api/v1/turfs/autocut",
@@ -718,4 +767,53 @@ async fn planner_statistics_follow_a_second_campaign_and_new_turf_cells() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(cells > 0.0, "turf_cells has no statistics");
+}
+
+/// GeoJSON as RFC 7946 has it: parses, positions are longitude then latitude inside
+/// their ranges, and every ring is closed with at least four positions.
+fn assert_valid_geojson(value: &Value) {
+    let parsed: Result<geojson::GeoJson, _> = value.to_string().parse();
+    assert!(parsed.is_ok(), "not GeoJSON: {parsed:?}");
+    fn rings(geometry: &Value) -> Vec<&Vec<Value>> {
+        let c = &geometry["coordinates"];
+        match geometry["type"].as_str() {
+            Some("Polygon") => c
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_array)
+                .collect(),
+            Some("MultiPolygon") => c
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter_map(Value::as_array)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+    let geometries: Vec<&Value> = match value["type"].as_str() {
+        Some("Feature") => vec![&value["geometry"]],
+        Some("FeatureCollection") => value["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| &f["geometry"])
+            .collect(),
+        other => panic!("unexpected GeoJSON type {other:?}"),
+    };
+    for g in geometries.into_iter().filter(|g| !g.is_null()) {
+        for ring in rings(g) {
+            assert!(ring.len() >= 4, "a ring has four positions or more");
+            assert_eq!(ring.first(), ring.last(), "a ring is closed");
+            for p in ring {
+                let (lng, lat) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+                assert!((-180.0..=180.0).contains(&lng) && (-90.0..=90.0).contains(&lat));
+                // Liechtenstein: longitude about 9.5, latitude about 47.1.
+                assert!(lng < lat, "longitude first: {p}");
+            }
+        }
+    }
 }
