@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod experiments;
+pub mod export;
 pub mod extract;
 pub mod import;
 pub mod knock;

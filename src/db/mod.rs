@@ -6,6 +6,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod devices;
 pub mod experiments;
+pub mod exports;
 pub mod imports;
 pub mod invites;
 pub mod knocks;

@@ -540,6 +540,9 @@ pub struct ExportRow {
     pub distance_m: Option<f64>,
     #[diesel(sql_type = Text)]
     pub location_quality: String,
+    /// The people named at the door, as a JSON array of person ids.
+    #[diesel(sql_type = Text)]
+    pub people: String,
 }
 
 /// A page of knocks by id for export, with the filters of progress.
@@ -555,7 +558,7 @@ pub fn export_page(
     let sql = format!(
         "SELECT k.id, k.client_id, k.knocked_at, k.received_at, k.user_id, k.walk_list_id,
                 wl.turf_id, k.door_id, d.street, d.housenumber, d.city, k.result, k.notes,
-                k.distance_m, k.location_quality
+                k.distance_m, k.location_quality, k.people
            {KNOCK_JOINS}
           WHERE {} AND k.id > {after}
           ORDER BY k.id

@@ -311,6 +311,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    export_codes (campaign_id, kind, local_key) {
+        campaign_id -> BigInt,
+        kind -> Text,
+        local_key -> Text,
+        code -> Text,
+    }
+}
+
+diesel::table! {
     knock_answers (campaign_id, knock_id, person_id, question_key) {
         campaign_id -> BigInt,
         knock_id -> BigInt,
@@ -427,6 +436,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     questions,
     knocks,
     knock_answers,
+    export_codes,
     person_evidence,
     cell_evidence,
     score_rebuilds,

@@ -583,9 +583,33 @@ pub fn explain(
     campaign_id: i64,
     people: &[(i64, Option<f64>, i64)],
 ) -> QueryResult<HashMap<i64, Option<Explained>>> {
+    let model = model(conn, campaign_id)?;
+    explain_with(conn, campaign_id, people, &model)
+}
+
+/// [`effective`] under a model read once (see [`model`]): for reading many pages of
+/// people, as an export does.
+pub fn effective_with(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    people: &[(i64, Option<f64>, i64)],
+    model: &(Params, BTreeMap<i64, CellEvidence>),
+) -> QueryResult<HashMap<i64, f64>> {
+    Ok(explain_with(conn, campaign_id, people, model)?
+        .into_iter()
+        .filter_map(|(id, e)| e.map(|e| (id, e.score)))
+        .collect())
+}
+
+fn explain_with(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    people: &[(i64, Option<f64>, i64)],
+    (params, cells): &(Params, BTreeMap<i64, CellEvidence>),
+) -> QueryResult<HashMap<i64, Option<Explained>>> {
+    let params = *params;
     let ids: Vec<i64> = people.iter().map(|p| p.0).collect();
     let evidence = evidence_of(conn, campaign_id, &ids)?;
-    let (params, cells) = model(conn, campaign_id)?;
     Ok(people
         .iter()
         .map(|&(id, imported, door_cell)| {

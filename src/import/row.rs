@@ -83,10 +83,13 @@ impl Header {
 
     /// The trimmed value of the column in `slot` (an index into `ALL`), or "" when the
     /// file lacks the column or the row is short.
+    /// The field, trimmed, without the apostrophe our exports put before text a
+    /// spreadsheet would run as a formula (see [`crate::export::cell_text`]), so an
+    /// exported file re-imports as it was.
     fn field<'r>(&self, row: &[&'r str], slot: usize) -> &'r str {
         self.index[slot]
             .and_then(|i| row.get(i))
-            .map_or("", |v| v.trim())
+            .map_or("", |v| crate::export::unguard(v.trim()))
     }
 }
 

@@ -17,27 +17,11 @@ use crate::db;
 use crate::db::progress::Filter;
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::export::{self, cell_text, van_result};
 use crate::state::AppState;
 
 /// Knocks read per page while streaming.
 const PAGE: i64 = 2000;
-
-/// The result name VAN uses for each of our result codes.
-pub fn van_result(result: &str) -> &'static str {
-    match result {
-        "contacted" => "Canvassed",
-        "not_home" => "Not Home",
-        "come_back" => "Come Back",
-        "refused" => "Refused",
-        "hostile" => "Hostile",
-        "moved" => "Moved",
-        "deceased" => "Deceased",
-        "language_barrier" => "Language Barrier",
-        "inaccessible" => "Inaccessible",
-        "wrong_address" => "Wrong Address",
-        _ => "",
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +30,8 @@ pub struct ExportQuery {
     to: Option<DateTime<Utc>>,
     region_id: Option<i64>,
     turf_id: Option<i64>,
+    /// Start the file with a UTF-8 byte order mark, for spreadsheet programs.
+    bom: Option<bool>,
 }
 
 const HEADER: [&str; 18] = [
@@ -68,16 +54,6 @@ const HEADER: [&str; 18] = [
     "distance_m",
     "location_quality",
 ];
-
-/// Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, return) gets a
-/// leading apostrophe: volunteers' notes must not become live formulas on an
-/// organizer's machine (CSV injection).
-fn cell_text(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    }
-}
 
 fn csv_page(
     rows: &[db::progress::ExportRow],
@@ -153,36 +129,311 @@ pub async fn knocks_csv(
         user_id: None,
     };
     let filter = store::run(&state.db, move |conn| scoped_filter(conn, &auth, filter)).await?;
-    let pool = state.db.clone();
-    // State: (the last knock id sent, whether the header went out, whether done).
-    let body = stream::unfold((0_i64, false, false), move |(after, header_sent, done)| {
-        let pool = pool.clone();
+    let body = csv_stream(
+        state.db.clone(),
+        query.bom.unwrap_or(false),
+        move |conn, after| {
+            let rows = db::progress::export_page(conn, auth.campaign_id, &filter, after, PAGE)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let answers = db::knocks::answers_of(conn, auth.campaign_id, &ids)?;
+            let next = next_after(&rows, |r| r.id);
+            Ok((csv_page(&rows, &answers, after == 0)?, next))
+        },
+    );
+    Ok(csv_response("knocks.csv", body))
+}
+
+/// The next page's start: the last id of a full page, or `None` after the last page.
+fn next_after<T>(rows: &[T], id: impl Fn(&T) -> i64) -> Option<i64> {
+    let full = i64::try_from(rows.len()).is_ok_and(|n| n >= PAGE);
+    rows.last().filter(|_| full).map(id)
+}
+
+/// A CSV file streamed page by page, so an export never sits whole in memory: `page`
+/// gets the last id sent (0 first) and answers the page's bytes and where the next page
+/// starts (`None`: done).
+fn csv_stream<F>(
+    pool: db::DbPool,
+    bom: bool,
+    page: F,
+) -> impl futures_util::Stream<Item = Result<Bytes, ApiError>>
+where
+    F: Fn(&mut db::DbConnection, i64) -> Result<(Bytes, Option<i64>), ApiError>
+        + Clone
+        + Send
+        + 'static,
+{
+    stream::unfold(Some((0_i64, bom)), move |state| {
+        let (pool, page) = (pool.clone(), page.clone());
         async move {
-            if done {
-                return None;
-            }
-            let page = store::run(&pool, move |conn| {
-                let rows = db::progress::export_page(conn, auth.campaign_id, &filter, after, PAGE)?;
-                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                let answers = db::knocks::answers_of(conn, auth.campaign_id, &ids)?;
-                Ok((rows, answers))
-            })
-            .await;
-            match page {
-                Ok((rows, answers)) => {
-                    let last = rows.last().map_or(after, |r| r.id);
-                    let finished = i64::try_from(rows.len()).unwrap_or(0) < PAGE;
-                    let chunk = csv_page(&rows, &answers, !header_sent);
-                    Some((chunk, (last, true, finished)))
+            let (after, bom) = state?;
+            match store::run(&pool, move |conn| page(conn, after)).await {
+                Ok((bytes, next)) => {
+                    let bytes = if bom {
+                        let mut with = export::BOM.as_bytes().to_vec();
+                        with.extend_from_slice(&bytes);
+                        Bytes::from(with)
+                    } else {
+                        bytes
+                    };
+                    Some((Ok(bytes), next.map(|n| (n, false))))
                 }
-                Err(e) => Some((Err(e), (after, true, true))),
+                Err(e) => Some((Err(e), None)),
             }
         }
-    });
-    Ok(HttpResponse::Ok()
+    })
+}
+
+fn csv_response(
+    name: &str,
+    body: impl futures_util::Stream<Item = Result<Bytes, ApiError>> + 'static,
+) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"knocks.csv\""))
-        .streaming(body))
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .streaming(body)
+}
+
+fn csv_bytes<I, R>(records: I) -> Result<Bytes, ApiError>
+where
+    I: IntoIterator<Item = R>,
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+{
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for r in records {
+        out.write_record(r)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    }
+    out.into_inner()
+        .map(Bytes::from)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeopleExportQuery {
+    bom: Option<bool>,
+}
+
+/// The people file's columns: the voter-file columns the import reads (so the file
+/// re-imports by `external_id`), then what the campaign learned.
+const PEOPLE_COLUMNS: [&str; 22] = [
+    "external_id",
+    "first_name",
+    "last_name",
+    "street",
+    "housenumber",
+    "unit",
+    "postcode",
+    "city",
+    "lat",
+    "lng",
+    "party",
+    "birth_year",
+    "phone",
+    "flags",
+    "support_score",
+    "turnout_score",
+    "current_score",
+    "latest_support_id",
+    "latest_support_id_at",
+    "last_result",
+    "van_last_result",
+    "last_result_at",
+];
+
+/// `GET /api/v1/exports/people.csv`: every person of the campaign keyed by
+/// `external_id`, with the imported and current scores, the latest support ID, the
+/// door's last result and the flags; re-importing the file updates, never duplicates.
+pub async fn people_csv(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<PeopleExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    let model = store::run(&state.db, move |conn| {
+        Ok(std::sync::Arc::new(db::scores::model(
+            conn,
+            auth.campaign_id,
+        )?))
+    })
+    .await?;
+    let body = csv_stream(
+        state.db.clone(),
+        query.bom.unwrap_or(false),
+        move |conn, after| {
+            let page = db::exports::people_page(conn, auth.campaign_id, after, PAGE)?;
+            let ids: Vec<i64> = page.iter().map(|p| p.person.id).collect();
+            let doors: Vec<i64> = page.iter().map(|p| p.person.door_id).collect();
+            let who: Vec<(i64, Option<f64>, i64)> = page
+                .iter()
+                .map(|p| (p.person.id, p.person.support_score, p.cell))
+                .collect();
+            let scores = db::scores::effective_with(conn, auth.campaign_id, &who, &model)?;
+            let support = db::exports::latest_support_ids(conn, auth.campaign_id, &ids)?;
+            let results = db::exports::last_results(conn, auth.campaign_id, &doors)?;
+            let number = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+            let time = |t: Option<&chrono::NaiveDateTime>| {
+                t.map(|t| t.and_utc().to_rfc3339()).unwrap_or_default()
+            };
+            let mut records: Vec<Vec<String>> = Vec::with_capacity(page.len() + 1);
+            if after == 0 {
+                records.push(PEOPLE_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+            }
+            for p in &page {
+                let person = &p.person;
+                let flags: Vec<&str> = [
+                    (person.do_not_walk, "do_not_walk"),
+                    (person.deceased, "deceased"),
+                    (person.moved, "moved"),
+                ]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
+                let support_id = support.get(&person.id);
+                let result = results.get(&person.door_id);
+                records.push(vec![
+                    cell_text(&person.external_id),
+                    cell_text(&person.first_name),
+                    cell_text(&person.last_name),
+                    cell_text(&p.street),
+                    cell_text(&p.housenumber),
+                    cell_text(&p.unit),
+                    cell_text(&p.postcode),
+                    cell_text(&p.city),
+                    p.lat.to_string(),
+                    p.lng.to_string(),
+                    person.party.as_deref().map(cell_text).unwrap_or_default(),
+                    person.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+                    person.phone.as_deref().map(cell_text).unwrap_or_default(),
+                    flags.join(";"),
+                    number(person.support_score),
+                    number(person.turnout_score),
+                    number(scores.get(&person.id).map(|s| (s * 10.0).round() / 10.0)),
+                    support_id
+                        .map(|s| export::answer_text(&s.0).join("|"))
+                        .unwrap_or_default(),
+                    time(support_id.map(|s| &s.1)),
+                    result.map(|r| r.0.clone()).unwrap_or_default(),
+                    result
+                        .map(|r| van_result(&r.0).to_owned())
+                        .unwrap_or_default(),
+                    time(result.map(|r| &r.1)),
+                ]);
+            }
+            let next = next_after(&page, |p| p.person.id);
+            Ok((csv_bytes(records)?, next))
+        },
+    );
+    Ok(csv_response("people.csv", body))
+}
+
+/// `GET /api/v1/exports/contacts.csv`: the knocks in scope in the shape a VAN-style
+/// bulk upload takes: per person contacted (or, for a knock that named nobody, per
+/// resident of the door), one row per question answered or one with the result, with
+/// the campaign's external codes.
+pub async fn contacts_csv(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    if let (Some(a), Some(b)) = (query.from, query.to)
+        && a >= b
+    {
+        return Err(ApiError::validation("from", "from must be before to"));
+    }
+    let filter = Filter {
+        from: query.from.map(|t| t.naive_utc()),
+        to: query.to.map(|t| t.naive_utc()),
+        region_id: query.region_id,
+        turf_id: query.turf_id,
+        user_id: None,
+    };
+    let (filter, codes) = store::run(&state.db, move |conn| {
+        let filter = scoped_filter(conn, &auth, filter)?;
+        Ok((
+            filter,
+            std::sync::Arc::new(db::exports::codes(conn, auth.campaign_id)?),
+        ))
+    })
+    .await?;
+    let body = csv_stream(
+        state.db.clone(),
+        query.bom.unwrap_or(false),
+        move |conn, after| {
+            let knocks = db::progress::export_page(conn, auth.campaign_id, &filter, after, PAGE)?;
+            let ids: Vec<i64> = knocks.iter().map(|k| k.id).collect();
+            let answers = db::knocks::answers_of(conn, auth.campaign_id, &ids)?;
+            let named: Vec<Vec<i64>> = knocks
+                .iter()
+                .map(|k| serde_json::from_str(&k.people).unwrap_or_default())
+                .collect();
+            let bare_doors: Vec<i64> = knocks
+                .iter()
+                .zip(&named)
+                .filter(|(_, n)| n.is_empty())
+                .map(|(k, _)| k.door_id)
+                .collect();
+            let residents = db::exports::residents(conn, auth.campaign_id, &bare_doors)?;
+            let people: Vec<i64> = named.iter().flatten().copied().collect();
+            let external = db::exports::external_ids(conn, auth.campaign_id, &people)?;
+            let mut answer_texts: BTreeMap<i64, Vec<(i64, &str, String)>> = BTreeMap::new();
+            for (knock, person, question, stored) in &answers {
+                for a in export::answer_text(stored) {
+                    answer_texts
+                        .entry(*knock)
+                        .or_default()
+                        .push((*person, question.as_str(), a));
+                }
+            }
+            let mut records: Vec<Vec<String>> = Vec::new();
+            if after == 0 {
+                records.push(
+                    export::CONTACT_COLUMNS
+                        .iter()
+                        .map(|c| (*c).to_owned())
+                        .collect(),
+                );
+            }
+            for (k, named) in knocks.iter().zip(&named) {
+                let people: Vec<(i64, &str)> = if named.is_empty() {
+                    residents
+                        .get(&k.door_id)
+                        .map(|r| r.iter().map(|(id, e)| (*id, e.as_str())).collect())
+                        .unwrap_or_default()
+                } else {
+                    named
+                        .iter()
+                        .filter_map(|id| external.get(id).map(|e| (*id, e.as_str())))
+                        .collect()
+                };
+                let knock = export::ContactKnock {
+                    date: k.knocked_at.date().format("%Y-%m-%d").to_string(),
+                    result: &k.result,
+                    people,
+                    answers: answer_texts
+                        .get(&k.id)
+                        .into_iter()
+                        .flatten()
+                        .map(|a| (a.0, a.1, a.2.as_str()))
+                        .collect(),
+                };
+                records.extend(
+                    export::contact_rows(&knock, &codes)
+                        .into_iter()
+                        .map(Vec::from),
+                );
+            }
+            let next = next_after(&knocks, |k| k.id);
+            Ok((csv_bytes(records)?, next))
+        },
+    );
+    Ok(csv_response("contacts.csv", body))
 }
 
 /// `GET /api/v1/people/{id}/canvasses`: the knocks at the person's door in the OSDI
@@ -232,4 +483,207 @@ pub async fn canvasses(
         "person_id": id,
         "_embedded": { "osdi:canvasses": items },
     })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    limit: Option<i64>,
+    after: Option<i64>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    region_id: Option<i64>,
+    turf_id: Option<i64>,
+}
+
+/// `GET /api/v1/canvasses`: every knock in scope as an OSDI canvass, a page at a time
+/// by knock id, for other tools to pull: who knocked, the door's people by external id,
+/// the result, and each answer with its question.
+pub async fn canvass_feed(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<FeedQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    let page = super::PageQuery {
+        limit: query.limit,
+        after: query.after,
+    }
+    .page()?;
+    if let (Some(a), Some(b)) = (query.from, query.to)
+        && a >= b
+    {
+        return Err(ApiError::validation("from", "from must be before to"));
+    }
+    let filter = Filter {
+        from: query.from.map(|t| t.naive_utc()),
+        to: query.to.map(|t| t.naive_utc()),
+        region_id: query.region_id,
+        turf_id: query.turf_id,
+        user_id: None,
+    };
+    let items = store::run(&state.db, move |conn| {
+        let filter = scoped_filter(conn, &auth, filter)?;
+        let after = page.after.unwrap_or(0);
+        let rows = db::progress::export_page(conn, auth.campaign_id, &filter, after, page.fetch())?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let answers = db::knocks::answers_of(conn, auth.campaign_id, &ids)?;
+        let named: Vec<i64> = rows
+            .iter()
+            .flat_map(|r| serde_json::from_str::<Vec<i64>>(&r.people).unwrap_or_default())
+            .chain(answers.iter().map(|a| a.1))
+            .collect();
+        let external = db::exports::external_ids(conn, auth.campaign_id, &named)?;
+        let mut by_knock: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for (knock, person, question, stored) in &answers {
+            by_knock.entry(*knock).or_default().push(json!({
+                "person": external.get(person),
+                "question": question,
+                "responses": export::answer_text(stored),
+            }));
+        }
+        let items: Vec<(i64, Value)> = rows
+            .iter()
+            .map(|r| {
+                let people: Vec<i64> = serde_json::from_str(&r.people).unwrap_or_default();
+                let targets: Vec<&String> = people.iter().filter_map(|p| external.get(p)).collect();
+                let item = json!({
+                    "identifiers": [format!("groundswell:knock-{}", r.id)],
+                    "origin_system": "Groundswell",
+                    "action_date": r.knocked_at.and_utc(),
+                    "created_date": r.received_at.and_utc(),
+                    "contact_type": "in-person",
+                    "input_type": "mobile",
+                    "success": r.result == "contacted",
+                    "status_code": r.result,
+                    "canvasser": r.user_id,
+                    "door_id": r.door_id,
+                    "target": targets,
+                    "answers": by_knock.remove(&r.id).unwrap_or_default(),
+                });
+                (r.id, item)
+            })
+            .collect();
+        Ok(items)
+    })
+    .await?;
+    let (items, next_after) = page.finish(items, |i| i.0);
+    let canvasses: Vec<Value> = items.into_iter().map(|i| i.1).collect();
+    let mut links = json!({ "self": { "href": "/api/v1/canvasses" } });
+    if let Some(next) = next_after {
+        links["next"] = json!({ "href": format!("/api/v1/canvasses?after={next}") });
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "per_page": page.limit,
+        "next_after": next_after,
+        "_links": links,
+        "_embedded": { "osdi:canvasses": canvasses },
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeItem {
+    kind: String,
+    key: String,
+    code: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodesBody {
+    items: Vec<CodeItem>,
+}
+
+fn codes_view(codes: &export::Codes) -> Value {
+    let items: Vec<Value> = codes
+        .0
+        .iter()
+        .map(|((kind, key), code)| json!({ "kind": kind.as_str(), "key": key, "code": code }))
+        .collect();
+    json!({ "items": items })
+}
+
+/// `GET /api/v1/export-codes`: what the campaign's results, questions and answers are
+/// called in its voter file.
+pub async fn get_codes(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    let codes = store::run(&state.db, move |conn| {
+        Ok(db::exports::codes(conn, auth.campaign_id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(codes_view(&codes)))
+}
+
+/// `PUT /api/v1/export-codes`: replaces the campaign's codes (audited).
+pub async fn put_codes(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<CodesBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    if body.items.len() > export::MAX_CODES {
+        return Err(ApiError::TooLarge {
+            message: format!("at most {} codes", export::MAX_CODES),
+            details: json!({ "limit": export::MAX_CODES }),
+        });
+    }
+    let mut codes = export::Codes::default();
+    for (i, item) in body.items.into_iter().enumerate() {
+        let field = format!("items[{i}]");
+        let kind = export::CodeKind::parse(&item.kind).ok_or_else(|| {
+            ApiError::validation(&field, "kind is one of result, question, answer")
+        })?;
+        let (key, code) = (item.key.trim().to_owned(), item.code.trim().to_owned());
+        for (name, text) in [("key", &key), ("code", &code)] {
+            if text.is_empty()
+                || text.chars().count() > export::MAX_CODE_CHARS
+                || text.contains('\0')
+            {
+                return Err(ApiError::validation(
+                    &field,
+                    format!("{name} is 1 to {} characters", export::MAX_CODE_CHARS),
+                ));
+            }
+        }
+        let known_result = crate::walk::RESULT_CODES.iter().any(|r| r.0 == key);
+        if kind == export::CodeKind::Result && !known_result {
+            return Err(ApiError::validation(
+                &field,
+                format!("{key:?} is not a result code"),
+            ));
+        }
+        if kind == export::CodeKind::Answer && !key.contains(':') {
+            return Err(ApiError::validation(
+                &field,
+                "an answer's key is question_key:answer",
+            ));
+        }
+        if codes.0.insert((kind, key.clone()), code).is_some() {
+            return Err(ApiError::validation(
+                &field,
+                format!("{} {key:?} is mapped twice", kind.as_str()),
+            ));
+        }
+    }
+    let codes = store::transaction(&state.db, move |conn| {
+        db::exports::replace_codes(conn, auth.campaign_id, &codes)?;
+        db::audit::record(
+            conn,
+            db::audit::Change {
+                campaign_id: auth.campaign_id,
+                actor_id: Some(auth.user_id),
+                action: "export_codes.replace",
+                target_type: "campaign",
+                target_id: Some(auth.campaign_id),
+                details: json!({ "count": codes.0.len() }),
+            },
+        )?;
+        Ok(codes)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(codes_view(&codes)))
 }

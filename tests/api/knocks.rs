@@ -14,15 +14,15 @@ use crate::helpers::{JWT_SECRET, TestApp, assert_error, json_with, spawn_app};
 use crate::turf::seed_liechtenstein;
 
 /// A campaign with two lists of a Vaduz square; the volunteer holds the first.
-struct Canvass {
-    app: TestApp,
-    organizer: String,
-    volunteer: String,
-    list: Value,
-    other_list: Value,
+pub(crate) struct Canvass {
+    pub app: TestApp,
+    pub organizer: String,
+    pub volunteer: String,
+    pub list: Value,
+    pub other_list: Value,
 }
 
-async fn canvass() -> Canvass {
+pub(crate) async fn canvass() -> Canvass {
     let app = spawn_app().await;
     let organizer = app.admin_token().await;
     seed_liechtenstein(&app, app.campaign_id);
@@ -90,11 +90,11 @@ async fn canvass() -> Canvass {
     }
 }
 
-fn stop(list: &Value, i: usize) -> &Value {
+pub(crate) fn stop(list: &Value, i: usize) -> &Value {
     &list["stops"][i]
 }
 
-fn knock(list: &Value, i: usize, result: &str, minutes_ago: i64) -> Value {
+pub(crate) fn knock(list: &Value, i: usize, result: &str, minutes_ago: i64) -> Value {
     let s = stop(list, i);
     json!({
         "client_id": uuid::Uuid::new_v4().to_string(),
@@ -106,11 +106,11 @@ fn knock(list: &Value, i: usize, result: &str, minutes_ago: i64) -> Value {
     })
 }
 
-fn person(list: &Value, i: usize) -> i64 {
+pub(crate) fn person(list: &Value, i: usize) -> i64 {
     stop(list, i)["people"][0]["id"].as_i64().unwrap()
 }
 
-async fn sync(app: &TestApp, token: &str, knocks: &[Value]) -> Value {
+pub(crate) async fn sync(app: &TestApp, token: &str, knocks: &[Value]) -> Value {
     json_with(
         app.post(
             "/api/v1/knocks/batch",

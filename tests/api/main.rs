@@ -17,6 +17,7 @@ mod contract;
 mod devices;
 mod errors;
 mod experiments;
+mod exports;
 mod imports;
 mod isolation;
 mod knocks;
