@@ -240,7 +240,15 @@ mod tests {
 
     #[test]
     fn guarded_text_reads_back_as_it_was() {
-        for text in ["+423 555 01 02", "=SUM(A1)", "-", "@home", "plain", "'quoted", ""] {
+        for text in [
+            "+423 555 01 02",
+            "=SUM(A1)",
+            "-",
+            "@home",
+            "plain",
+            "'quoted",
+            "",
+        ] {
             assert_eq!(unguard(&cell_text(text)), text);
         }
     }

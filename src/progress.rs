@@ -6,6 +6,10 @@
 //! [`Tally`] per [`TallyKey`]: one day, one turf, one volunteer and one
 //! [`TALLY_RESOLUTION`] cell. A request adds up the tallies of its window instead.
 //!
+//! Days and hours are the campaign's own (its IANA time zone): an evening shift in New
+//! York is one day's work, not two UTC days'. A tally's day is a day of campaign time,
+//! and a time window is split at the campaign's midnights.
+//!
 //! Sums add up across tallies, but "distinct doors" and "distinct hours" do not: a door
 //! knocked on Monday and again on Tuesday is one door knocked that week. So a tally keeps
 //! the *set* of doors it saw (a compressed bitmap of door ids) and the *set* of hours (a
@@ -15,27 +19,56 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike};
+use chrono_tz::Tz;
 use roaring::RoaringTreemap;
+
+/// The campaign's wall-clock time of a UTC instant.
+pub fn local(zone: Tz, utc: NaiveDateTime) -> NaiveDateTime {
+    zone.from_utc_datetime(&utc).naive_local()
+}
+
+/// The UTC instant of a campaign wall-clock time: the first of two when the clocks go
+/// back, and for a time the clocks skip, that time under the offset before the jump.
+pub fn to_utc(zone: Tz, local: NaiveDateTime) -> NaiveDateTime {
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.naive_utc(),
+        LocalResult::None => {
+            let before = zone.offset_from_utc_datetime(&(local - chrono::Duration::days(1)));
+            local - chrono::Duration::seconds(i64::from(before.fix().local_minus_utc()))
+        }
+    }
+}
+
+/// The UTC instant the campaign's `day` begins.
+pub fn day_start(zone: Tz, day: NaiveDate) -> NaiveDateTime {
+    to_utc(zone, day.and_time(NaiveTime::MIN))
+}
 
 /// The H3 resolution of the cell in a tally key (about 0.1 km²). Coarser groupings are
 /// parents of it; finer ones are counted from the knocks themselves.
 pub const TALLY_RESOLUTION: u8 = 9;
 
 /// What one knock adds to progress.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct CountedKnock {
     pub door_id: i64,
+    /// When, in campaign time (the campaign's wall clock, see [`local`]).
     pub knocked_at: NaiveDateTime,
     pub contacted: bool,
     /// Support IDs given at the knock, by answer 1..=5.
     pub support_ids: [i64; 5],
+    /// Answers to the campaign's choice questions: (question key, choice), one entry
+    /// per person and choice.
+    pub answers: Vec<(String, String)>,
 }
 
-/// Where a knock's figures are kept: its day, turf, volunteer and cell.
+/// Where a knock's figures are kept: its day (campaign time), walk list (and that
+/// list's turf), volunteer and cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TallyKey {
     pub day: NaiveDate,
+    pub walk_list_id: i64,
     pub turf_id: i64,
     pub user_id: i64,
     /// An H3 cell (as stored), the door's cell at [`TALLY_RESOLUTION`] in the store.
@@ -48,10 +81,62 @@ pub struct Tally {
     pub attempts: i64,
     pub contacts: i64,
     pub support_ids: [i64; 5],
-    /// Bit `h` set: a knock happened in hour `h` (UTC) of the key's day.
+    /// Bit `h` set: a knock happened in hour `h` (campaign time) of the key's day.
     pub hours: u32,
     /// The doors knocked.
     pub doors: RoaringTreemap,
+    /// Choice answers given: (question key, choice) → how often.
+    pub answers: Answers,
+}
+
+/// Counts one stored answer into a knock's figures: a support ID (1–5) into its
+/// support IDs, each choice of another choice question into its answers.
+pub fn count_answer(knock: &mut CountedKnock, question: &str, stored: &str) {
+    if question == crate::knock::SUPPORT_ID {
+        let slot = stored
+            .parse::<usize>()
+            .ok()
+            .and_then(|v| v.checked_sub(1))
+            .and_then(|i| knock.support_ids.get_mut(i));
+        if let Some(n) = slot {
+            *n += 1;
+        }
+    } else {
+        for choice in crate::export::answer_text(stored) {
+            knock.answers.push((question.to_owned(), choice));
+        }
+    }
+}
+
+/// Counts of choice answers by (question key, choice).
+pub type Answers = BTreeMap<(String, String), i64>;
+
+/// Answers as stored: a JSON array of `[question, choice, count]`.
+pub fn answers_to_text(answers: &Answers) -> String {
+    let rows: Vec<(&str, &str, i64)> = answers
+        .iter()
+        .map(|((q, a), n)| (q.as_str(), a.as_str(), *n))
+        .collect();
+    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into())
+}
+
+/// Reads answers written by [`answers_to_text`] (empty text: none).
+pub fn answers_from_text(text: &str) -> Result<Answers, serde_json::Error> {
+    if text.is_empty() {
+        return Ok(Answers::new());
+    }
+    let rows: Vec<(String, String, i64)> = serde_json::from_str(text)?;
+    let mut out = Answers::new();
+    for (q, a, n) in rows {
+        *out.entry((q, a)).or_default() += n;
+    }
+    Ok(out)
+}
+
+fn add_answers(into: &mut Answers, from: &Answers) {
+    for (k, n) in from {
+        *into.entry(k.clone()).or_default() += n;
+    }
 }
 
 /// Door ids are positive; anything else cannot be a door and is not counted.
@@ -70,6 +155,9 @@ impl Tally {
         if let Some(bit) = door_bit(k.door_id) {
             self.doors.insert(bit);
         }
+        for (q, a) in &k.answers {
+            *self.answers.entry((q.clone(), a.clone())).or_default() += 1;
+        }
     }
 
     /// Adds another tally of the same key (or of the same day).
@@ -81,6 +169,7 @@ impl Tally {
         }
         self.hours |= other.hours;
         self.doors |= &other.doors;
+        add_answers(&mut self.answers, &other.answers);
     }
 
     /// The door set as stored: the portable Roaring format.
@@ -121,6 +210,7 @@ pub struct Totals {
     pub attempts: i64,
     pub contacts: i64,
     pub support_ids: [i64; 5],
+    pub answers: Answers,
     hours: BTreeMap<NaiveDate, u32>,
     doors: RoaringTreemap,
 }
@@ -134,6 +224,7 @@ impl Totals {
         }
         *self.hours.entry(day).or_default() |= t.hours;
         self.doors |= &t.doors;
+        add_answers(&mut self.answers, &t.answers);
     }
 
     /// Adds one knock counted from the knocks themselves (the ends of a window).
@@ -146,6 +237,9 @@ impl Totals {
         *self.hours.entry(k.knocked_at.date()).or_default() |= 1 << k.knocked_at.hour();
         if let Some(bit) = door_bit(k.door_id) {
             self.doors.insert(bit);
+        }
+        for (q, a) in &k.answers {
+            *self.answers.entry((q.clone(), a.clone())).or_default() += 1;
         }
     }
 
@@ -160,31 +254,29 @@ impl Totals {
     }
 }
 
-/// A time window `[from, to)` (either end open) split for counting: the whole UTC days
-/// inside it come from the tallies, and the pieces of a day at either end, where the
-/// window starts or ends between midnights, from the knocks themselves.
+/// A time window `[from, to)` (UTC, either end open) split for counting: the whole days
+/// of campaign time inside it come from the tallies, and the pieces of a day at either
+/// end, where the window starts or ends between the campaign's midnights, from the
+/// knocks themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     /// Whole days `[first, end)` (either end open), or `None` when the window holds no
     /// whole day.
     pub days: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
-    /// Windows `[from, to)` to count from the knocks: at most two, each within one day
-    /// or two.
+    /// Windows `[from, to)` (UTC) to count from the knocks: at most two, each within one
+    /// day or two.
     pub partial: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)>,
 }
 
-fn midnight(day: NaiveDate) -> NaiveDateTime {
-    day.and_time(NaiveTime::MIN)
-}
-
-/// Splits `[from, to)` into whole days and the pieces at its ends; see [`Split`].
-pub fn split(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Split {
+/// Splits `[from, to)` into whole days of the campaign's `zone` and the pieces at its
+/// ends; see [`Split`].
+pub fn split(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>, zone: Tz) -> Split {
     let whole_window = Split {
         days: None,
         partial: vec![(from, to)],
     };
     // The first whole day starts at `from`'s midnight, or the next one.
-    let first = match from {
+    let first = match from.map(|f| local(zone, f)) {
         None => None,
         Some(f) if f.time() == NaiveTime::MIN => Some(f.date()),
         Some(f) => match f.date().succ_opt() {
@@ -193,7 +285,7 @@ pub fn split(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Split {
         },
     };
     // Days before `to`'s own day end by `to`.
-    let end = to.map(|t| t.date());
+    let end = to.map(|t| local(zone, t).date());
     if let (Some(first), Some(end)) = (first, end)
         && first >= end
     {
@@ -201,14 +293,14 @@ pub fn split(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Split {
     }
     let mut partial = Vec::new();
     if let (Some(f), Some(first)) = (from, first)
-        && f < midnight(first)
+        && f < day_start(zone, first)
     {
-        partial.push((Some(f), Some(midnight(first))));
+        partial.push((Some(f), Some(day_start(zone, first))));
     }
     if let (Some(t), Some(end)) = (to, end)
-        && t > midnight(end)
+        && t > day_start(zone, end)
     {
-        partial.push((Some(midnight(end)), Some(t)));
+        partial.push((Some(day_start(zone, end)), Some(t)));
     }
     Split {
         days: Some((first, end)),
@@ -219,6 +311,55 @@ pub fn split(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Split {
 /// Whether `day` is one of the whole days `[first, end)` of a [`Split`].
 pub fn day_in(day: NaiveDate, (first, end): (Option<NaiveDate>, Option<NaiveDate>)) -> bool {
     first.is_none_or(|f| day >= f) && end.is_none_or(|e| day < e)
+}
+
+/// How a goal stands: what was done against the target, and the pace achieved so far
+/// against the pace still needed, both per day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    pub target: i64,
+    pub done: i64,
+    pub remaining: i64,
+    /// Days of the goal's range that have passed (fractions count), and that are left.
+    pub days_elapsed: f64,
+    pub days_left: f64,
+    /// Done per elapsed day; `None` before the range starts.
+    pub achieved_per_day: Option<f64>,
+    /// Still to do per day left; `None` once the range is over or the goal is met.
+    pub needed_per_day: Option<f64>,
+    /// Where the achieved pace ends by the end of the range.
+    pub projected: Option<i64>,
+    /// Met, or on course to be met at the pace achieved.
+    pub on_track: bool,
+}
+
+/// The [`Pace`] of a goal of `target` over `[start, end)` (UTC instants: the campaign's
+/// midnights), with `done` so far, at `now`.
+pub fn pace(
+    target: i64,
+    done: i64,
+    (start, end): (NaiveDateTime, NaiveDateTime),
+    now: NaiveDateTime,
+) -> Pace {
+    let days = |d: chrono::Duration| d.num_seconds().max(0) as f64 / 86_400.0;
+    let total = days(end - start);
+    let elapsed = days(now - start).min(total);
+    let left = days(end - now).min(total);
+    let remaining = (target - done).max(0);
+    let achieved = (elapsed > 0.0).then(|| done as f64 / elapsed);
+    let needed = (left > 0.0 && remaining > 0).then(|| remaining as f64 / left);
+    let projected = achieved.map(|a| done + (a * left).round() as i64);
+    Pace {
+        target,
+        done,
+        remaining,
+        days_elapsed: elapsed,
+        days_left: left,
+        achieved_per_day: achieved,
+        needed_per_day: needed,
+        projected,
+        on_track: remaining == 0 || projected.is_some_and(|p| p >= target),
+    }
 }
 
 /// Attempts a volunteer needs before their contact rate is judged.
@@ -392,6 +533,11 @@ mod tests {
             knocked_at,
             contacted,
             support_ids,
+            answers: if contacted {
+                vec![("issue".into(), format!("topic {}", id % 2))]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -426,6 +572,68 @@ mod tests {
         }
         assert_eq!(totals.active_hours(), 2);
         assert_eq!(totals.doors_knocked(), 1);
+    }
+
+    #[test]
+    fn an_evening_in_new_york_is_one_day_of_campaign_time() {
+        let ny = Tz::America__New_York;
+        // 22:30 and 23:45 on 3 November in New York are 03:30 and 04:45 UTC on the 4th.
+        let evening = [at(4, 3, 30), at(4, 4, 45)].map(|t| local(ny, t));
+        assert!(evening.iter().all(|t| t.date() == at(3, 0, 0).date()));
+        assert_eq!(day_start(ny, at(3, 0, 0).date()), at(3, 5, 0));
+        // The window "3 November" in New York: one whole day, no pieces.
+        let s = split(Some(at(3, 5, 0)), Some(at(4, 5, 0)), ny);
+        assert_eq!(
+            s.days,
+            Some((Some(at(3, 0, 0).date()), Some(at(4, 0, 0).date())))
+        );
+        assert!(s.partial.is_empty());
+        // The night the clocks go back, 1 November 2026, lasts 25 hours.
+        assert_eq!(
+            day_start(ny, at(2, 0, 0).date()) - day_start(ny, at(1, 0, 0).date()),
+            chrono::Duration::hours(25)
+        );
+        // A time the clocks skip (2:30 on 8 March 2026) is taken under the old offset.
+        let skipped = NaiveDate::from_ymd_opt(2026, 3, 8)
+            .and_then(|d| d.and_hms_opt(2, 30, 0))
+            .unwrap_or_default();
+        assert_eq!(to_utc(ny, skipped), skipped + chrono::Duration::hours(5));
+    }
+
+    #[test]
+    fn pace_compares_what_is_needed_with_what_was_achieved() {
+        let range = (at(2, 0, 0), at(12, 0, 0)); // ten days
+        // Four days in, 300 of 1,000 doors: 75 a day achieved, 700 in 6 days needed.
+        let p = pace(1000, 300, range, at(6, 0, 0));
+        assert_eq!(p.remaining, 700);
+        assert_eq!(p.achieved_per_day, Some(75.0));
+        assert!((p.needed_per_day.unwrap_or(0.0) - 116.667).abs() < 1e-3);
+        assert_eq!(p.projected, Some(750));
+        assert!(!p.on_track);
+        // Ahead of pace.
+        assert!(pace(1000, 500, range, at(6, 0, 0)).on_track);
+        // Before it starts nothing is achieved yet; after it ends nothing is needed.
+        let early = pace(1000, 0, range, at(1, 0, 0));
+        assert_eq!((early.achieved_per_day, early.days_left), (None, 10.0));
+        let late = pace(1000, 900, range, at(20, 0, 0));
+        assert_eq!(
+            (late.needed_per_day, late.remaining, late.on_track),
+            (None, 100, false)
+        );
+        assert!(pace(1000, 1200, range, at(20, 0, 0)).on_track);
+    }
+
+    #[test]
+    fn answers_survive_the_store_format() {
+        let mut t = Tally::default();
+        for i in 0..5 {
+            t.add(&knock(i, at(3, 9, 0), true, i as usize));
+        }
+        assert_eq!(t.answers.values().sum::<i64>(), 5);
+        let back = answers_from_text(&answers_to_text(&t.answers)).ok();
+        assert_eq!(back.as_ref(), Some(&t.answers));
+        assert_eq!(answers_from_text("").ok(), Some(Answers::new()));
+        assert!(answers_from_text("{").is_err());
     }
 
     #[test]
@@ -466,6 +674,7 @@ mod tests {
             prop_assert_eq!(totals.active_hours(), hours.len() as i64);
             prop_assert_eq!(totals.contacts, knocks.iter().filter(|k| k.contacted).count() as i64);
             prop_assert_eq!(totals.support_ids.iter().sum::<i64>(), totals.contacts);
+            prop_assert_eq!(totals.answers.values().sum::<i64>(), totals.contacts);
         }
 
         /// Merging tallies of one key is adding their knocks to one tally.
@@ -493,27 +702,27 @@ mod tests {
 
     #[test]
     fn a_window_from_midnight_to_midnight_is_whole_days() {
-        let s = split(Some(at(3, 0, 0)), Some(at(5, 0, 0)));
+        let s = split(Some(at(3, 0, 0)), Some(at(5, 0, 0)), Tz::UTC);
         assert_eq!(
             s.days,
             Some((Some(at(3, 0, 0).date()), Some(at(5, 0, 0).date())))
         );
         assert!(s.partial.is_empty());
-        let open = split(None, None);
+        let open = split(None, None, Tz::UTC);
         assert_eq!(open.days, Some((None, None)));
         assert!(open.partial.is_empty());
     }
 
     #[test]
     fn a_window_within_one_day_is_counted_from_the_knocks() {
-        let s = split(Some(at(3, 9, 30)), Some(at(3, 17, 0)));
+        let s = split(Some(at(3, 9, 30)), Some(at(3, 17, 0)), Tz::UTC);
         assert_eq!(s.days, None);
         assert_eq!(s.partial, vec![(Some(at(3, 9, 30)), Some(at(3, 17, 0)))]);
     }
 
     #[test]
     fn the_ends_of_a_window_are_counted_from_the_knocks() {
-        let s = split(Some(at(3, 9, 30)), Some(at(6, 12, 0)));
+        let s = split(Some(at(3, 9, 30)), Some(at(6, 12, 0)), Tz::UTC);
         assert_eq!(
             s.days,
             Some((Some(at(4, 0, 0).date()), Some(at(6, 0, 0).date())))
@@ -536,14 +745,22 @@ mod tests {
             len in 0_i64..6000,
             to_open in any::<bool>(),
             probes in proptest::collection::vec(0_i64..12_000, 1..60),
+            zone in proptest::sample::select(vec![
+                Tz::UTC,
+                Tz::America__New_York,
+                Tz::Asia__Kolkata,
+                Tz::Australia__Lord_Howe,
+                Tz::Pacific__Kiritimati,
+            ]),
         ) {
+            // Minutes from 1 November 2026, when New York's clocks go back.
             let from_t = from.map(minutes);
             let to_t = if to_open { None } else { Some(minutes(from.unwrap_or(0) + len + 1)) };
-            let s = split(from_t, to_t);
+            let s = split(from_t, to_t, zone);
             for m in probes {
                 let t = minutes(m);
                 let inside = from_t.is_none_or(|f| t >= f) && to_t.is_none_or(|e| t < e);
-                let by_day = s.days.is_some_and(|d| day_in(t.date(), d));
+                let by_day = s.days.is_some_and(|d| day_in(local(zone, t).date(), d));
                 let by_piece = s
                     .partial
                     .iter()

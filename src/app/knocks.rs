@@ -425,34 +425,36 @@ fn store_batch(
         })
         .collect();
     db::scores::apply_knocks(conn, actor.campaign_id, now, &facts)?;
+    // Counted in campaign time, from the answers as stored, as a rebuild from the
+    // knocks does; free-text answers are not counted.
+    let zone = db::campaigns::time_zone_for_counting(conn, actor.campaign_id)?;
+    let choice: std::collections::HashSet<&str> = questions
+        .iter()
+        .filter(|q| q.kind != QuestionKind::FreeText)
+        .map(|q| q.key.as_str())
+        .collect();
     let counted: Vec<(TallyKey, CountedKnock)> = scored
         .iter()
         .filter_map(|&(_, a)| {
-            let knocked_at = a.input.knocked_at_naive();
+            let knocked_at = crate::progress::local(zone, a.input.knocked_at_naive());
             let key = TallyKey {
                 day: knocked_at.date(),
+                walk_list_id: a.input.walk_list_id,
                 turf_id: *known.turfs.get(&a.input.walk_list_id)?,
                 user_id: actor.user_id,
                 cell: db::tallies::tally_cell(a.door_cell),
             };
-            // Counted from the answers as stored, as a rebuild from the knocks does.
-            let mut support_ids = [0; 5];
-            for (_, key, answer) in &a.answers {
-                let slot = (key == knock::SUPPORT_ID)
-                    .then(|| answer.parse::<usize>().ok())
-                    .flatten()
-                    .and_then(|v| v.checked_sub(1))
-                    .and_then(|i| support_ids.get_mut(i));
-                if let Some(n) = slot {
-                    *n += 1;
-                }
-            }
-            let k = CountedKnock {
+            let mut k = CountedKnock {
                 door_id: a.input.door_id,
                 knocked_at,
                 contacted: a.input.result == "contacted",
-                support_ids,
+                ..CountedKnock::default()
             };
+            for (_, question, answer) in &a.answers {
+                if choice.contains(question.as_str()) {
+                    crate::progress::count_answer(&mut k, question, answer);
+                }
+            }
             Some((key, k))
         })
         .collect();

@@ -4,6 +4,8 @@
 //! with its own [`AppError`], and `crate::error` turns that into a response in one
 //! place.
 
+pub mod campaign;
+pub mod goals;
 pub mod knocks;
 
 use crate::db::{QueryError, StoreError};
@@ -23,6 +25,9 @@ pub enum AppError {
     /// Something the request named does not exist in the caller's campaign.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The caller's role or region does not reach what was asked.
+    #[error("{0}")]
+    Forbidden(String),
     /// Well-formed input that breaks a rule; `field` names the input.
     #[error("{message}")]
     Invalid {

@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod devices;
 pub mod experiments;
 pub mod exports;
+pub mod goals;
 pub mod imports;
 pub mod invites;
 pub mod knocks;
@@ -346,9 +347,9 @@ impl ManageConnection for DbManager {
     }
 }
 
-/// The migration that made the progress tallies, which the knocks stored before it
-/// fill once.
-const TALLIES_MIGRATION: &str = "20261123000008";
+/// The migrations that made (or remade) the progress tallies, which the knocks stored
+/// before them fill once.
+const TALLIES_MIGRATIONS: [&str; 2] = ["20261123000008", "20261207000030"];
 
 /// The PostgreSQL advisory lock that servers starting together take in turn to migrate.
 const MIGRATION_LOCK: i64 = 0x6773_6d69_6772; // "gsmigr"
@@ -406,7 +407,7 @@ fn migrate_now(conn: &mut DbConnection) -> anyhow::Result<()> {
     let applied = result.map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
     if applied
         .iter()
-        .any(|v| v.replace('-', "") == TALLIES_MIGRATION)
+        .any(|v| TALLIES_MIGRATIONS.contains(&v.replace('-', "").as_str()))
     {
         let written = write_transaction(conn, tallies::rebuild_all)?;
         if written > 0 {

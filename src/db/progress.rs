@@ -1,10 +1,9 @@
 //! Door-knock progress. The figures come from the running tallies of
 //! [`crate::progress`] (kept by the knock sync, see [`super::tallies`]), with the knocks
-//! themselves counted only at the ends of a window that starts or ends between
-//! midnights, and for cells finer than the tallies'. [`figures_from_knocks`] counts the
-//! same figures straight from the knocks in grouped SQL (what the tallies must always
-//! agree with), and one query counts the doors still to knock. The two dialects differ
-//! only in how a day and an hour are written.
+//! themselves counted only at the ends of a window that starts or ends between the
+//! campaign's midnights, and for cells finer than the tallies'. [`figures_from_knocks`]
+//! counts the same figures straight from the knocks (what the tallies must always agree
+//! with), and one query counts the doors still to knock.
 
 use std::collections::BTreeMap;
 
@@ -20,9 +19,13 @@ use crate::progress::{TALLY_RESOLUTION, Totals};
 /// What to group by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
+    /// Everything in scope as one group (key `campaign`).
+    Campaign,
     Region,
     Turf,
+    WalkList,
     Volunteer,
+    /// Days of campaign time.
     Day,
     /// H3 cells of this resolution (0–15).
     Cell(u8),
@@ -49,32 +52,10 @@ pub struct Figures {
     pub active_hours: i64,
     /// Support IDs by answer 1..=5.
     pub support_ids: [i64; 5],
+    /// Choice answers to the campaign's questions: (question key, choice) → count.
+    pub answers: crate::progress::Answers,
     /// Doors on live lists not finished yet (`None` where it has no meaning: by day).
     pub doors_remaining: Option<i64>,
-}
-
-#[derive(QueryableByName)]
-struct KnockRow {
-    #[diesel(sql_type = Nullable<Text>)]
-    key: Option<String>,
-    #[diesel(sql_type = BigInt)]
-    attempts: i64,
-    #[diesel(sql_type = BigInt)]
-    doors: i64,
-    #[diesel(sql_type = BigInt)]
-    contacts: i64,
-    #[diesel(sql_type = BigInt)]
-    hours: i64,
-}
-
-#[derive(QueryableByName)]
-struct AnswerRow {
-    #[diesel(sql_type = Nullable<Text>)]
-    key: Option<String>,
-    #[diesel(sql_type = Text)]
-    answer: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 #[derive(QueryableByName)]
@@ -99,8 +80,10 @@ fn parent_expr(column: &str, res: u8) -> String {
 
 fn key_expr(group: GroupBy, postgres: bool) -> String {
     match group {
+        GroupBy::Campaign => "'campaign'".into(),
         GroupBy::Region => "CAST(t.region_id AS TEXT)".into(),
         GroupBy::Turf => "CAST(wl.turf_id AS TEXT)".into(),
+        GroupBy::WalkList => "CAST(wl.id AS TEXT)".into(),
         GroupBy::Volunteer => "CAST(k.user_id AS TEXT)".into(),
         GroupBy::Day if postgres => "to_char(k.knocked_at, 'YYYY-MM-DD')".into(),
         GroupBy::Day => "date(k.knocked_at)".into(),
@@ -138,49 +121,56 @@ macro_rules! bind_filter {
     };
 }
 
-/// Progress figures per group key (the key as text: an id, a day, or a cell as
-/// integer): from the tallies, and from the knocks where the tallies cannot tell (the
-/// ends of a window that starts or ends between midnights; cells finer than
-/// [`TALLY_RESOLUTION`]).
+/// Progress figures per group key (the key as text: an id, a day of campaign time, or
+/// a cell as integer): from the tallies, and from the knocks where the tallies cannot
+/// tell (the ends of a window that starts or ends between the campaign's midnights;
+/// cells finer than [`TALLY_RESOLUTION`]).
 pub fn figures(
     conn: &mut DbConnection,
     campaign_id: i64,
     group: GroupBy,
     f: &Filter,
 ) -> QueryResult<BTreeMap<Option<String>, Figures>> {
+    let zone = super::campaigns::time_zone(conn, campaign_id)?;
     let mut out = match group {
-        GroupBy::Cell(res) if res > TALLY_RESOLUTION => knock_figures(conn, campaign_id, group, f)?,
-        _ => tally_figures(conn, campaign_id, group, f)?,
+        GroupBy::Cell(res) if res > TALLY_RESOLUTION => {
+            knock_figures(conn, campaign_id, zone, group, f)?
+        }
+        _ => tally_figures(conn, campaign_id, zone, group, f)?,
     };
     add_remaining(conn, campaign_id, group, f, &mut out)?;
     Ok(out)
 }
 
-/// The figures of [`figures`] counted straight from the knocks in grouped SQL, reading
-/// every knock of the window: what the tallies must always agree with.
+/// The figures of [`figures`] counted straight from the knocks, reading every knock
+/// of the window: what the tallies must always agree with.
 pub fn figures_from_knocks(
     conn: &mut DbConnection,
     campaign_id: i64,
     group: GroupBy,
     f: &Filter,
 ) -> QueryResult<BTreeMap<Option<String>, Figures>> {
-    let mut out = knock_figures(conn, campaign_id, group, f)?;
+    let zone = super::campaigns::time_zone(conn, campaign_id)?;
+    let mut out = knock_figures(conn, campaign_id, zone, group, f)?;
     add_remaining(conn, campaign_id, group, f, &mut out)?;
     Ok(out)
 }
 
-/// The group of a knock or tally: its day, turf (with the turf's region), volunteer and
-/// cell (any resolution from [`TALLY_RESOLUTION`] to 15; its parent is taken).
+/// The group of a knock or tally: its day, list, turf (with the turf's region),
+/// volunteer and cell (any resolution from [`TALLY_RESOLUTION`] to 15; its parent is
+/// taken).
 fn group_key(
     group: GroupBy,
     day: NaiveDate,
-    (turf_id, region_id): (i64, Option<i64>),
+    (walk_list_id, turf_id, region_id): (i64, i64, Option<i64>),
     user_id: i64,
     cell: i64,
 ) -> Option<String> {
     match group {
+        GroupBy::Campaign => Some("campaign".to_owned()),
         GroupBy::Region => region_id.map(|r| r.to_string()),
         GroupBy::Turf => Some(turf_id.to_string()),
+        GroupBy::WalkList => Some(walk_list_id.to_string()),
         GroupBy::Volunteer => Some(user_id.to_string()),
         GroupBy::Day => Some(day.format("%Y-%m-%d").to_string()),
         GroupBy::Cell(res) => {
@@ -192,42 +182,8 @@ fn group_key(
     }
 }
 
-/// The figures from the tallies of the window's whole days, plus the knocks of the
-/// pieces of a day at its ends.
-fn tally_figures(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-    group: GroupBy,
-    f: &Filter,
-) -> QueryResult<BTreeMap<Option<String>, Figures>> {
-    let split = crate::progress::split(f.from, f.to);
-    let mut totals: BTreeMap<Option<String>, Totals> = BTreeMap::new();
-    if let Some(days) = split.days {
-        for row in tallies::read(conn, campaign_id, days, f)? {
-            let k = row.key;
-            let key = group_key(group, k.day, (k.turf_id, row.region_id), k.user_id, k.cell);
-            totals.entry(key).or_default().add(k.day, &row.tally);
-        }
-    }
-    for (from, to) in split.partial {
-        let window = Filter { from, to, ..*f };
-        let mut after = tallies::Keyset::Time(None);
-        loop {
-            let page = tallies::counted(conn, campaign_id, &window, after, tallies::PAGE)?;
-            for c in &page {
-                let day = c.knock.knocked_at.date();
-                let key = group_key(group, day, (c.turf_id, c.region_id), c.user_id, c.door_cell);
-                totals.entry(key).or_default().add_knock(&c.knock);
-            }
-            match page.last() {
-                Some(last) if page.len() >= tallies::PAGE => {
-                    after = tallies::Keyset::Time(Some(last.id));
-                }
-                _ => break,
-            }
-        }
-    }
-    Ok(totals
+fn into_figures(totals: BTreeMap<Option<String>, Totals>) -> BTreeMap<Option<String>, Figures> {
+    totals
         .into_iter()
         .map(|(key, t)| {
             let figures = Figures {
@@ -236,70 +192,78 @@ fn tally_figures(
                 contacts: t.contacts,
                 active_hours: t.active_hours(),
                 support_ids: t.support_ids,
+                answers: t.answers.clone(),
                 doors_remaining: None,
             };
             (key, figures)
         })
-        .collect())
+        .collect()
 }
 
-/// Attempts, doors, contacts, hours and support IDs by group, in grouped SQL.
-fn knock_figures(
+/// Adds the knocks of `window` (read a page at a time) to their groups' totals.
+fn add_knocks(
     conn: &mut DbConnection,
     campaign_id: i64,
+    zone: chrono_tz::Tz,
+    group: GroupBy,
+    window: &Filter,
+    totals: &mut BTreeMap<Option<String>, Totals>,
+) -> QueryResult<()> {
+    let mut after = tallies::Keyset::Time(None);
+    loop {
+        let page = tallies::counted(conn, campaign_id, zone, window, after, tallies::PAGE)?;
+        for c in &page {
+            let day = c.knock.knocked_at.date();
+            let place = (c.walk_list_id, c.turf_id, c.region_id);
+            let key = group_key(group, day, place, c.user_id, c.door_cell);
+            totals.entry(key).or_default().add_knock(&c.knock);
+        }
+        match page.last() {
+            Some(last) if page.len() >= tallies::PAGE => {
+                after = tallies::Keyset::Time(Some(last.id));
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The figures from the tallies of the window's whole days, plus the knocks of the
+/// pieces of a day at its ends.
+fn tally_figures(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    zone: chrono_tz::Tz,
     group: GroupBy,
     f: &Filter,
 ) -> QueryResult<BTreeMap<Option<String>, Figures>> {
-    let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let p = placeholders(postgres);
-    let key = key_expr(group, postgres);
-    let hour = if postgres {
-        "date_trunc('hour', k.knocked_at)"
-    } else {
-        "strftime('%Y-%m-%d %H', k.knocked_at)"
-    };
-    let filter = where_clause(&p);
-    let knocks_sql = format!(
-        "SELECT {key} AS key, COUNT(*) AS attempts, COUNT(DISTINCT k.door_id) AS doors,
-                SUM(CASE WHEN k.result = 'contacted' THEN 1 ELSE 0 END) AS contacts,
-                COUNT(DISTINCT {hour}) AS hours
-           {KNOCK_JOINS}
-          WHERE {filter}
-          GROUP BY 1"
-    );
-    let rows: Vec<KnockRow> = on_backend!(conn, |c| bind_filter!(
-        diesel::sql_query(knocks_sql.clone()),
-        campaign_id,
-        f
-    )
-    .load::<KnockRow>(c))?;
-    let mut out: BTreeMap<Option<String>, Figures> = BTreeMap::new();
-    for r in rows {
-        let e = out.entry(r.key).or_default();
-        e.attempts = r.attempts;
-        e.doors_knocked = r.doors;
-        e.contacts = r.contacts;
-        e.active_hours = r.hours;
-    }
-    let answers_sql = format!(
-        "SELECT {key} AS key, a.answer AS answer, COUNT(*) AS n
-           {KNOCK_JOINS}
-           JOIN knock_answers a ON a.campaign_id = k.campaign_id AND a.knock_id = k.id
-          WHERE {filter} AND a.question_key = 'support_id'
-          GROUP BY 1, 2"
-    );
-    let answers: Vec<AnswerRow> = on_backend!(conn, |c| bind_filter!(
-        diesel::sql_query(answers_sql.clone()),
-        campaign_id,
-        f
-    )
-    .load::<AnswerRow>(c))?;
-    for a in answers {
-        if let Ok(v @ 1..=5) = a.answer.parse::<usize>() {
-            out.entry(a.key).or_default().support_ids[v - 1] += a.n;
+    let split = crate::progress::split(f.from, f.to, zone);
+    let mut totals: BTreeMap<Option<String>, Totals> = BTreeMap::new();
+    if let Some(days) = split.days {
+        for row in tallies::read(conn, campaign_id, days, f)? {
+            let k = row.key;
+            let place = (k.walk_list_id, k.turf_id, row.region_id);
+            let key = group_key(group, k.day, place, k.user_id, k.cell);
+            totals.entry(key).or_default().add(k.day, &row.tally);
         }
     }
-    Ok(out)
+    for (from, to) in split.partial {
+        let window = Filter { from, to, ..*f };
+        add_knocks(conn, campaign_id, zone, group, &window, &mut totals)?;
+    }
+    Ok(into_figures(totals))
+}
+
+/// The figures counted from every knock of the window, in campaign time.
+fn knock_figures(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    zone: chrono_tz::Tz,
+    group: GroupBy,
+    f: &Filter,
+) -> QueryResult<BTreeMap<Option<String>, Figures>> {
+    let mut totals: BTreeMap<Option<String>, Totals> = BTreeMap::new();
+    add_knocks(conn, campaign_id, zone, group, f, &mut totals)?;
+    Ok(into_figures(totals))
 }
 
 /// Fills in the doors remaining of each group (none by day), adding the groups that

@@ -7,6 +7,7 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         created_at -> Timestamp,
+        time_zone -> Text,
     }
 }
 
@@ -311,6 +312,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    goals (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        region_id -> Nullable<BigInt>,
+        metric -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        target -> BigInt,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     export_codes (campaign_id, kind, local_key) {
         campaign_id -> BigInt,
         kind -> Text,
@@ -437,6 +452,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     knocks,
     knock_answers,
     export_codes,
+    goals,
     person_evidence,
     cell_evidence,
     score_rebuilds,

@@ -38,6 +38,7 @@ fn tally_params<'a>(
     let mut row = vec![
         Param::Int(campaign_id),
         Param::Date(key.day),
+        Param::Int(key.walk_list_id),
         Param::Int(key.turf_id),
         Param::Int(key.user_id),
         Param::Int(key.cell),
@@ -51,13 +52,41 @@ fn tally_params<'a>(
     row
 }
 
-const COLUMNS: &str = "campaign_id, day, turf_id, user_id, cell, attempts, contacts, \
-     support_1, support_2, support_3, support_4, support_5, hours, doors";
+const COLUMNS: &str = "campaign_id, day, walk_list_id, turf_id, user_id, cell, attempts, \
+     contacts, support_1, support_2, support_3, support_4, support_5, hours, doors";
+
+/// The answer counts of tallies, one row per (key, question, choice), as bound.
+fn answer_params<'a>(
+    campaign_id: i64,
+    tallies: impl Iterator<Item = (&'a TallyKey, &'a Tally)>,
+) -> Vec<Vec<Param<'a>>> {
+    let mut rows = Vec::new();
+    for (key, t) in tallies {
+        for ((question, answer), n) in &t.answers {
+            rows.push(vec![
+                Param::Int(campaign_id),
+                Param::Date(key.day),
+                Param::Int(key.walk_list_id),
+                Param::Int(key.user_id),
+                Param::Int(key.cell),
+                Param::Text(question),
+                Param::Text(answer),
+                Param::Int(*n),
+            ]);
+        }
+    }
+    rows
+}
+
+const ANSWER_COLUMNS: &str =
+    "campaign_id, day, walk_list_id, user_id, cell, question_key, answer, n";
 
 #[derive(QueryableByName)]
 struct StoredDoors {
     #[diesel(sql_type = Date)]
     day: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    walk_list_id: i64,
     #[diesel(sql_type = BigInt)]
     turf_id: i64,
     #[diesel(sql_type = BigInt)]
@@ -87,7 +116,7 @@ pub fn record(
         conn,
         &format!(
             "INSERT INTO progress_tallies ({COLUMNS}) VALUES {{values}}
-             ON CONFLICT (campaign_id, day, turf_id, user_id, cell) DO UPDATE SET
+             ON CONFLICT (campaign_id, day, walk_list_id, user_id, cell) DO UPDATE SET
                 attempts = progress_tallies.attempts + excluded.attempts,
                 contacts = progress_tallies.contacts + excluded.contacts,
                 support_1 = progress_tallies.support_1 + excluded.support_1,
@@ -96,7 +125,7 @@ pub fn record(
                 support_4 = progress_tallies.support_4 + excluded.support_4,
                 support_5 = progress_tallies.support_5 + excluded.support_5,
                 hours = progress_tallies.hours | excluded.hours
-             RETURNING day, turf_id, user_id, cell, doors"
+             RETURNING day, walk_list_id, turf_id, user_id, cell, doors"
         ),
         (campaign_id, now),
         added
@@ -108,6 +137,7 @@ pub fn record(
     for row in stored {
         let key = TallyKey {
             day: row.day,
+            walk_list_id: row.walk_list_id,
             turf_id: row.turf_id,
             user_id: row.user_id,
             cell: row.cell,
@@ -126,18 +156,28 @@ pub fn record(
         "UPDATE progress_tallies SET doors = v.column5
            FROM (VALUES {values}) AS v
           WHERE progress_tallies.campaign_id = {campaign} AND progress_tallies.day = v.column1
-            AND progress_tallies.turf_id = v.column2 AND progress_tallies.user_id = v.column3
-            AND progress_tallies.cell = v.column4",
+            AND progress_tallies.walk_list_id = v.column2
+            AND progress_tallies.user_id = v.column3 AND progress_tallies.cell = v.column4",
         (campaign_id, now),
         grown.iter().map(|(key, doors)| {
             vec![
                 Param::Date(key.day),
-                Param::Int(key.turf_id),
+                Param::Int(key.walk_list_id),
                 Param::Int(key.user_id),
                 Param::Int(key.cell),
                 Param::Bytes(doors),
             ]
         }),
+    )?;
+    update_from_values(
+        conn,
+        &format!(
+            "INSERT INTO progress_answers ({ANSWER_COLUMNS}) VALUES {{values}}
+             ON CONFLICT (campaign_id, day, walk_list_id, user_id, cell, question_key, answer)
+             DO UPDATE SET n = progress_answers.n + excluded.n"
+        ),
+        (campaign_id, now),
+        answer_params(campaign_id, added.iter()).into_iter(),
     )
 }
 
@@ -163,19 +203,23 @@ pub fn rebuild_in_pages(
     // with plans for an empty table: 500 s instead of seconds for a million on
     // PostgreSQL.
     super::refresh_statistics(conn, &["knocks", "knock_answers", "walk_lists", "doors"])?;
-    execute_bound(
-        conn,
-        "DELETE FROM progress_tallies WHERE campaign_id = {?}",
-        &[Param::Int(campaign_id)],
-    )?;
+    for table in ["progress_tallies", "progress_answers"] {
+        execute_bound(
+            conn,
+            &format!("DELETE FROM {table} WHERE campaign_id = {{?}}"),
+            &[Param::Int(campaign_id)],
+        )?;
+    }
+    let zone = super::campaigns::time_zone(conn, campaign_id)?;
     let everything = Filter::default();
     let mut tallies: BTreeMap<TallyKey, Tally> = BTreeMap::new();
     let mut after = Keyset::Id(None);
     loop {
-        let page = counted(conn, campaign_id, &everything, after, page_size)?;
+        let page = counted(conn, campaign_id, zone, &everything, after, page_size)?;
         for c in &page {
             let key = TallyKey {
                 day: c.knock.knocked_at.date(),
+                walk_list_id: c.walk_list_id,
                 turf_id: c.turf_id,
                 user_id: c.user_id,
                 cell: tally_cell(c.door_cell),
@@ -205,6 +249,12 @@ fn insert(
             .iter()
             .zip(&bytes)
             .map(|((key, t), b)| tally_params(campaign_id, key, t, b)),
+    )?;
+    update_from_values(
+        conn,
+        &format!("INSERT INTO progress_answers ({ANSWER_COLUMNS}) VALUES {{values}}"),
+        (campaign_id, super::now()),
+        answer_params(campaign_id, tallies.iter().map(|(k, t)| (k, t))).into_iter(),
     )?;
     Ok(tallies.len())
 }
@@ -239,6 +289,8 @@ pub struct TallyRow {
 struct RawTally {
     #[diesel(sql_type = Date)]
     day: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    walk_list_id: i64,
     #[diesel(sql_type = BigInt)]
     turf_id: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -310,7 +362,8 @@ pub fn read(
     let rows: Vec<RawTally> = load_bound(
         conn,
         &format!(
-            "SELECT pt.day, pt.turf_id, t.region_id, pt.user_id, pt.cell, pt.attempts,
+            "SELECT pt.day, pt.walk_list_id, pt.turf_id, t.region_id, pt.user_id, pt.cell,
+                    pt.attempts,
                     pt.contacts, pt.support_1, pt.support_2, pt.support_3, pt.support_4,
                     pt.support_5, pt.hours, pt.doors
                FROM progress_tallies pt
@@ -319,11 +372,34 @@ pub fn read(
         ),
         &params,
     )?;
+    let answers: Vec<RawAnswer> = load_bound(
+        conn,
+        &format!(
+            "SELECT pa.day, pa.walk_list_id, pa.user_id, pa.cell, pa.question_key, pa.answer,
+                    pa.n
+               FROM progress_answers pa
+               JOIN progress_tallies pt ON pt.campaign_id = pa.campaign_id
+                AND pt.day = pa.day AND pt.walk_list_id = pa.walk_list_id
+                AND pt.user_id = pa.user_id AND pt.cell = pa.cell
+               JOIN turfs t ON t.campaign_id = pt.campaign_id AND t.id = pt.turf_id
+              WHERE pt.campaign_id = {{?}}{conditions}"
+        ),
+        &params,
+    )?;
+    let mut by_key: BTreeMap<(NaiveDate, i64, i64, i64), core::Answers> = BTreeMap::new();
+    for a in answers {
+        *by_key
+            .entry((a.day, a.walk_list_id, a.user_id, a.cell))
+            .or_default()
+            .entry((a.question_key, a.answer))
+            .or_default() += a.n;
+    }
     rows.into_iter()
         .map(|r| {
             Ok(TallyRow {
                 key: TallyKey {
                     day: r.day,
+                    walk_list_id: r.walk_list_id,
                     turf_id: r.turf_id,
                     user_id: r.user_id,
                     cell: r.cell,
@@ -341,16 +417,38 @@ pub fn read(
                     ],
                     hours: u32::try_from(r.hours).unwrap_or(0),
                     doors: Tally::doors_from_bytes(&r.doors).map_err(corrupt)?,
+                    answers: by_key
+                        .remove(&(r.day, r.walk_list_id, r.user_id, r.cell))
+                        .unwrap_or_default(),
                 },
             })
         })
         .collect()
 }
 
-/// One knock as progress counts it, with where it falls.
+#[derive(QueryableByName)]
+struct RawAnswer {
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    walk_list_id: i64,
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = BigInt)]
+    cell: i64,
+    #[diesel(sql_type = Text)]
+    question_key: String,
+    #[diesel(sql_type = Text)]
+    answer: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// One knock as progress counts it, with where it falls; its time in campaign time.
 #[derive(Debug, Clone)]
 pub struct Counted {
     pub id: i64,
+    pub walk_list_id: i64,
     pub turf_id: i64,
     pub region_id: Option<i64>,
     pub user_id: i64,
@@ -366,6 +464,8 @@ struct CountedRow {
     #[diesel(sql_type = Timestamp)]
     knocked_at: NaiveDateTime,
     #[diesel(sql_type = BigInt)]
+    walk_list_id: i64,
+    #[diesel(sql_type = BigInt)]
     turf_id: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     region_id: Option<i64>,
@@ -377,6 +477,8 @@ struct CountedRow {
     door_id: i64,
     #[diesel(sql_type = Integer)]
     contacted: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    question_key: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     answer: Option<String>,
 }
@@ -392,7 +494,7 @@ pub enum Keyset {
 }
 
 /// Up to `limit` knocks within `f` (times included), in the order of `after` and after
-/// it, each with its support IDs.
+/// it, each with its support IDs and choice answers, its time in the campaign's `zone`.
 ///
 /// A time page starts after the stored time of the previous page's last knock, read
 /// by the query itself, never after a time bound from here: SQLite keeps times as text,
@@ -401,6 +503,7 @@ pub enum Keyset {
 pub fn counted(
     conn: &mut DbConnection,
     campaign_id: i64,
+    zone: chrono_tz::Tz,
     f: &Filter,
     after: Keyset,
     limit: usize,
@@ -442,13 +545,14 @@ pub fn counted(
         }
     };
     conditions.push_str(&scope_conditions(f, "wl.turf_id", "k.user_id", &mut params));
-    params.push(Param::Int(campaign_id));
+    params.extend([Param::Int(campaign_id), Param::Int(campaign_id)]);
     let rows: Vec<CountedRow> = load_bound(
         conn,
         &format!(
-            "SELECT p.id, p.knocked_at, p.turf_id, p.region_id, p.user_id, p.cell, p.door_id,
-                    p.contacted, a.answer
-               FROM (SELECT k.id, k.knocked_at, wl.turf_id, t.region_id, k.user_id, d.cell,
+            "SELECT p.id, p.knocked_at, p.walk_list_id, p.turf_id, p.region_id, p.user_id,
+                    p.cell, p.door_id, p.contacted, a.question_key, a.answer
+               FROM (SELECT k.id, k.knocked_at, k.walk_list_id, wl.turf_id, t.region_id,
+                            k.user_id, d.cell,
                             k.door_id,
                             CAST(CASE WHEN k.result = 'contacted' THEN 1 ELSE 0 END AS INTEGER)
                               AS contacted
@@ -460,35 +564,34 @@ pub fn counted(
                       ORDER BY {order_k}
                       LIMIT {limit}) p
                LEFT JOIN knock_answers a ON a.campaign_id = {{?}} AND a.knock_id = p.id
-                     AND a.question_key = 'support_id'
-              ORDER BY {order_p}"
+                     AND (a.question_key = 'support_id' OR a.question_key IN
+                          (SELECT q.key FROM questions q WHERE q.campaign_id = {{?}}
+                              AND q.kind IN ('single_choice', 'multiple_choice')))
+              ORDER BY {order_p}, a.person_id, a.question_key"
         ),
         &params,
     )?;
     let mut out: Vec<Counted> = Vec::new();
     for r in rows {
-        let support = r
-            .answer
-            .as_deref()
-            .and_then(|a| a.parse::<usize>().ok())
-            .filter(|a| (1..=5).contains(a));
         if out.last().is_none_or(|c| c.id != r.id) {
             out.push(Counted {
                 id: r.id,
+                walk_list_id: r.walk_list_id,
                 turf_id: r.turf_id,
                 region_id: r.region_id,
                 user_id: r.user_id,
                 door_cell: r.cell,
                 knock: CountedKnock {
                     door_id: r.door_id,
-                    knocked_at: r.knocked_at,
+                    knocked_at: core::local(zone, r.knocked_at),
                     contacted: r.contacted != 0,
-                    support_ids: [0; 5],
+                    ..CountedKnock::default()
                 },
             });
         }
-        if let (Some(answer), Some(c)) = (support, out.last_mut()) {
-            c.knock.support_ids[answer - 1] += 1;
+        if let (Some(question), Some(answer), Some(c)) = (r.question_key, r.answer, out.last_mut())
+        {
+            core::count_answer(&mut c.knock, &question, &answer);
         }
     }
     Ok(out)

@@ -7,12 +7,14 @@ mod page;
 mod password;
 mod role;
 mod text;
+mod when;
 
 pub use email::Email;
 pub use page::{MAX_PAGE_LIMIT, PageRequest};
 pub use password::NewPassword;
 pub use role::Role;
 pub use text::{DeviceToken, DisplayName, Platform};
+pub use when::When;
 
 /// A value that broke a rule: which input, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

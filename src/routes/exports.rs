@@ -5,17 +5,16 @@ use std::collections::BTreeMap;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
 use futures_util::stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::progress::scoped_filter;
+use super::progress::{Window, resolve};
 use super::store;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::progress::Filter;
-use crate::domain::Role;
+use crate::domain::{Role, When};
 use crate::error::ApiError;
 use crate::export::{self, cell_text, van_result};
 use crate::state::AppState;
@@ -26,8 +25,8 @@ const PAGE: i64 = 2000;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
+    from: Option<When>,
+    to: Option<When>,
     region_id: Option<i64>,
     turf_id: Option<i64>,
     /// Start the file with a UTF-8 byte order mark, for spreadsheet programs.
@@ -116,19 +115,19 @@ pub async fn knocks_csv(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    if let (Some(a), Some(b)) = (query.from, query.to)
-        && a >= b
-    {
-        return Err(ApiError::validation("from", "from must be before to"));
-    }
     let filter = Filter {
-        from: query.from.map(|t| t.naive_utc()),
-        to: query.to.map(|t| t.naive_utc()),
         region_id: query.region_id,
         turf_id: query.turf_id,
-        user_id: None,
+        ..Filter::default()
     };
-    let filter = store::run(&state.db, move |conn| scoped_filter(conn, &auth, filter)).await?;
+    let window = Window {
+        from: query.from,
+        to: query.to,
+    };
+    let filter = store::run(&state.db, move |conn| {
+        Ok(resolve(conn, &auth, filter, window)?.0)
+    })
+    .await?;
     let body = csv_stream(
         state.db.clone(),
         query.bom.unwrap_or(false),
@@ -342,24 +341,19 @@ pub async fn contacts_csv(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    if let (Some(a), Some(b)) = (query.from, query.to)
-        && a >= b
-    {
-        return Err(ApiError::validation("from", "from must be before to"));
-    }
     let filter = Filter {
-        from: query.from.map(|t| t.naive_utc()),
-        to: query.to.map(|t| t.naive_utc()),
         region_id: query.region_id,
         turf_id: query.turf_id,
-        user_id: None,
+        ..Filter::default()
     };
-    let (filter, codes) = store::run(&state.db, move |conn| {
-        let filter = scoped_filter(conn, &auth, filter)?;
-        Ok((
-            filter,
-            std::sync::Arc::new(db::exports::codes(conn, auth.campaign_id)?),
-        ))
+    let window = Window {
+        from: query.from,
+        to: query.to,
+    };
+    let (filter, codes, zone) = store::run(&state.db, move |conn| {
+        let (filter, zone) = resolve(conn, &auth, filter, window)?;
+        let codes = std::sync::Arc::new(db::exports::codes(conn, auth.campaign_id)?);
+        Ok((filter, codes, zone))
     })
     .await?;
     let body = csv_stream(
@@ -413,7 +407,10 @@ pub async fn contacts_csv(
                         .collect()
                 };
                 let knock = export::ContactKnock {
-                    date: k.knocked_at.date().format("%Y-%m-%d").to_string(),
+                    date: crate::progress::local(zone, k.knocked_at)
+                        .date()
+                        .format("%Y-%m-%d")
+                        .to_string(),
                     result: &k.result,
                     people,
                     answers: answer_texts
@@ -490,8 +487,8 @@ pub async fn canvasses(
 pub struct FeedQuery {
     limit: Option<i64>,
     after: Option<i64>,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
+    from: Option<When>,
+    to: Option<When>,
     region_id: Option<i64>,
     turf_id: Option<i64>,
 }
@@ -510,20 +507,17 @@ pub async fn canvass_feed(
         after: query.after,
     }
     .page()?;
-    if let (Some(a), Some(b)) = (query.from, query.to)
-        && a >= b
-    {
-        return Err(ApiError::validation("from", "from must be before to"));
-    }
     let filter = Filter {
-        from: query.from.map(|t| t.naive_utc()),
-        to: query.to.map(|t| t.naive_utc()),
         region_id: query.region_id,
         turf_id: query.turf_id,
-        user_id: None,
+        ..Filter::default()
+    };
+    let window = Window {
+        from: query.from,
+        to: query.to,
     };
     let items = store::run(&state.db, move |conn| {
-        let filter = scoped_filter(conn, &auth, filter)?;
+        let (filter, _) = resolve(conn, &auth, filter, window)?;
         let after = page.after.unwrap_or(0);
         let rows = db::progress::export_page(conn, auth.campaign_id, &filter, after, page.fetch())?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

@@ -3,8 +3,10 @@
 
 mod audit;
 mod auth;
+mod campaign;
 mod experiments;
 mod exports;
+mod goals;
 mod health;
 mod imports;
 mod knocks;
@@ -62,6 +64,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/me/devices", me::list_devices),
         ep(M::POST, "/api/v1/me/devices", me::register_device),
         ep(M::DELETE, "/api/v1/me/devices/{token}", me::delete_device),
+        ep(M::GET, "/api/v1/campaign", campaign::get),
+        ep(M::PATCH, "/api/v1/campaign", campaign::update),
         ep(M::GET, "/api/v1/regions", regions::list),
         ep(M::POST, "/api/v1/regions", regions::create),
         ep(M::GET, "/api/v1/regions/{id}", regions::get),
@@ -119,10 +123,17 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/progress", progress::progress),
         ep(M::GET, "/api/v1/progress/heatmap", progress::heatmap),
         ep(M::GET, "/api/v1/leaderboard", progress::leaderboard),
+        ep(M::GET, "/api/v1/goals", goals::list),
+        ep(M::POST, "/api/v1/goals", goals::create),
+        ep(M::DELETE, "/api/v1/goals/{id}", goals::delete),
         ep(M::GET, "/api/v1/quality-flags", progress::quality_flags),
         ep(M::GET, "/api/v1/exports/knocks.csv", exports::knocks_csv),
         ep(M::GET, "/api/v1/exports/people.csv", exports::people_csv),
-        ep(M::GET, "/api/v1/exports/contacts.csv", exports::contacts_csv),
+        ep(
+            M::GET,
+            "/api/v1/exports/contacts.csv",
+            exports::contacts_csv,
+        ),
         ep(M::GET, "/api/v1/export-codes", exports::get_codes),
         ep(M::PUT, "/api/v1/export-codes", exports::put_codes),
         ep(M::GET, "/api/v1/canvasses", exports::canvass_feed),

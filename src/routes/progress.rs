@@ -3,7 +3,10 @@
 //! see that region; admins see all; volunteers see only their own figures.
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -12,7 +15,7 @@ use crate::auth::AuthUser;
 use crate::db::names::{self, Named};
 use crate::db::progress::{Figures, Filter, GroupBy};
 use crate::db::{self, DbConnection};
-use crate::domain::Role;
+use crate::domain::{Role, When};
 use crate::error::ApiError;
 use crate::progress::{VolunteerRate, unusual_contact_rates};
 use crate::spatial::{cells, tiling};
@@ -23,10 +26,36 @@ use crate::state::AppState;
 pub struct ProgressQuery {
     group_by: Option<String>,
     resolution: Option<u8>,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
+    from: Option<When>,
+    to: Option<When>,
     region_id: Option<i64>,
     turf_id: Option<i64>,
+}
+
+/// A time window as asked: instants, or campaign wall-clock times.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    pub from: Option<When>,
+    pub to: Option<When>,
+}
+
+/// The filter with the window read in the campaign's time zone and the caller's scope
+/// applied (see [`scoped_filter`]), and the zone.
+pub fn resolve(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    mut f: Filter,
+    window: Window,
+) -> Result<(Filter, Tz), ApiError> {
+    let zone = db::campaigns::time_zone(conn, auth.campaign_id)?;
+    f.from = window.from.map(|w| w.utc(zone));
+    f.to = window.to.map(|w| w.utc(zone));
+    if let (Some(a), Some(b)) = (f.from, f.to)
+        && a >= b
+    {
+        return Err(ApiError::validation("from", "from must be before to"));
+    }
+    Ok((scoped_filter(conn, auth, f)?, zone))
 }
 
 #[derive(Debug, Serialize)]
@@ -41,6 +70,8 @@ pub struct Row {
     pub contact_rate: Option<f64>,
     /// Support IDs by answer: "1" (strong support) … "5" (strong oppose).
     pub support_ids: serde_json::Map<String, Value>,
+    /// Answers to the campaign's choice questions: question key → choice → count.
+    pub questions: BTreeMap<String, BTreeMap<String, i64>>,
     pub doors_remaining: Option<i64>,
     /// Attempts per hour in which the group knocked at all.
     pub pace_per_hour: Option<f64>,
@@ -58,6 +89,15 @@ pub(super) fn row(key: Value, f: &Figures) -> Row {
         support_ids: (1..=5)
             .map(|i| (i.to_string(), Value::from(f.support_ids[i - 1])))
             .collect(),
+        questions: {
+            let mut q: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+            for ((question, choice), n) in &f.answers {
+                q.entry(question.clone())
+                    .or_default()
+                    .insert(choice.clone(), *n);
+            }
+            q
+        },
         doors_remaining: f.doors_remaining,
         pace_per_hour: ratio(f.attempts, f.active_hours),
     }
@@ -90,39 +130,37 @@ pub fn scoped_filter(
     Ok(f)
 }
 
-fn parse_query(q: &ProgressQuery) -> Result<(GroupBy, Filter), ApiError> {
+fn parse_query(q: &ProgressQuery) -> Result<(GroupBy, Filter, Window), ApiError> {
     let resolution = q.resolution.unwrap_or(8);
     // Finer than 11 (about 2,000 m²) would be a row per door, not a picture.
     if resolution > 11 {
         return Err(ApiError::validation("resolution", "resolution is 0 to 11"));
     }
     let group = match q.group_by.as_deref().unwrap_or("turf") {
+        "campaign" => GroupBy::Campaign,
         "region" => GroupBy::Region,
         "turf" => GroupBy::Turf,
+        "walk_list" => GroupBy::WalkList,
         "volunteer" => GroupBy::Volunteer,
         "day" => GroupBy::Day,
         "cell" => GroupBy::Cell(resolution),
         _ => {
             return Err(ApiError::validation(
                 "group_by",
-                "group_by is one of region, turf, volunteer, day, cell",
+                "group_by is one of campaign, region, turf, walk_list, volunteer, day, cell",
             ));
         }
     };
-    let naive = |t: Option<DateTime<Utc>>| t.map(|t| t.naive_utc());
-    if let (Some(a), Some(b)) = (q.from, q.to)
-        && a >= b
-    {
-        return Err(ApiError::validation("from", "from must be before to"));
-    }
     Ok((
         group,
         Filter {
-            from: naive(q.from),
-            to: naive(q.to),
             region_id: q.region_id,
             turf_id: q.turf_id,
-            user_id: None,
+            ..Filter::default()
+        },
+        Window {
+            from: q.from,
+            to: q.to,
         },
     ))
 }
@@ -130,7 +168,7 @@ fn parse_query(q: &ProgressQuery) -> Result<(GroupBy, Filter), ApiError> {
 fn key_value(group: GroupBy, key: Option<String>) -> Value {
     let Some(key) = key else { return Value::Null };
     match group {
-        GroupBy::Day => Value::from(key),
+        GroupBy::Day | GroupBy::Campaign => Value::from(key),
         GroupBy::Cell(_) => key
             .parse::<i64>()
             .ok()
@@ -145,9 +183,9 @@ pub async fn progress(
     auth: AuthUser,
     query: web::Query<ProgressQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (group, filter) = parse_query(&query)?;
-    let items = store::run(&state.db, move |conn| {
-        let filter = scoped_filter(conn, &auth, filter)?;
+    let (group, filter, window) = parse_query(&query)?;
+    let (items, zone) = store::run(&state.db, move |conn| {
+        let (filter, zone) = resolve(conn, &auth, filter, window)?;
         let mut rows: Vec<Row> = db::progress::figures(conn, auth.campaign_id, group, &filter)?
             .into_iter()
             .map(|(k, f)| row(key_value(group, k), &f))
@@ -160,8 +198,9 @@ pub async fn progress(
         let named = match group {
             GroupBy::Region => Some(Named::Region),
             GroupBy::Turf => Some(Named::Turf),
+            GroupBy::WalkList => Some(Named::WalkList),
             GroupBy::Volunteer => Some(Named::User),
-            GroupBy::Day | GroupBy::Cell(_) => None,
+            GroupBy::Campaign | GroupBy::Day | GroupBy::Cell(_) => None,
         };
         if let Some(kind) = named {
             let names = names::of(
@@ -174,11 +213,12 @@ pub async fn progress(
                 r.name = r.key.as_i64().and_then(|id| names.get(&id).cloned());
             }
         }
-        Ok(rows)
+        Ok((rows, zone))
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({
         "group_by": query.group_by.as_deref().unwrap_or("turf"),
+        "time_zone": zone.name(),
         "items": items,
     })))
 }
@@ -199,9 +239,9 @@ pub async fn heatmap(
             "the heatmap is always by cell",
         ));
     }
-    let (_, filter) = parse_query(&query)?;
+    let (_, filter, window) = parse_query(&query)?;
     let features = store::run(&state.db, move |conn| {
-        let filter = scoped_filter(conn, &auth, filter)?;
+        let (filter, _) = resolve(conn, &auth, filter, window)?;
         let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Cell(resolution), &filter)?;
         let mut features = Vec::new();
         for (key, f) in rows {
@@ -236,12 +276,13 @@ pub async fn leaderboard(
     auth: AuthUser,
     _query: web::Query<LeaderboardQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = Utc::now().naive_utc();
-    let monday: NaiveDateTime = (now.date()
-        - chrono::Duration::days(i64::from(now.weekday().num_days_from_monday())))
-    .and_hms_opt(0, 0, 0)
-    .unwrap_or(now);
-    let items = store::run(&state.db, move |conn| {
+    let (items, monday, zone) = store::run(&state.db, move |conn| {
+        let zone = db::campaigns::time_zone(conn, auth.campaign_id)?;
+        let today = crate::progress::local(zone, Utc::now().naive_utc()).date();
+        let monday = crate::progress::day_start(
+            zone,
+            today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday())),
+        );
         let filter = scoped_filter(
             conn,
             &auth,
@@ -272,10 +313,14 @@ pub async fn leaderboard(
             }));
         }
         items.sort_by_key(|i| std::cmp::Reverse(i["doors"].as_i64().unwrap_or(0)));
-        Ok(items)
+        Ok((items, monday, zone))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "since": monday.and_utc(), "items": items })))
+    Ok(HttpResponse::Ok().json(json!({
+        "since": monday.and_utc(),
+        "time_zone": zone.name(),
+        "items": items,
+    })))
 }
 
 /// Most doors one volunteer plausibly knocks in an hour.
@@ -284,8 +329,8 @@ pub const MAX_DOORS_PER_HOUR: i64 = 30;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlagsQuery {
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
+    from: Option<When>,
+    to: Option<When>,
     region_id: Option<i64>,
     turf_id: Option<i64>,
 }
@@ -306,9 +351,9 @@ pub async fn quality_flags(
         region_id: query.region_id,
         turf_id: query.turf_id,
     };
-    let (_, filter) = parse_query(&q)?;
+    let (_, filter, window) = parse_query(&q)?;
     let body = store::run(&state.db, move |conn| {
-        let filter = scoped_filter(conn, &auth, filter)?;
+        let (filter, _) = resolve(conn, &auth, filter, window)?;
         let far = db::progress::far_knocks(conn, auth.campaign_id, &filter, 200)?;
         let busy = db::progress::busy_hours(conn, auth.campaign_id, &filter, MAX_DOORS_PER_HOUR)?;
         let per_volunteer =

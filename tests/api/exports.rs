@@ -250,10 +250,16 @@ async fn exports_go_back_into_the_voter_file_with_the_campaigns_codes() {
         }
     }
     assert_eq!(seen.len(), 2);
-    let contacted = seen.iter().find(|c| c["status_code"] == "contacted").unwrap();
+    let contacted = seen
+        .iter()
+        .find(|c| c["status_code"] == "contacted")
+        .unwrap();
     assert_eq!(contacted["success"], true);
     assert_eq!(contacted["target"], json!([spoken]));
     assert_eq!(contacted["answers"][0]["person"], json!(spoken));
     assert_eq!(contacted["answers"][0]["responses"], json!(["2"]));
-    assert!(seen.iter().any(|c| c["status_code"] == "not_home" && c["success"] == false));
+    assert!(
+        seen.iter()
+            .any(|c| c["status_code"] == "not_home" && c["success"] == false)
+    );
 }

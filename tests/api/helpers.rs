@@ -260,3 +260,8 @@ pub async fn assert_error(res: Response, status: u16, code: &str) -> Value {
     assert!(body["error"].get("details").is_some(), "body: {body}");
     body
 }
+
+/// Today's date in a time zone.
+pub fn ny_today(zone: chrono_tz::Tz) -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&zone).date_naive()
+}

@@ -840,7 +840,15 @@ async fn tallied_progress_equals_counting_the_knocks_over_any_window() {
     let mut seen = BTreeSet::new();
     let mut after = tallies::Keyset::Time(None);
     for _ in 0..=total {
-        let page = tallies::counted(&mut conn, app.campaign_id, &hour, after, 3).unwrap();
+        let page = tallies::counted(
+            &mut conn,
+            app.campaign_id,
+            chrono_tz::Tz::UTC,
+            &hour,
+            after,
+            3,
+        )
+        .unwrap();
         for c in &page {
             assert!(seen.insert(c.id), "knock {} read twice", c.id);
         }
@@ -1424,4 +1432,359 @@ async fn a_nul_in_a_note_never_keeps_a_phone_from_syncing() {
             "{err}"
         );
     }
+}
+
+#[tokio::test]
+async fn days_weeks_and_windows_are_in_campaign_time() {
+    use chrono::{Datelike, TimeZone};
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let ny = chrono_tz::Tz::America__New_York;
+    // Only an admin sets the zone, and only to a real one.
+    assert_error(
+        app.patch(
+            "/api/v1/campaign",
+            &volunteer,
+            json!({ "time_zone": "America/New_York" }),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.patch(
+            "/api/v1/campaign",
+            &organizer,
+            json!({ "time_zone": "Mars/Olympus" }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let campaign = json_with(
+        app.patch(
+            "/api/v1/campaign",
+            &organizer,
+            json!({ "time_zone": "America/New_York" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(campaign["time_zone"], "America/New_York");
+    assert_eq!(
+        json_with(app.get("/api/v1/campaign", &volunteer).await, 200).await["time_zone"],
+        "America/New_York"
+    );
+    // The list is older than the evening in question.
+    {
+        use groundswell::db::schema::walk_lists;
+        diesel::update(walk_lists::table)
+            .set(
+                walk_lists::created_at
+                    .eq(chrono::Utc::now().naive_utc() - chrono::Duration::days(4)),
+            )
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    json_with(
+        app.post(
+            "/api/v1/questions",
+            Some(&organizer),
+            json!({ "key": "issue", "kind": "single_choice", "text": "What matters most?",
+                    "answers": [{ "value": "transport", "label": "Transport" },
+                                { "value": "housing", "label": "Housing" }] }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // An evening shift in New York two days ago: 23:30 and, after midnight, 00:30;
+    // both fall on the same UTC day.
+    let today = crate::helpers::ny_today(ny);
+    let day = today - chrono::Duration::days(2);
+    let next = day + chrono::Duration::days(1);
+    let at = |d: chrono::NaiveDate, h: u32, m: u32| {
+        ny.from_local_datetime(&d.and_hms_opt(h, m, 0).unwrap())
+            .earliest()
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let (late, after_midnight) = (at(day, 23, 30), at(next, 0, 30));
+    assert_eq!(late.date_naive(), after_midnight.date_naive());
+    let mut first = knock(&list, 0, "contacted", 0);
+    first["knocked_at"] = json!(late.to_rfc3339());
+    first["people"] = json!([{ "person_id": person(&list, 0),
+                               "answers": { "support_id": 1, "issue": "transport" } }]);
+    let mut second = knock(&list, 1, "not_home", 0);
+    second["knocked_at"] = json!(after_midnight.to_rfc3339());
+    assert_eq!(sync(&app, &volunteer, &[first, second]).await["created"], 2);
+
+    let days = |body: &Value| -> Vec<(String, i64)> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["key"].as_str().unwrap().to_owned(),
+                    r["attempts"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let by_day = json_with(
+        app.get("/api/v1/progress?group_by=day", &organizer).await,
+        200,
+    )
+    .await;
+    assert_eq!(by_day["time_zone"], "America/New_York");
+    assert_eq!(
+        days(&by_day),
+        vec![(day.to_string(), 1), (next.to_string(), 1)]
+    );
+    // A window without an offset is campaign time; with one, it is what it says.
+    let local = json_with(
+        app.get(
+            &format!(
+                "/api/v1/progress?group_by=day&from={next}&to={}",
+                next + chrono::Duration::days(1)
+            ),
+            &organizer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(days(&local), vec![(next.to_string(), 1)]);
+    let utc_midnight = format!("{}T00:00:00Z", late.date_naive());
+    let utc = json_with(
+        app.get(
+            &format!("/api/v1/progress?group_by=volunteer&from={utc_midnight}"),
+            &organizer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(utc["items"][0]["attempts"], 2, "{utc}");
+    let evening = json_with(
+        app.get(
+            &format!("/api/v1/progress?group_by=volunteer&from={day}T23:00&to={next}T01:00"),
+            &organizer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(evening["items"][0]["attempts"], 2, "{evening}");
+    assert_error(
+        app.get("/api/v1/progress?from=last%20tuesday", &organizer)
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    // By walk list, with its name and the answers to the campaign's questions.
+    let by_list = json_with(
+        app.get("/api/v1/progress?group_by=walk_list", &organizer)
+            .await,
+        200,
+    )
+    .await;
+    let row = &by_list["items"][0];
+    assert_eq!(row["key"], list["id"]);
+    assert_eq!(row["name"], list["name"]);
+    assert_eq!(row["attempts"], 2);
+    assert_eq!(row["questions"]["issue"]["transport"], 1, "{row}");
+    assert_eq!(row["support_ids"]["1"], 1);
+    // The leaderboard's week starts on Monday at midnight in New York.
+    let board = json_with(app.get("/api/v1/leaderboard", &organizer).await, 200).await;
+    let since = chrono::DateTime::parse_from_rfc3339(board["since"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&ny);
+    assert_eq!(since.time(), chrono::NaiveTime::MIN, "{board}");
+    assert_eq!(since.weekday(), chrono::Weekday::Mon);
+    assert!(today - since.date_naive() < chrono::Duration::days(7));
+    // Back to UTC: the tallies follow, and the evening is one UTC day.
+    json_with(
+        app.patch(
+            "/api/v1/campaign",
+            &organizer,
+            json!({ "time_zone": "UTC" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let by_day = json_with(
+        app.get("/api/v1/progress?group_by=day", &organizer).await,
+        200,
+    )
+    .await;
+    assert_eq!(days(&by_day), vec![(late.date_naive().to_string(), 2)]);
+}
+
+#[tokio::test]
+async fn goals_show_what_is_done_and_the_pace_needed() {
+    let Canvass {
+        app,
+        organizer: admin,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let today = chrono::Utc::now().date_naive();
+    let range = (
+        today - chrono::Duration::days(1),
+        today + chrono::Duration::days(8),
+    );
+    let goal = |metric: &str, target: i64| json!({ "metric": metric, "starts_on": range.0, "ends_on": range.1, "target": target });
+    assert_error(
+        app.post("/api/v1/goals", Some(&volunteer), goal("doors", 100))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    for bad in [
+        json!({ "metric": "hugs", "starts_on": range.0, "ends_on": range.1, "target": 5 }),
+        json!({ "metric": "doors", "starts_on": range.1, "ends_on": range.0, "target": 5 }),
+        json!({ "metric": "doors", "starts_on": range.0, "ends_on": range.1, "target": 0 }),
+        json!({ "metric": "doors", "starts_on": range.0, "ends_on": range.1, "target": 5, "region_id": 999_999 }),
+    ] {
+        assert_error(
+            app.post("/api/v1/goals", Some(&admin), bad).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+    }
+    let doors = json_with(
+        app.post("/api/v1/goals", Some(&admin), goal("doors", 100))
+            .await,
+        201,
+    )
+    .await;
+    let contacts = json_with(
+        app.post("/api/v1/goals", Some(&admin), goal("contacts", 1))
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        (doors["done"].as_i64(), doors["remaining"].as_i64()),
+        (Some(0), Some(100))
+    );
+
+    // Three doors today, one of them a conversation.
+    let knocks: Vec<Value> = (0..3)
+        .map(|i| {
+            knock(
+                &list,
+                i,
+                if i == 0 { "contacted" } else { "not_home" },
+                10 + i as i64,
+            )
+        })
+        .collect();
+    assert_eq!(sync(&app, &volunteer, &knocks).await["created"], 3);
+    let goals = json_with(app.get("/api/v1/goals", &admin).await, 200).await;
+    let by_id = |id: &Value| {
+        goals["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| &g["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let d = by_id(&doors["id"]);
+    assert_eq!(
+        (d["done"].as_i64(), d["remaining"].as_i64()),
+        (Some(3), Some(97)),
+        "{d}"
+    );
+    let (elapsed, left) = (
+        d["days_elapsed"].as_f64().unwrap(),
+        d["days_left"].as_f64().unwrap(),
+    );
+    assert!(
+        (1.0..=2.0).contains(&elapsed) && (8.0..=9.0).contains(&left),
+        "{d}"
+    );
+    let needed = d["pace_needed_per_day"].as_f64().unwrap();
+    assert!((needed - 97.0 / left).abs() < 0.2, "{d}");
+    assert!(d["pace_achieved_per_day"].as_f64().unwrap() < needed);
+    assert_eq!(d["on_track"], false);
+    let c = by_id(&contacts["id"]);
+    assert_eq!(
+        (c["done"].as_i64(), c["remaining"].as_i64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(c["on_track"], true);
+    assert!(c["pace_needed_per_day"].is_null());
+
+    // A director of a region sets and sees goals only there.
+    let (director_id, director) = app.user_with_role(Role::Director).await;
+    let region = json_with(
+        app.post(
+            "/api/v1/regions",
+            Some(&admin),
+            json!({ "name": "Unterland" }),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .clone();
+    json_with(
+        app.patch(
+            &format!("/api/v1/users/{director_id}"),
+            &admin,
+            json!({ "region_id": region }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_error(
+        app.post("/api/v1/goals", Some(&director), goal("doors", 10))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let mut own = goal("doors", 10);
+    own["region_id"] = region.clone();
+    let own = json_with(app.post("/api/v1/goals", Some(&director), own).await, 201).await;
+    assert_eq!(own["done"], 0, "no knock in that region");
+    let seen = json_with(app.get("/api/v1/goals", &director).await, 200).await;
+    let ids: Vec<&Value> = seen["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| &g["id"])
+        .collect();
+    assert_eq!(ids, vec![&own["id"]]);
+    assert_error(
+        app.delete(&format!("/api/v1/goals/{}", doors["id"]), &director)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let res = app
+        .delete(&format!("/api/v1/goals/{}", doors["id"]), &admin)
+        .await;
+    assert_eq!(res.status(), 204);
+    let left = json_with(app.get("/api/v1/goals", &admin).await, 200).await;
+    assert_eq!(left["items"].as_array().unwrap().len(), 2);
 }
