@@ -70,21 +70,9 @@ impl Codes {
     }
 }
 
-/// The result name VAN uses for each of our result codes.
+/// The result name VAN uses for one of our result codes (empty for an unknown code).
 pub fn van_result(result: &str) -> &'static str {
-    match result {
-        "contacted" => "Canvassed",
-        "not_home" => "Not Home",
-        "come_back" => "Come Back",
-        "refused" => "Refused",
-        "hostile" => "Hostile",
-        "moved" => "Moved",
-        "deceased" => "Deceased",
-        "language_barrier" => "Language Barrier",
-        "inaccessible" => "Inaccessible",
-        "wrong_address" => "Wrong Address",
-        _ => "",
-    }
+    crate::knock::KnockResult::parse(result).map_or("", crate::knock::KnockResult::van_name)
 }
 
 /// Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, return) gets a

@@ -24,4 +24,5 @@ pub mod spatial;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod voter_file;
 pub mod walk;

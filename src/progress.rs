@@ -49,6 +49,18 @@ pub fn day_start(zone: Tz, day: NaiveDate) -> NaiveDateTime {
 /// parents of it; finer ones are counted from the knocks themselves.
 pub const TALLY_RESOLUTION: u8 = 9;
 
+/// Which knocks count: a time window `[from, to)` (UTC, either end open) and, when
+/// given, one region, turf or volunteer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter {
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub region_id: Option<i64>,
+    pub turf_id: Option<i64>,
+    /// Only this volunteer's knocks (and lists).
+    pub user_id: Option<i64>,
+}
+
 /// What one knock adds to progress.
 #[derive(Debug, Clone, Default)]
 pub struct CountedKnock {

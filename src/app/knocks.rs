@@ -16,7 +16,7 @@ use super::{Actor, AppError};
 use crate::db::knocks::{Effects, NewKnock};
 use crate::db::{self, DbConnection, DbPool, QueryError, StoreError};
 use crate::domain::Role;
-use crate::knock::{self, KnockInput, LocationQuality, Question, QuestionKind};
+use crate::knock::{self, KnockInput, KnockResult, LocationQuality, Question, QuestionKind};
 use crate::progress::{CountedKnock, TallyKey};
 use crate::routing;
 
@@ -137,7 +137,7 @@ impl Known {
             }
         }
         let unnamed = |k: &KnockInput| {
-            (matches!(k.result.as_str(), "moved" | "deceased") && k.people.is_empty())
+            (k.result().is_some_and(KnockResult::flags_people) && k.people.is_empty())
                 .then_some(k.walk_list_id)
         };
         for list_id in distinct(unnamed) {
@@ -154,6 +154,7 @@ impl Known {
 struct Accepted<'a> {
     index: usize,
     input: &'a KnockInput,
+    result: KnockResult,
     client_id: String,
     hash: String,
     /// The list whose stop it counts on (the door's list now).
@@ -191,6 +192,9 @@ fn check<'a>(
         now,
     } = *checks;
     k.check(now)?;
+    let result = k
+        .result()
+        .ok_or_else(|| format!("unknown result {:?}", k.result))?;
     let Some(&(list_created_at, allowed)) = known.lists.get(&k.walk_list_id) else {
         return Err(format!("unknown walk list {}", k.walk_list_id));
     };
@@ -248,18 +252,19 @@ fn check<'a>(
         LocationQuality::grade(distance_m, k.location.and_then(|l| l.accuracy_m)).as_str();
     let named: Vec<i64> = k.people.iter().map(|p| p.person_id).collect();
     // Moved or deceased without names concerns the people the list names at the door.
-    let flagged: Vec<i64> = match k.result.as_str() {
-        "moved" | "deceased" if named.is_empty() => known
+    let flagged: Vec<i64> = match result.flags_people() {
+        true if named.is_empty() => known
             .listed
             .get(&(k.walk_list_id, k.door_id))
             .cloned()
             .unwrap_or_default(),
-        "moved" | "deceased" => named.clone(),
-        _ => Vec::new(),
+        true => named.clone(),
+        false => Vec::new(),
     };
     Ok(Accepted {
         index,
         input: k,
+        result,
         client_id,
         hash,
         counted_list: moved_to.unwrap_or(k.walk_list_id),
@@ -349,7 +354,7 @@ fn store_batch(
             user_id: actor.user_id,
             walk_list_id: a.input.walk_list_id,
             door_id: a.input.door_id,
-            result: &a.input.result,
+            result: a.result.code(),
             notes: a.input.notes.as_deref().unwrap_or(""),
             people: &a.named,
             script_id: a.input.script_id,
@@ -390,7 +395,7 @@ fn store_batch(
     let contacted: Vec<&[i64]> = scored
         .iter()
         .map(|(_, a)| {
-            if a.input.result == "contacted" {
+            if a.result.is_contact() {
                 a.named.as_slice()
             } else {
                 &[]
@@ -403,8 +408,8 @@ fn store_batch(
         .map(|(&(_, a), contacted)| Effects {
             walk_list_id: a.counted_list,
             door_id: a.input.door_id,
-            result: &a.input.result,
-            finished: knock::is_final(&a.input.result).unwrap_or(false),
+            result: a.result,
+            finished: a.result.finishes_door(),
             knocked_at: a.input.knocked_at_naive(),
             contacted,
             flagged: &a.flagged,
@@ -419,7 +424,7 @@ fn store_batch(
         .map(|&(id, a)| db::scores::KnockFacts {
             knock_id: id,
             door_cell: a.door_cell,
-            result: &a.input.result,
+            result: a.result.code(),
             answered: &a.support_ids,
             residents: &a.residents,
         })
@@ -447,7 +452,7 @@ fn store_batch(
             let mut k = CountedKnock {
                 door_id: a.input.door_id,
                 knocked_at,
-                contacted: a.input.result == "contacted",
+                contacted: a.result.is_contact(),
                 ..CountedKnock::default()
             };
             for (_, question, answer) in &a.answers {

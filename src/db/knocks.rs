@@ -10,6 +10,7 @@ use super::DbConnection;
 use super::people::on_backend;
 use super::schema::{doors, knock_answers, knocks, people, questions, walk_list_stops, walk_lists};
 use super::values::{Param, update_from_values};
+use crate::knock::KnockResult;
 
 /// A knock to store, already checked.
 pub struct NewKnock<'a> {
@@ -182,7 +183,7 @@ pub struct Effects<'a> {
     /// to another since the phone got it.
     pub walk_list_id: i64,
     pub door_id: i64,
-    pub result: &'a str,
+    pub result: KnockResult,
     pub finished: bool,
     pub knocked_at: NaiveDateTime,
     /// People spoken to (their last contact moves).
@@ -206,7 +207,7 @@ pub fn apply_effects(
     let mut hostile: BTreeSet<i64> = BTreeSet::new();
     let (mut moved, mut deceased): (BTreeSet<i64>, BTreeSet<i64>) = Default::default();
     // (list, door) → the stop's last result: the latest knock, the later one on a tie.
-    let mut stop_last: BTreeMap<(i64, i64), (&str, NaiveDateTime)> = BTreeMap::new();
+    let mut stop_last: BTreeMap<(i64, i64), (KnockResult, NaiveDateTime)> = BTreeMap::new();
     let mut finished: BTreeSet<(i64, i64)> = BTreeSet::new();
     let later = |map: &mut BTreeMap<i64, NaiveDateTime>, key, at| {
         let last = map.entry(key).or_insert(at);
@@ -218,11 +219,11 @@ pub fn apply_effects(
             later(&mut person_last, p, e.knocked_at);
         }
         match e.result {
-            "hostile" => {
+            KnockResult::Hostile => {
                 hostile.insert(e.door_id);
             }
-            "moved" => moved.extend(e.flagged),
-            "deceased" => deceased.extend(e.flagged),
+            KnockResult::Moved => moved.extend(e.flagged),
+            KnockResult::Deceased => deceased.extend(e.flagged),
             _ => {}
         }
         let stop = (e.walk_list_id, e.door_id);
@@ -310,7 +311,7 @@ pub fn apply_effects(
             vec![
                 Param::Int(list),
                 Param::Int(door),
-                Param::Text(result),
+                Param::Text(result.code()),
                 Param::Time(Some(at)),
                 Param::Bool(finished.contains(&(list, door))),
             ]

@@ -11,7 +11,7 @@ use diesel::sqlite::Sqlite;
 
 use super::DbConnection;
 use super::schema::{doors, people};
-use crate::import::row::PersonRecord;
+use crate::voter_file::row::PersonRecord;
 
 /// Runs the same diesel code on whichever connection is live. Needed where the
 /// multi-backend connection cannot express a query (batch inserts, ON CONFLICT) although

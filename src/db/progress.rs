@@ -31,16 +31,8 @@ pub enum GroupBy {
     Cell(u8),
 }
 
-/// Which knocks count.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Filter {
-    pub from: Option<NaiveDateTime>,
-    pub to: Option<NaiveDateTime>,
-    pub region_id: Option<i64>,
-    pub turf_id: Option<i64>,
-    /// Only this volunteer's knocks (and lists).
-    pub user_id: Option<i64>,
-}
+/// Which knocks count (defined with the rules in [`crate::progress`]).
+pub use crate::progress::Filter;
 
 /// The figures of one group.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -9,9 +9,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Date, Integer, Nullable, Text, Timestamp};
 
 use super::DbConnection;
-use super::progress::Filter;
 use super::values::{Param, execute_bound, load_bound, load_from_values, update_from_values};
-use crate::progress::{self as core, CountedKnock, TALLY_RESOLUTION, Tally, TallyKey};
+use crate::progress::{self as core, CountedKnock, Filter, TALLY_RESOLUTION, Tally, TallyKey};
 
 /// Knocks read per query when counting from the knocks themselves.
 pub const PAGE: usize = 10_000;

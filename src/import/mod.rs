@@ -5,8 +5,7 @@
 //! Reading and checking run on a thread of their own, one batch ahead of the writes:
 //! parsing the next batch (CSV, address keys, H3 cells) overlaps storing this one.
 
-pub mod bounded;
-pub mod row;
+pub use crate::voter_file::{bounded, row};
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::walk::RESULT_CODES;
+mod result;
+
+pub use result::KnockResult;
 
 /// Most knocks in one batch.
 pub const MAX_BATCH: usize = 500;
@@ -60,14 +62,6 @@ pub struct Location {
     pub accuracy_m: Option<f64>,
 }
 
-/// Whether a result closes the door for its list; `None` for an unknown result.
-pub fn is_final(result: &str) -> Option<bool> {
-    RESULT_CODES
-        .iter()
-        .find(|(code, _, _)| *code == result)
-        .map(|&(_, _, finished)| finished)
-}
-
 impl KnockInput {
     /// The knock with every U+0000 in its note and text answers replaced by U+FFFD: the
     /// store cannot keep U+0000 (PostgreSQL refuses it), and a knock is never lost or
@@ -101,11 +95,16 @@ impl KnockInput {
         self.knocked_at.naive_utc().trunc_subsecs(6)
     }
 
+    /// The result, if the code is one.
+    pub fn result(&self) -> Option<KnockResult> {
+        KnockResult::parse(&self.result)
+    }
+
     /// Checks what needs no database: the result, the clock, the note, the location.
     pub fn check(&self, now: NaiveDateTime) -> Result<(), String> {
-        if is_final(&self.result).is_none() {
+        let Some(result) = self.result() else {
             return Err(format!("unknown result {:?}", self.result));
-        }
+        };
         if self.knocked_at_naive() > now + chrono::Duration::seconds(FUTURE_SKEW_SECS) {
             return Err(format!(
                 "knocked_at is in the future (more than {FUTURE_SKEW_SECS} s ahead of the server)"
@@ -128,7 +127,7 @@ impl KnockInput {
         if ids.windows(2).any(|w| w[0] == w[1]) {
             return Err("a person is named twice".into());
         }
-        if self.result != "contacted" && self.people.iter().any(|p| !p.answers.is_empty()) {
+        if !result.is_contact() && self.people.iter().any(|p| !p.answers.is_empty()) {
             return Err("answers come only with a contacted result".into());
         }
         if let Some(loc) = &self.location {

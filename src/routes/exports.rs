@@ -452,7 +452,9 @@ pub async fn canvasses(
             .into_iter()
             .map(|(knock_id, result, at, people)| {
                 let named: Vec<i64> = serde_json::from_str(&people).unwrap_or_default();
-                let spoke = result == "contacted" && named.contains(&id);
+                let spoke = crate::knock::KnockResult::parse(&result)
+                    .is_some_and(crate::knock::KnockResult::is_contact)
+                    && named.contains(&id);
                 let given: Vec<Value> = answers
                     .iter()
                     .filter(|a| a.0 == knock_id && a.1 == id)
@@ -548,7 +550,8 @@ pub async fn canvass_feed(
                     "created_date": r.received_at.and_utc(),
                     "contact_type": "in-person",
                     "input_type": "mobile",
-                    "success": r.result == "contacted",
+                    "success": crate::knock::KnockResult::parse(&r.result)
+                        .is_some_and(crate::knock::KnockResult::is_contact),
                     "status_code": r.result,
                     "canvasser": r.user_id,
                     "door_id": r.door_id,
@@ -643,7 +646,7 @@ pub async fn put_codes(
                 ));
             }
         }
-        let known_result = crate::walk::RESULT_CODES.iter().any(|r| r.0 == key);
+        let known_result = crate::knock::KnockResult::parse(&key).is_some();
         if kind == export::CodeKind::Result && !known_result {
             return Err(ApiError::validation(
                 &field,

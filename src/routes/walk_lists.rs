@@ -437,12 +437,12 @@ pub struct WalkListView {
 }
 
 fn result_codes() -> Vec<ResultCodeView> {
-    walk::RESULT_CODES
-        .iter()
-        .map(|&(code, label, r#final)| ResultCodeView {
-            code,
-            label,
-            r#final,
+    crate::knock::KnockResult::ALL
+        .into_iter()
+        .map(|r| ResultCodeView {
+            code: r.code(),
+            label: r.label(),
+            r#final: r.finishes_door(),
         })
         .collect()
 }

@@ -105,9 +105,10 @@ impl Kind {
 
     /// The kind a door result gives to everyone at the door, if any.
     pub fn of_result(result: &str) -> Option<Kind> {
-        match result {
-            "refused" => Some(Kind::Refused),
-            "hostile" => Some(Kind::Hostile),
+        use crate::knock::KnockResult;
+        match KnockResult::parse(result)? {
+            KnockResult::Refused => Some(Kind::Refused),
+            KnockResult::Hostile => Some(Kind::Hostile),
             _ => None,
         }
     }

@@ -89,12 +89,14 @@ pub enum Outcome {
 
 impl Outcome {
     fn result(self) -> &'static str {
+        use crate::knock::KnockResult;
         match self {
-            Outcome::NotHome => "not_home",
-            Outcome::Refused => "refused",
-            Outcome::Hostile => "hostile",
-            Outcome::Answered(..) => "contacted",
+            Outcome::NotHome => KnockResult::NotHome,
+            Outcome::Refused => KnockResult::Refused,
+            Outcome::Hostile => KnockResult::Hostile,
+            Outcome::Answered(..) => KnockResult::Contacted,
         }
+        .code()
     }
 }
 

@@ -81,21 +81,6 @@ pub fn support_band(score: Option<f64>) -> &'static str {
     }
 }
 
-/// The result codes a canvasser records at a door, and whether each closes the door
-/// for this list (a `not_home` or `come_back` leaves it to knock again).
-pub const RESULT_CODES: &[(&str, &str, bool)] = &[
-    ("contacted", "Spoke with someone", true),
-    ("not_home", "Nobody home", false),
-    ("come_back", "Asked to come back", false),
-    ("refused", "Refused to talk", true),
-    ("hostile", "Hostile (do not return)", true),
-    ("moved", "Person moved away", true),
-    ("deceased", "Person deceased", true),
-    ("language_barrier", "Language barrier", true),
-    ("inaccessible", "Could not reach the door", false),
-    ("wrong_address", "Address does not exist", true),
-];
-
 /// One candidate door for a list, with the universe's people living there.
 #[derive(Debug, Clone)]
 pub struct PlanDoor {
