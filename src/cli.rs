@@ -171,6 +171,9 @@ fn load_settings(cli: &Cli, addr: Option<String>) -> anyhow::Result<Settings> {
     if let Some(v) = env_parse::<u64>("GROUNDSWELL_PROFILE_CACHE_SECS")? {
         s.profile_cache_ttl = std::time::Duration::from_secs(v);
     }
+    if let Some(v) = env_parse::<bool>("GROUNDSWELL_IMPORT_JOBS")? {
+        s.import_jobs = v;
+    }
     if let Some(v) = env_parse::<u64>("GROUNDSWELL_STATEMENT_TIMEOUT_MS")? {
         s.statement_timeout = std::time::Duration::from_millis(v);
     }

@@ -40,6 +40,12 @@ pub struct Settings {
     pub claim_ttl: Duration,
     /// How often the server looks for lists past their expiry.
     pub expiry_sweep_interval: Duration,
+    /// Whether this server runs queued voter-file imports (any server may; an API-only
+    /// server can leave them to the others).
+    pub import_jobs: bool,
+    /// How often the server looks for imports queued on other servers or left by a
+    /// stopped one (an upload to this server starts at once).
+    pub import_poll_interval: Duration,
     /// How long `GET /api/v1/me` may answer from memory (zero: never).
     pub profile_cache_ttl: Duration,
     /// PostgreSQL: the longest one statement of a request may run before the database
@@ -103,6 +109,8 @@ impl Default for Settings {
             walk_list_ttl: Duration::from_secs(30 * 24 * 3600),
             claim_ttl: Duration::from_secs(12 * 3600),
             expiry_sweep_interval: Duration::from_secs(60),
+            import_jobs: true,
+            import_poll_interval: Duration::from_secs(10),
             profile_cache_ttl: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(30),
             push: PushSettings::default(),
@@ -154,6 +162,7 @@ pub struct FileSettings {
     pub claim_ttl_secs: Option<u64>,
     pub profile_cache_secs: Option<u64>,
     pub statement_timeout_ms: Option<u64>,
+    pub import_jobs: Option<bool>,
     pub fcm_credentials_file: Option<PathBuf>,
     pub fcm_base_url: Option<String>,
 }
@@ -222,6 +231,9 @@ impl FileSettings {
         }
         if let Some(v) = self.profile_cache_secs {
             s.profile_cache_ttl = Duration::from_secs(v);
+        }
+        if let Some(v) = self.import_jobs {
+            s.import_jobs = v;
         }
         if let Some(v) = self.statement_timeout_ms {
             s.statement_timeout = Duration::from_millis(v);

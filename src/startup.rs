@@ -74,6 +74,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         openapi_json: openapi_json()?,
         metrics: telemetry::metrics_handle()?,
         push_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
+        import_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
         profiles: crate::auth::profile_cache::ProfileCache::new(settings.profile_cache_ttl),
         accounts: crate::auth::profile_cache::ProfileCache::new(settings.profile_cache_ttl),
         settings,
@@ -106,6 +107,13 @@ impl Application {
             state.settings.expiry_sweep_interval,
             state.push_wakeup.clone(),
         ));
+        if state.settings.import_jobs {
+            tokio::spawn(crate::import::jobs::run_import_jobs(
+                state.db.clone(),
+                state.settings.import_poll_interval,
+                state.import_wakeup.clone(),
+            ));
+        }
         let server = serve(listener, web::Data::new(state), workers)?;
         Ok(Application { port, server })
     }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Wakes the push worker when a change wrote messages to the outbox.
     pub push_wakeup: Arc<Notify>,
+    /// Wakes the import runner when an upload was queued on this server.
+    pub import_wakeup: Arc<Notify>,
     /// `GET /api/v1/me` answers, kept for a moment.
     pub profiles: ProfileCache,
     /// Each user's current role, or `None` when the account is deactivated or gone,

@@ -147,6 +147,18 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        attempts -> BigInt,
+        bytes -> BigInt,
+    }
+}
+
+diesel::table! {
+    import_chunks (campaign_id, import_id, seq) {
+        campaign_id -> BigInt,
+        import_id -> BigInt,
+        seq -> BigInt,
+        data -> Binary,
     }
 }
 
@@ -439,6 +451,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     doors,
     people,
     imports,
+    import_chunks,
     turfs,
     turf_cells,
     walk_lists,

@@ -5,6 +5,8 @@
 //! Reading and checking run on a thread of their own, one batch ahead of the writes:
 //! parsing the next batch (CSV, address keys, H3 cells) overlaps storing this one.
 
+pub mod jobs;
+
 pub use crate::voter_file::{bounded, row};
 
 use std::collections::HashSet;

@@ -1,8 +1,6 @@
-//! Voter-file imports over HTTP: the CSV body is spooled to a temporary file (never
-//! held in memory), the import runs on its own thread, and its progress is read back.
-
-use std::io::{Seek, Write};
-use std::time::{Duration, Instant};
+//! Voter-file imports over HTTP: the CSV body is stored in the database a piece at a
+//! time as it arrives (never held whole in memory), any server runs the import as a
+//! job (`crate::import::jobs`), and its progress is read back.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,7 +11,7 @@ use serde::Serialize;
 use super::store;
 use super::views::utc;
 use crate::auth::AuthUser;
-use crate::db::{self, DbPool};
+use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::import::{self, RowError};
@@ -88,14 +86,75 @@ pub async fn create_people(
         return Err(too_large());
     }
 
-    let mut file = web::block(tempfile::tempfile)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("spool task failed: {e}")))?
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot create a spool file: {e}")))?;
+    // The file goes to the database a piece at a time as it arrives, where any server
+    // can run the import (see `import::jobs`); it is never held whole in memory.
+    let run = store::run(&state.db, move |conn| {
+        Ok(db::imports::create(
+            conn,
+            auth.campaign_id,
+            "people",
+            Some(auth.user_id),
+        )?)
+    })
+    .await?;
+    let (campaign_id, id) = (run.campaign_id, run.id);
+    let received = receive(&state, campaign_id, id, &mut payload, limit).await;
+    let total = match received {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing of a refused upload is kept.
+            let _ = store::run(&state.db, move |conn| {
+                Ok(db::imports::discard(conn, campaign_id, id)?)
+            })
+            .await;
+            return Err(e);
+        }
+    };
+    let run = store::run(&state.db, move |conn| {
+        let run = db::imports::queue(
+            conn,
+            campaign_id,
+            id,
+            i64::try_from(total).unwrap_or(i64::MAX),
+        )?;
+        db::audit::record(
+            conn,
+            db::audit::Change {
+                campaign_id,
+                actor_id: Some(auth.user_id),
+                action: "import.start",
+                target_type: "import",
+                target_id: Some(id),
+                details: serde_json::json!({ "kind": "people", "bytes": total }),
+            },
+        )?;
+        Ok(run)
+    })
+    .await?;
+    state.import_wakeup.notify_one();
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("/api/v1/imports/{id}")))
+        .json(ImportView::from(run)))
+}
+
+/// Reads the body into the import's pieces, refusing a file past `limit` or one whose
+/// header cannot be imported; answers the size and the file's first bytes.
+async fn receive(
+    state: &web::Data<AppState>,
+    campaign_id: i64,
+    id: i64,
+    payload: &mut web::Payload,
+    limit: u64,
+) -> Result<u64, ApiError> {
+    let too_large = || ApiError::TooLarge {
+        message: format!("the file is larger than the import limit of {limit} bytes"),
+        details: serde_json::json!({ "limit_bytes": limit }),
+    };
     let mut buffer: Vec<u8> = Vec::with_capacity(SPOOL_CHUNK);
     // The file's first bytes, to check its header before queueing it.
     let mut start: Vec<u8> = Vec::new();
     let mut total: u64 = 0;
+    let mut seq: i64 = 0;
     loop {
         let chunk = payload.next().await;
         let done = chunk.is_none();
@@ -114,12 +173,12 @@ pub async fn create_people(
         }
         if buffer.len() >= SPOOL_CHUNK || (done && !buffer.is_empty()) {
             let data = std::mem::take(&mut buffer);
-            file = web::block(move || file.write_all(&data).map(|()| file))
-                .await
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("spool task failed: {e}")))?
-                .map_err(|e| {
-                    ApiError::Internal(anyhow::anyhow!("cannot write the spool file: {e}"))
-                })?;
+            let piece = seq;
+            store::write_run(&state.db, move |conn| {
+                Ok(db::imports::add_chunk(conn, campaign_id, id, piece, &data)?)
+            })
+            .await?;
+            seq += 1;
         }
         if done {
             break;
@@ -133,120 +192,7 @@ pub async fn create_people(
     }
     let whole = total == start.len() as u64;
     import::check_header(&start, whole).map_err(|e| ApiError::validation("body", e.to_string()))?;
-
-    let run = store::run(&state.db, move |conn| {
-        let run = db::imports::create(conn, auth.campaign_id, "people", Some(auth.user_id))?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "import.start",
-                target_type: "import",
-                target_id: Some(run.id),
-                details: serde_json::json!({ "kind": "people", "bytes": total }),
-            },
-        )?;
-        Ok(run)
-    })
-    .await?;
-    let pool = state.db.clone();
-    let (campaign_id, id) = (run.campaign_id, run.id);
-    std::thread::Builder::new()
-        .name(format!("import-{id}"))
-        .spawn(move || run_import(&pool, campaign_id, id, file))
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot start the import: {e}")))?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, format!("/api/v1/imports/{id}")))
-        .json(ImportView::from(run)))
-}
-
-/// Runs one import to its end, recording progress at most twice a second.
-fn run_import(pool: &DbPool, campaign_id: i64, id: i64, mut file: std::fs::File) {
-    let mut conn = match pool.get() {
-        Ok(conn) => conn,
-        Err(e) => {
-            tracing::error!(import = id, error = %e, "no database connection for the import");
-            return;
-        }
-    };
-    let to_progress = |report: &import::Report| db::imports::Progress {
-        rows_read: i64::try_from(report.rows_read).unwrap_or(i64::MAX),
-        created: i64::try_from(report.created).unwrap_or(i64::MAX),
-        updated: i64::try_from(report.updated).unwrap_or(i64::MAX),
-        rejected: i64::try_from(report.rejected).unwrap_or(i64::MAX),
-        errors_json: serde_json::to_string(&report.errors).unwrap_or_else(|_| "[]".into()),
-    };
-    let started = db::imports::record(
-        &mut conn,
-        campaign_id,
-        id,
-        &db::imports::Progress {
-            errors_json: "[]".into(),
-            ..Default::default()
-        },
-        None,
-    );
-    if let Err(e) = started {
-        tracing::error!(import = id, error = %e, "cannot mark the import as running");
-    }
-    let mut last = Instant::now();
-    let mut latest = import::Report::default();
-    let result = file
-        .rewind()
-        .map_err(|e| import::ImportError::Read(e.to_string()))
-        .and_then(|()| {
-            import::import_people(
-                &mut conn,
-                campaign_id,
-                std::io::BufReader::new(file),
-                &mut |c, report| {
-                    latest = report.clone();
-                    if last.elapsed() >= Duration::from_millis(500) {
-                        last = Instant::now();
-                        db::imports::record(c, campaign_id, id, &to_progress(report), None)?;
-                    }
-                    Ok(())
-                },
-            )
-        });
-    let outcome = match &result {
-        Ok(report) => {
-            let message = (!report.ignored_columns.is_empty())
-                .then(|| format!("ignored columns: {}", report.ignored_columns.join(", ")));
-            db::imports::record(
-                &mut conn,
-                campaign_id,
-                id,
-                &to_progress(report),
-                Some(("done", message.as_deref())),
-            )
-        }
-        Err(e) => {
-            let message = e.to_string();
-            db::imports::record(
-                &mut conn,
-                campaign_id,
-                id,
-                &to_progress(&latest),
-                Some(("failed", Some(&message))),
-            )
-        }
-    };
-    if let Err(e) = outcome {
-        tracing::error!(import = id, error = %e, "cannot record the end of the import");
-    }
-    match result {
-        Ok(report) => tracing::info!(
-            import = id,
-            rows = report.rows_read,
-            created = report.created,
-            updated = report.updated,
-            rejected = report.rejected,
-            "import done"
-        ),
-        Err(e) => tracing::warn!(import = id, error = %e, "import failed"),
-    }
+    Ok(total)
 }
 
 pub async fn get(
@@ -257,13 +203,7 @@ pub async fn get(
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
     let run = store::run(&state.db, move |conn| {
-        let run = db::imports::get(conn, auth.campaign_id, id)?
-            .ok_or_else(|| ApiError::not_found("import"))?;
-        if db::imports::fail_if_stale(conn, &run)? {
-            return db::imports::get(conn, auth.campaign_id, id)?
-                .ok_or_else(|| ApiError::not_found("import"));
-        }
-        Ok(run)
+        db::imports::get(conn, auth.campaign_id, id)?.ok_or_else(|| ApiError::not_found("import"))
     })
     .await?;
     Ok(HttpResponse::Ok().json(ImportView::from(run)))

@@ -466,3 +466,92 @@ fn a_batch_that_loses_a_race_for_a_person_or_door_updates_the_winners_row() {
         .unwrap();
     assert_eq!(door_count, 3);
 }
+
+/// Sets an import's run state as a server that stopped mid-run would have left it.
+fn left_running(app: &TestApp, id: i64, attempts: i64) {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use groundswell::db::schema::imports;
+    diesel::update(imports::table.filter(imports::id.eq(id)))
+        .set((
+            imports::status.eq("running"),
+            imports::attempts.eq(attempts),
+            imports::lease_until.eq(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1)),
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_import_left_by_a_stopped_server_is_run_by_another_or_failed_visibly() {
+    // A server that takes uploads but runs no imports, as an API-only node.
+    let app = spawn_app_with(|s| s.import_jobs = false).await;
+    let token = app.admin_token().await;
+    let accepted = json_with(upload(&app, &token, FILE).await, 202).await;
+    let id = accepted["id"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiting = json_with(app.get(&format!("/api/v1/imports/{id}"), &token).await, 200).await;
+    assert_eq!(waiting["status"], "queued");
+    assert_eq!(
+        count(&app, "import_chunks"),
+        1,
+        "the file is in the database"
+    );
+    // Its first runner died mid-run: the lease ran out.
+    left_running(&app, id, 1);
+    // Another server (or the same one restarted) finds it and runs it again, whole.
+    app.another_server(|s| s.import_poll_interval = Duration::from_millis(100))
+        .await;
+    let run = finished(&app, &token, accepted).await;
+    assert_eq!(run["status"], "done", "{run}");
+    assert_eq!(
+        (run["created"].as_i64(), run["rejected"].as_i64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(count(&app, "people"), 4);
+    assert_eq!(
+        count(&app, "import_chunks"),
+        0,
+        "the file is dropped once imported"
+    );
+
+    // A run whose servers kept dying is failed after three starts, saying why. (Stored
+    // as such directly: an upload here would be taken by the running server at once.)
+    let id = {
+        use diesel::{ExpressionMethods, RunQueryDsl};
+        use groundswell::db::schema::{import_chunks, imports};
+        let mut conn = app.conn();
+        let now = chrono::Utc::now().naive_utc();
+        let id: i64 = diesel::insert_into(imports::table)
+            .values((
+                imports::campaign_id.eq(app.campaign_id),
+                imports::kind.eq("people"),
+                imports::status.eq("running"),
+                imports::created_at.eq(now),
+                imports::updated_at.eq(now),
+                imports::attempts.eq(3),
+                imports::bytes.eq(FILE.len() as i64),
+                imports::lease_until.eq(now - chrono::Duration::minutes(1)),
+            ))
+            .returning(imports::id)
+            .get_result(&mut conn)
+            .unwrap();
+        diesel::insert_into(import_chunks::table)
+            .values((
+                import_chunks::campaign_id.eq(app.campaign_id),
+                import_chunks::import_id.eq(id),
+                import_chunks::seq.eq(0_i64),
+                import_chunks::data.eq(FILE.as_bytes()),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        id
+    };
+    let run = finished(&app, &token, serde_json::json!({ "id": id })).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(
+        run["message"].as_str().unwrap().contains("started 3 times"),
+        "{run}"
+    );
+    assert_eq!(count(&app, "import_chunks"), 0);
+    assert_eq!(count(&app, "people"), 4, "nothing duplicated");
+}
