@@ -177,6 +177,10 @@ impl From<crate::app::AppError> for ApiError {
             AppError::Forbidden(message) => ApiError::Forbidden(message),
             AppError::Invalid { field, message } => ApiError::Validation { field, message },
             AppError::TooLarge { message, details } => ApiError::TooLarge { message, details },
+            AppError::Conflict { message, details } if details.is_null() => {
+                ApiError::Conflict(message)
+            }
+            AppError::Conflict { message, details } => ApiError::ConflictWith { message, details },
             AppError::Busy(message) => ApiError::Unavailable(message),
             AppError::Store(e) => ApiError::from(e),
             AppError::Internal(e) => ApiError::Internal(e),

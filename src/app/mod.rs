@@ -5,8 +5,10 @@
 //! place.
 
 pub mod campaign;
+pub mod experiments;
 pub mod goals;
 pub mod knocks;
+pub mod walk_lists;
 
 use crate::db::{QueryError, StoreError};
 use crate::domain::Role;
@@ -37,6 +39,13 @@ pub enum AppError {
     /// Input past a limit, with the limit and the count.
     #[error("{message}")]
     TooLarge {
+        message: String,
+        details: serde_json::Value,
+    },
+    /// The request clashes with what is stored (a state, another record); `details`
+    /// names what it clashes with, or is null.
+    #[error("{message}")]
+    Conflict {
         message: String,
         details: serde_json::Value,
     },

@@ -351,8 +351,22 @@ pub fn refresh_progress(
         .filter(walk_list_stops::finished.eq(false))
         .count()
         .get_result(conn)?;
+    let finished: i64 = stops
+        .filter(walk_list_stops::finished.eq(true))
+        .count()
+        .get_result(conn)?;
+    let contacts: i64 = knocks::table
+        .filter(knocks::campaign_id.eq(campaign_id))
+        .filter(knocks::walk_list_id.eq(list_id))
+        .filter(knocks::result.eq(KnockResult::Contacted.code()))
+        .select(diesel::dsl::count(knocks::door_id).aggregate_distinct())
+        .first(conn)?;
     diesel::update(list)
-        .set(walk_lists::knocked_doors.eq(knocked))
+        .set((
+            walk_lists::knocked_doors.eq(knocked),
+            walk_lists::finished_doors.eq(finished),
+            walk_lists::contacts.eq(contacts),
+        ))
         .execute(conn)?;
     if open == 0 {
         let n = diesel::update(
@@ -370,6 +384,16 @@ pub fn refresh_progress(
         }
     }
     Ok(())
+}
+
+/// Whether any knock was made on the list.
+pub fn any_on_list(conn: &mut DbConnection, campaign_id: i64, list_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        knocks::table
+            .filter(knocks::campaign_id.eq(campaign_id))
+            .filter(knocks::walk_list_id.eq(list_id)),
+    ))
+    .get_result(conn)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

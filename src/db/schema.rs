@@ -212,6 +212,10 @@ diesel::table! {
         created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        number -> BigInt,
+        finished_doors -> BigInt,
+        contacts -> BigInt,
+        closed_at -> Nullable<Timestamp>,
     }
 }
 

@@ -44,12 +44,19 @@ pub struct WalkList {
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The list's number in its campaign, for people: typed on a phone, read off paper.
+    pub number: i64,
+    pub finished_doors: i64,
+    /// Doors where someone was spoken to.
+    pub contacts: i64,
+    pub closed_at: Option<NaiveDateTime>,
 }
 
 impl WalkList {
     pub fn list_state(&self) -> ListState<'_> {
         ListState {
             state: &self.state,
+            closed: self.closed_at.is_some(),
             expires_at: self.expires_at,
             assignee_count: self.assignee_count,
             claimed_until: self.claimed_until,
@@ -216,8 +223,14 @@ fn count(n: usize) -> i64 {
 
 /// Stores a list with its stops, people and cells. Call inside a transaction holding
 /// the campaign's walk-list lock, after choosing free doors.
+/// Creates a list with its stops, numbered after the campaign's last list (the caller
+/// holds the campaign's walk-list lock).
 pub fn create(conn: &mut DbConnection, campaign_id: i64, list: &NewList) -> QueryResult<WalkList> {
     let now = super::now();
+    let last: Option<i64> = walk_lists::table
+        .filter(walk_lists::campaign_id.eq(campaign_id))
+        .select(diesel::dsl::max(walk_lists::number))
+        .first(conn)?;
     let people_count: usize = list.stops.iter().map(|s| s.people.len()).sum();
     let stored: WalkList = diesel::insert_into(walk_lists::table)
         .values((
@@ -236,6 +249,7 @@ pub fn create(conn: &mut DbConnection, campaign_id: i64, list: &NewList) -> Quer
             walk_lists::created_by.eq(list.created_by),
             walk_lists::created_at.eq(now),
             walk_lists::updated_at.eq(now),
+            walk_lists::number.eq(last.unwrap_or(0) + 1),
         ))
         .returning(walk_lists::all_columns)
         .get_result(conn)?;
@@ -363,6 +377,35 @@ pub fn stops(conn: &mut DbConnection, campaign_id: i64, list_id: i64) -> QueryRe
         .order(walk_list_stops::position)
         .select(Door::as_select())
         .load(conn)
+}
+
+/// How far one stop got: its last result and when, and whether it is finished.
+#[derive(Debug, Clone, Queryable)]
+pub struct StopProgress {
+    pub door_id: i64,
+    pub last_result: Option<String>,
+    pub last_knocked_at: Option<NaiveDateTime>,
+    pub finished: bool,
+}
+
+/// The list's stops' progress, by door.
+pub fn stop_progress(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+) -> QueryResult<BTreeMap<i64, StopProgress>> {
+    let rows: Vec<StopProgress> = walk_list_stops::table
+        .filter(walk_list_stops::campaign_id.eq(campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(list_id))
+        .filter(walk_list_stops::moved_to.is_null())
+        .select((
+            walk_list_stops::door_id,
+            walk_list_stops::last_result,
+            walk_list_stops::last_knocked_at,
+            walk_list_stops::finished,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.door_id, r)).collect())
 }
 
 /// The people the list names, by door.
@@ -671,6 +714,90 @@ pub fn expire(
     .set(walk_list_stops::live.eq(false))
     .execute(conn)?;
     Ok(true)
+}
+
+/// Closes an active list: stored as expired with the time it was closed, its doors
+/// back in the pool. Returns whether it was active.
+pub fn close(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let closed = expire(conn, campaign_id, list_id, now)?;
+    if closed {
+        diesel::update(
+            walk_lists::table
+                .filter(walk_lists::campaign_id.eq(campaign_id))
+                .filter(walk_lists::id.eq(list_id)),
+        )
+        .set(walk_lists::closed_at.eq(Some(now)))
+        .execute(conn)?;
+    }
+    Ok(closed)
+}
+
+/// Deletes a list and everything that hangs on it (stops, people, cells, holders,
+/// assignments); the caller checked that no knock names it. Its push messages stay as
+/// a record.
+pub fn delete(conn: &mut DbConnection, campaign_id: i64, list_id: i64) -> QueryResult<bool> {
+    macro_rules! delete_from {
+        ($table:ident) => {
+            diesel::delete(
+                $table::table
+                    .filter($table::campaign_id.eq(campaign_id))
+                    .filter($table::walk_list_id.eq(list_id)),
+            )
+            .execute(conn)?
+        };
+    }
+    delete_from!(walk_list_stops);
+    delete_from!(walk_list_people);
+    delete_from!(walk_list_cells);
+    delete_from!(walk_list_holders);
+    delete_from!(walk_list_assignments);
+    let n = diesel::delete(
+        walk_lists::table
+            .filter(walk_lists::campaign_id.eq(campaign_id))
+            .filter(walk_lists::id.eq(list_id)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// The stops of the list not finished yet, in walking order, with the people the list
+/// names at each.
+pub fn unfinished(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    list_id: i64,
+) -> QueryResult<Vec<(Door, Vec<i64>)>> {
+    let doors: Vec<Door> = walk_list_stops::table
+        .inner_join(
+            doors::table.on(doors::campaign_id
+                .eq(walk_list_stops::campaign_id)
+                .and(doors::id.eq(walk_list_stops::door_id))),
+        )
+        .filter(walk_list_stops::campaign_id.eq(campaign_id))
+        .filter(walk_list_stops::walk_list_id.eq(list_id))
+        .filter(walk_list_stops::moved_to.is_null())
+        .filter(walk_list_stops::finished.eq(false))
+        .order(walk_list_stops::position)
+        .select(Door::as_select())
+        .load(conn)?;
+    let mut named = people(conn, campaign_id, list_id)?;
+    Ok(doors
+        .into_iter()
+        .map(|d| {
+            let ids = named
+                .remove(&d.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.id)
+                .collect();
+            (d, ids)
+        })
+        .collect())
 }
 
 /// Which of `door_ids` are stops of the list.

@@ -20,6 +20,10 @@ pub enum Event {
     Expired,
     /// Doors were moved onto or off the list.
     Updated,
+    /// An organizer closed the list; its doors went back to the pool.
+    Closed,
+    /// An organizer deleted the list (nobody had knocked on it).
+    Deleted,
 }
 
 impl Event {
@@ -30,6 +34,8 @@ impl Event {
             Event::Unassigned => "unassigned",
             Event::Expired => "expired",
             Event::Updated => "updated",
+            Event::Closed => "closed",
+            Event::Deleted => "deleted",
         }
     }
 
@@ -58,6 +64,14 @@ impl Event {
             Event::Updated => (
                 "Walk list changed",
                 format!("{} now has {} doors", list.name, list.door_count),
+            ),
+            Event::Closed => (
+                "Walk list closed",
+                format!("{} was closed; its doors are back in the pool", list.name),
+            ),
+            Event::Deleted => (
+                "Walk list deleted",
+                format!("{} was deleted; nothing on it was knocked", list.name),
             ),
         }
     }

@@ -92,6 +92,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::POST, "/api/v1/walk-lists", walk_lists::create),
         ep(M::GET, "/api/v1/walk-lists/nearby", walk_lists::nearby),
         ep(M::GET, "/api/v1/walk-lists/{id}", walk_lists::get),
+        ep(M::DELETE, "/api/v1/walk-lists/{id}", walk_lists::delete),
+        ep(M::POST, "/api/v1/walk-lists/{id}/close", walk_lists::close),
+        ep(
+            M::POST,
+            "/api/v1/walk-lists/{id}/recycle",
+            walk_lists::recycle,
+        ),
         ep(
             M::POST,
             "/api/v1/walk-lists/{id}/assignments",

@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
-use h3o::{CellIndex, LatLng, Resolution};
+use h3o::{CellIndex, LatLng};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -34,8 +34,7 @@ pub const MAX_NEARBY_RADIUS_M: f64 = 5000.0;
 pub const MAX_CLAIMS_PER_USER: i64 = 3;
 /// Most doors moved in one request.
 pub const MAX_DOORS_MOVED: usize = 500;
-/// Cells of "near me" are resolution 9 (about 0.1 km² each).
-const NEARBY_RESOLUTION: Resolution = Resolution::Nine;
+use crate::walk::NEARBY_RESOLUTION;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,11 +59,21 @@ impl Point {
 #[derive(Debug, Serialize)]
 pub struct WalkListSummary {
     pub id: i64,
+    /// The list's number in the campaign, for people to type or read off paper.
+    pub number: i64,
     pub name: String,
     pub turf_id: i64,
     pub status: Status,
     pub version: i64,
     pub door_count: i64,
+    /// Doors with at least one knock.
+    pub knocked_doors: i64,
+    /// Doors with a result that closes them for this list.
+    pub finished_doors: i64,
+    /// Doors where someone was spoken to.
+    pub contacts: i64,
+    /// Doors still to knock (again).
+    pub remaining_doors: i64,
     pub people_count: i64,
     pub distance_m: f64,
     pub walking_minutes: f64,
@@ -75,17 +84,24 @@ pub struct WalkListSummary {
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When an organizer closed it.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 fn summary(list: &WalkList, assignees: Vec<i64>, now: NaiveDateTime) -> WalkListSummary {
     let claim_active = list.list_state().claim_active(now);
     WalkListSummary {
         id: list.id,
+        number: list.number,
         name: list.name.clone(),
         turf_id: list.turf_id,
         status: list.list_state().status(now),
         version: list.version,
         door_count: list.door_count,
+        knocked_doors: list.knocked_doors,
+        finished_doors: list.finished_doors,
+        contacts: list.contacts,
+        remaining_doors: (list.door_count - list.finished_doors).max(0),
         people_count: list.people_count,
         distance_m: list.distance_m.round(),
         walking_minutes: (list.walking_seconds / 60.0).round(),
@@ -99,6 +115,7 @@ fn summary(list: &WalkList, assignees: Vec<i64>, now: NaiveDateTime) -> WalkList
         expires_at: utc(list.expires_at),
         created_at: utc(list.created_at),
         updated_at: utc(list.updated_at),
+        closed_at: list.closed_at.map(utc),
     }
 }
 
@@ -143,6 +160,10 @@ fn require_live(list: &WalkList, now: NaiveDateTime) -> Result<(), ApiError> {
             list.id
         ))),
         Status::Done => Err(ApiError::Conflict(format!("walk list {} is done", list.id))),
+        Status::Closed => Err(ApiError::Conflict(format!(
+            "walk list {} was closed",
+            list.id
+        ))),
         _ => Ok(()),
     }
 }
@@ -404,6 +425,11 @@ pub struct StopView {
     pub address: Address,
     pub location: Point,
     pub last_contact_at: Option<DateTime<Utc>>,
+    /// The last result on this list, and when (none before the first knock).
+    pub last_result: Option<String>,
+    pub last_knocked_at: Option<DateTime<Utc>>,
+    /// Whether the door is done for this list (a second canvasser skips it).
+    pub finished: bool,
     pub people: Vec<StopPerson>,
     /// The script to use at this door, when a running experiment holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -490,6 +516,7 @@ pub async fn get(
     }
     let view = store::run(&state.db, move |conn| {
         let stops = db::walk_lists::stops(conn, list.campaign_id, list.id)?;
+        let mut progress = db::walk_lists::stop_progress(conn, list.campaign_id, list.id)?;
         let mut people = db::walk_lists::people(conn, list.campaign_id, list.id)?;
         let door_cells: std::collections::HashMap<i64, i64> =
             stops.iter().map(|d| (d.id, d.cell)).collect();
@@ -542,6 +569,9 @@ pub async fn get(
                     lng: d.lng,
                 },
                 last_contact_at: d.last_contact_at.map(utc),
+                last_result: progress.get(&d.id).and_then(|p| p.last_result.clone()),
+                last_knocked_at: progress.get(&d.id).and_then(|p| p.last_knocked_at).map(utc),
+                finished: progress.remove(&d.id).is_some_and(|p| p.finished),
                 script: scripts.get(&d.id).cloned(),
                 people: people
                     .remove(&d.id)
@@ -1101,4 +1131,95 @@ pub async fn notifications(
     .await?;
     let (items, next_after) = page.finish(items, |m| m.id);
     Ok(HttpResponse::Ok().json(Paged { items, next_after }))
+}
+
+/// `POST /api/v1/walk-lists/{id}/close`: the list stops before it is done; its doors go
+/// back to the pool and its holders are told.
+pub async fn close(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    let actor = crate::app::Actor::from(&auth);
+    let id = path.into_inner();
+    let now = db::now();
+    let summary = store::transaction(&state.db, move |conn| {
+        let list = crate::app::walk_lists::close(conn, actor, id, now)?;
+        summarise(conn, &list, now)
+    })
+    .await?;
+    state.push_wakeup.notify_one();
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// `DELETE /api/v1/walk-lists/{id}`: a list nobody knocked on is deleted.
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    let actor = crate::app::Actor::from(&auth);
+    let id = path.into_inner();
+    store::transaction(&state.db, move |conn| {
+        Ok(crate::app::walk_lists::delete(conn, actor, id, db::now())?)
+    })
+    .await?;
+    state.push_wakeup.notify_one();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/walk-lists/{id}/recycle`: the doors the list left unfinished become a
+/// new list, routed again from the old list's start; the old list is closed.
+pub async fn recycle(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    let actor = crate::app::Actor::from(&auth);
+    let id = path.into_inner();
+    let ttl = chrono::Duration::from_std(state.settings.walk_list_ttl)
+        .unwrap_or(chrono::Duration::days(30));
+    // Read, route outside any transaction, then store (planning again if a door was
+    // taken meanwhile).
+    for _attempt in 0..3 {
+        let input = store::run(&state.db, move |conn| {
+            Ok(crate::app::walk_lists::recycle_input(conn, actor, id)?)
+        })
+        .await?;
+        let planned = crate::lanes::compute(move || {
+            let start = (input.list.start_lat, input.list.start_lng);
+            let all = input.doors.len();
+            let planned = walk::plan(&input.doors, start, all, &RouteParams::default());
+            (input, planned)
+        })
+        .await
+        .map_err(ApiError::Internal)?;
+        let (input, mut planned) = planned;
+        let Some(route) = planned.pop() else {
+            return Err(ApiError::Internal(anyhow::anyhow!("a route of no list")));
+        };
+        let now = db::now();
+        let stored = store::transaction(&state.db, move |conn| {
+            let list = crate::app::walk_lists::store_recycled(
+                conn,
+                actor,
+                &input,
+                &route,
+                (now, now + ttl),
+            )?;
+            list.map(|l| summarise(conn, &l, now)).transpose()
+        })
+        .await?;
+        if let Some(summary) = stored {
+            state.push_wakeup.notify_one();
+            db::refresh_statistics_soon(&state.db);
+            return Ok(HttpResponse::Created().json(summary));
+        }
+    }
+    Err(ApiError::Conflict(
+        "the list kept changing while it was recycled; try again".into(),
+    ))
 }

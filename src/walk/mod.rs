@@ -27,6 +27,8 @@ pub enum Status {
     Done,
     /// Past its expiry: its doors went back to the pool.
     Expired,
+    /// Closed by an organizer before it was done: its doors went back to the pool.
+    Closed,
 }
 
 impl Status {
@@ -37,6 +39,7 @@ impl Status {
             Status::InProgress => "in_progress",
             Status::Done => "done",
             Status::Expired => "expired",
+            Status::Closed => "closed",
         }
     }
 }
@@ -46,6 +49,8 @@ impl Status {
 pub struct ListState<'a> {
     /// `active`, `done` or `expired` as stored.
     pub state: &'a str,
+    /// Whether an organizer closed it (stored as expired).
+    pub closed: bool,
     pub expires_at: NaiveDateTime,
     pub assignee_count: i64,
     pub claimed_until: Option<NaiveDateTime>,
@@ -59,6 +64,7 @@ impl ListState<'_> {
 
     pub fn status(&self, now: NaiveDateTime) -> Status {
         match self.state {
+            _ if self.closed => Status::Closed,
             "done" => Status::Done,
             "expired" => Status::Expired,
             _ if self.expires_at <= now => Status::Expired,
@@ -80,6 +86,9 @@ pub fn support_band(score: Option<f64>) -> &'static str {
         Some(_) => "strong_oppose",
     }
 }
+
+/// Cells of "near me" are resolution 9 (about 0.1 km² each).
+pub const NEARBY_RESOLUTION: h3o::Resolution = h3o::Resolution::Nine;
 
 /// One candidate door for a list, with the universe's people living there.
 #[derive(Debug, Clone)]
@@ -185,6 +194,7 @@ mod tests {
     fn status_follows_the_stored_facts_and_the_clock() {
         let base = ListState {
             state: "active",
+            closed: false,
             expires_at: at(1000),
             assignee_count: 0,
             claimed_until: None,
@@ -214,6 +224,12 @@ mod tests {
             ..knocked
         };
         assert_eq!(done.status(at(5000)), Status::Done);
+        let closed = ListState {
+            state: "expired",
+            closed: true,
+            ..knocked
+        };
+        assert_eq!(closed.status(at(10)), Status::Closed);
     }
 
     #[test]

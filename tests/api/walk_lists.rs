@@ -823,3 +823,213 @@ async fn free_doors_are_found_through_the_live_door_index_however_many_lists_are
         plan.join("\n")
     );
 }
+
+/// One knock on a list's stop `i` with `result`, a few minutes ago.
+fn knock_on(list: &Value, i: usize, result: &str) -> Value {
+    let stop = &list["stops"][i];
+    let mut k = json!({
+        "client_id": uuid::Uuid::new_v4(),
+        "walk_list_id": list["id"],
+        "door_id": stop["door_id"],
+        "result": result,
+        "knocked_at": (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339(),
+    });
+    if result == "contacted" {
+        k["people"] = json!([{ "person_id": stop["people"][0]["id"] }]);
+    }
+    k
+}
+
+#[tokio::test]
+async fn lists_show_how_far_they_got_and_can_be_closed_deleted_or_recycled() {
+    let Field {
+        app,
+        organizer,
+        lists,
+    } = field(20).await;
+    assert!(lists.len() >= 3, "{lists:?}");
+    let (vol_id, volunteer) = app.user_with_role(Role::Volunteer).await;
+    let (first, second, third) = (lists[0], lists[1], lists[2]);
+    json_with(
+        app.post(
+            &format!("/api/v1/walk-lists/{first}/assignments"),
+            Some(&organizer),
+            json!({ "user_id": vol_id }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // Lists are numbered for people, one after another in the campaign.
+    let numbers: Vec<i64> = {
+        let all = json_with(
+            app.get("/api/v1/walk-lists?limit=100", &organizer).await,
+            200,
+        )
+        .await;
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["number"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(numbers, (1..=numbers.len() as i64).collect::<Vec<_>>());
+
+    // Three doors: a conversation, a refusal, nobody home.
+    let list = read_list(&app, &organizer, first).await;
+    let knocks = vec![
+        knock_on(&list, 0, "contacted"),
+        knock_on(&list, 1, "refused"),
+        knock_on(&list, 2, "not_home"),
+    ];
+    let sent = json_with(
+        app.post(
+            "/api/v1/knocks/batch",
+            Some(&volunteer),
+            json!({ "knocks": knocks }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(sent["created"], 3, "{sent}");
+    let list = read_list(&app, &volunteer, first).await;
+    let doors = list["door_count"].as_i64().unwrap();
+    assert_eq!(list["knocked_doors"], 3);
+    assert_eq!(
+        list["finished_doors"], 2,
+        "not_home leaves the door to knock again"
+    );
+    assert_eq!(list["contacts"], 1);
+    assert_eq!(list["remaining_doors"].as_i64(), Some(doors - 2));
+    let stops = list["stops"].as_array().unwrap();
+    assert_eq!(
+        (
+            stops[0]["last_result"].as_str(),
+            stops[0]["finished"].as_bool()
+        ),
+        (Some("contacted"), Some(true))
+    );
+    assert_eq!(
+        (
+            stops[2]["last_result"].as_str(),
+            stops[2]["finished"].as_bool()
+        ),
+        (Some("not_home"), Some(false))
+    );
+    assert!(stops[2]["last_knocked_at"].is_string());
+    assert!(stops[3]["last_result"].is_null() && stops[3]["finished"] == false);
+
+    // Volunteers manage no lists; a list with knocks is closed, never deleted.
+    assert_error(
+        app.post(
+            &format!("/api/v1/walk-lists/{first}/close"),
+            Some(&volunteer),
+            json!({}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.delete(&format!("/api/v1/walk-lists/{first}"), &organizer)
+            .await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    // Recycling closes the list and routes its unfinished doors as a new one.
+    let again = json_with(
+        app.post(
+            &format!("/api/v1/walk-lists/{first}/recycle"),
+            Some(&organizer),
+            json!({}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(again["door_count"].as_i64(), Some(doors - 2), "{again}");
+    assert!(again["number"].as_i64().unwrap() > *numbers.last().unwrap());
+    let old = read_list(&app, &organizer, first).await;
+    assert_eq!(old["status"], "closed");
+    assert!(old["closed_at"].is_string());
+    let fresh = read_list(&app, &organizer, again["id"].as_i64().unwrap()).await;
+    let old_doors: BTreeSet<i64> = stop_doors(&old).into_iter().collect();
+    let new_doors: BTreeSet<i64> = stop_doors(&fresh).into_iter().collect();
+    assert!(new_doors.is_subset(&old_doors));
+    assert!(!new_doors.contains(&old["stops"][0]["door_id"].as_i64().unwrap()));
+    assert!(new_doors.contains(&old["stops"][2]["door_id"].as_i64().unwrap()));
+    // The volunteer's phone was told, and the list left their phone.
+    let notes = json_with(
+        app.get(
+            &format!("/api/v1/walk-lists/{first}/notifications"),
+            &organizer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let events: Vec<&str> = notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, vec!["assigned", "closed"]);
+    let mine = json_with(app.get("/api/v1/me/walk-lists", &volunteer).await, 200).await;
+    assert!(
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["id"] != first)
+    );
+    assert_error(
+        app.post(
+            &format!("/api/v1/walk-lists/{first}/close"),
+            Some(&organizer),
+            json!({}),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    // Closing an untouched list frees its doors for the next build.
+    let closed = json_with(
+        app.post(
+            &format!("/api/v1/walk-lists/{second}/close"),
+            Some(&organizer),
+            json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(closed["status"], "closed");
+    // Deleting a list built by mistake removes it.
+    let res = app
+        .delete(&format!("/api/v1/walk-lists/{third}"), &organizer)
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_error(
+        app.get(&format!("/api/v1/walk-lists/{third}"), &organizer)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let turf = old["turf_id"].as_i64().unwrap();
+    let rebuilt = create_lists(
+        &app,
+        &organizer,
+        json!({ "turf_id": turf, "max_doors": 500 }),
+    )
+    .await;
+    assert!(!rebuilt.is_empty());
+}
