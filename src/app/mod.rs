@@ -8,6 +8,8 @@ pub mod campaign;
 pub mod experiments;
 pub mod goals;
 pub mod knocks;
+pub mod people;
+pub mod turfs;
 pub mod walk_lists;
 
 use crate::db::{QueryError, StoreError};

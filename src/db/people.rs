@@ -66,6 +66,9 @@ pub struct Person {
     pub last_contact_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Recorded at the door or by an organizer; the voter file does not carry them.
+    pub email: Option<String>,
+    pub preferred_language: Option<String>,
 }
 
 /// What one batch did.
@@ -392,7 +395,8 @@ impl<const ROWS: usize> QueryFragment<Sqlite> for SqlitePeople<'_, ROWS> {
             " ON CONFLICT (campaign_id, external_id) DO UPDATE SET \
              door_id = excluded.door_id, first_name = excluded.first_name, \
              last_name = excluded.last_name, party = excluded.party, \
-             birth_year = excluded.birth_year, phone = excluded.phone, \
+             birth_year = excluded.birth_year, \
+             phone = COALESCE(excluded.phone, people.phone), \
              do_not_walk = people.do_not_walk OR excluded.do_not_walk, \
              deceased = people.deceased OR excluded.deceased, \
              moved = people.moved OR excluded.moved, \
@@ -454,7 +458,7 @@ FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::int8
 ON CONFLICT (campaign_id, external_id) DO UPDATE SET \
     door_id = excluded.door_id, first_name = excluded.first_name, \
     last_name = excluded.last_name, party = excluded.party, \
-    birth_year = excluded.birth_year, phone = excluded.phone, \
+    birth_year = excluded.birth_year, phone = COALESCE(excluded.phone, p.phone), \
     do_not_walk = p.do_not_walk OR excluded.do_not_walk, \
     deceased = p.deceased OR excluded.deceased, \
     moved = p.moved OR excluded.moved, \
@@ -463,7 +467,8 @@ ON CONFLICT (campaign_id, external_id) DO UPDATE SET \
 WHERE (p.door_id, p.first_name, p.last_name, p.party, p.birth_year, p.phone, \
        p.support_score, p.turnout_score) \
       IS DISTINCT FROM (excluded.door_id, excluded.first_name, excluded.last_name, \
-                        excluded.party, excluded.birth_year, excluded.phone, \
+                        excluded.party, excluded.birth_year, \
+                        COALESCE(excluded.phone, p.phone), \
                         excluded.support_score, excluded.turnout_score) \
    OR (excluded.do_not_walk AND NOT p.do_not_walk) \
    OR (excluded.deceased AND NOT p.deceased) \
@@ -666,4 +671,202 @@ pub fn door_of(
         .select(people::door_id)
         .first(conn)
         .optional()
+}
+
+diesel::define_sql_function! {
+    /// Lower-case text, as SQLite and PostgreSQL both spell it.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// One person of the campaign.
+pub fn find(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult<Option<Person>> {
+    people::table
+        .filter(people::campaign_id.eq(campaign_id))
+        .filter(people::id.eq(id))
+        .select(Person::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One door of the campaign.
+pub fn door(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult<Option<Door>> {
+    doors::table
+        .filter(doors::campaign_id.eq(campaign_id))
+        .filter(doors::id.eq(id))
+        .select(Door::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Everyone living at a door, by id.
+pub fn at_door(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    door_id: i64,
+) -> QueryResult<Vec<Person>> {
+    people::table
+        .filter(people::campaign_id.eq(campaign_id))
+        .filter(people::door_id.eq(door_id))
+        .order(people::id)
+        .select(Person::as_select())
+        .load(conn)
+}
+
+/// What a search looks for: lower-cased prefixes as ranges `[from, to)`.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Exactly this external id.
+    pub external_id: String,
+    /// Last names, and first names, starting with the text.
+    pub name: (String, String),
+    /// A first name and a last name starting with these (for "anna be").
+    pub first_and_last: Option<((String, String), (String, String))>,
+    /// Streets starting with the text, and when given the house number exactly.
+    pub street: (String, String),
+    pub housenumber: Option<String>,
+}
+
+/// People matching any part of `s`, by id after `after`, at most `limit`. Every part is
+/// a range over an index (`people_*_search`, `doors_street_search`).
+pub fn search(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    s: &Search,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Person>> {
+    let name_last = lower(people::last_name)
+        .ge(s.name.0.clone())
+        .and(lower(people::last_name).lt(s.name.1.clone()));
+    let name_first = lower(people::first_name)
+        .ge(s.name.0.clone())
+        .and(lower(people::first_name).lt(s.name.1.clone()));
+    // Any house number, or exactly the one given.
+    let (number_from, number_to) = match &s.housenumber {
+        Some(n) => (n.clone(), n.clone()),
+        None => (String::new(), char::MAX.to_string()),
+    };
+    let street_doors = doors::table
+        .filter(doors::campaign_id.eq(campaign_id))
+        .filter(lower(doors::street).ge(s.street.0.clone()))
+        .filter(lower(doors::street).lt(s.street.1.clone()))
+        .filter(lower(doors::housenumber).ge(number_from))
+        .filter(lower(doors::housenumber).le(number_to))
+        .select(doors::id);
+    let mut query = people::table
+        .filter(people::campaign_id.eq(campaign_id))
+        .filter(people::id.gt(after.unwrap_or(0)))
+        .into_boxed();
+    // Without a first and a last name, an empty range: matches nothing.
+    let ((f0, f1), (l0, l1)) = s.first_and_last.clone().unwrap_or_default();
+    let any = people::external_id
+        .eq(s.external_id.clone())
+        .or(name_last)
+        .or(name_first)
+        .or(people::door_id.eq_any(street_doors))
+        .or(lower(people::first_name)
+            .ge(f0)
+            .and(lower(people::first_name).lt(f1))
+            .and(lower(people::last_name).ge(l0))
+            .and(lower(people::last_name).lt(l1)));
+    query = query.filter(any);
+    query
+        .order(people::id)
+        .limit(limit)
+        .select(Person::as_select())
+        .load(conn)
+}
+
+/// Changes to a person recorded at the door or by an organizer (`None`: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct Details {
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub preferred_language: Option<Option<String>>,
+    pub do_not_contact: Option<bool>,
+    pub moved: Option<bool>,
+    pub deceased: Option<bool>,
+}
+
+/// Writes `d` to the person (the caller checked that they exist).
+pub fn update_details(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    id: i64,
+    d: &Details,
+) -> QueryResult<()> {
+    let target = people::table
+        .filter(people::campaign_id.eq(campaign_id))
+        .filter(people::id.eq(id));
+    let now = super::now();
+    if let Some(v) = &d.phone {
+        diesel::update(target)
+            .set(people::phone.eq(v.clone()))
+            .execute(conn)?;
+    }
+    if let Some(v) = &d.email {
+        diesel::update(target)
+            .set(people::email.eq(v.clone()))
+            .execute(conn)?;
+    }
+    if let Some(v) = &d.preferred_language {
+        diesel::update(target)
+            .set(people::preferred_language.eq(v.clone()))
+            .execute(conn)?;
+    }
+    if let Some(v) = d.do_not_contact {
+        diesel::update(target)
+            .set(people::do_not_walk.eq(v))
+            .execute(conn)?;
+    }
+    if let Some(v) = d.moved {
+        diesel::update(target)
+            .set(people::moved.eq(v))
+            .execute(conn)?;
+    }
+    if let Some(v) = d.deceased {
+        diesel::update(target)
+            .set(people::deceased.eq(v))
+            .execute(conn)?;
+    }
+    diesel::update(target)
+        .set(people::updated_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether the person is named on a live list the user holds (assigned, or claimed
+/// until after `now`).
+pub fn on_lists_held_by(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    person_id: i64,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    use super::schema::{walk_list_assignments, walk_list_people, walk_lists};
+    let lists: Vec<i64> = walk_list_people::table
+        .inner_join(
+            walk_lists::table.on(walk_lists::campaign_id
+                .eq(walk_list_people::campaign_id)
+                .and(walk_lists::id.eq(walk_list_people::walk_list_id))),
+        )
+        .filter(walk_list_people::campaign_id.eq(campaign_id))
+        .filter(walk_list_people::person_id.eq(person_id))
+        .filter(walk_lists::state.eq("active"))
+        .filter(walk_lists::expires_at.gt(now))
+        .filter(
+            walk_lists::claimed_by
+                .eq(user_id)
+                .and(walk_lists::claimed_until.gt(now))
+                .or(diesel::dsl::exists(
+                    walk_list_assignments::table
+                        .filter(walk_list_assignments::campaign_id.eq(campaign_id))
+                        .filter(walk_list_assignments::walk_list_id.eq(walk_lists::id))
+                        .filter(walk_list_assignments::user_id.eq(user_id)),
+                )),
+        )
+        .select(walk_lists::id)
+        .load(conn)?;
+    Ok(!lists.is_empty())
 }

@@ -128,6 +128,8 @@ diesel::table! {
         last_contact_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        email -> Nullable<Text>,
+        preferred_language -> Nullable<Text>,
     }
 }
 

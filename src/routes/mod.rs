@@ -11,6 +11,7 @@ mod health;
 mod imports;
 mod knocks;
 mod me;
+mod people;
 mod progress;
 mod questions;
 mod regions;
@@ -79,6 +80,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::POST, "/api/v1/imports/people", imports::create_people),
         ep(M::GET, "/api/v1/imports/{id}", imports::get),
         ep(M::GET, "/api/v1/people", turfs::people),
+        ep(M::GET, "/api/v1/people/search", people::search),
+        ep(M::GET, "/api/v1/people/{id}", people::get),
+        ep(M::PATCH, "/api/v1/people/{id}", people::update),
         ep(M::GET, "/api/v1/people/{id}/score", scores::get),
         ep(M::GET, "/api/v1/turfs", turfs::list),
         ep(M::POST, "/api/v1/turfs", turfs::create),

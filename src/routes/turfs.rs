@@ -2,20 +2,21 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use h3o::CellIndex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::store;
 use super::views::{DoorView, PersonView, utc};
 use super::{PageQuery, Paged};
+use crate::app::Actor;
+use crate::app::turfs::{self as use_case, Area, Summary, Warning};
 use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
-use crate::domain::{DisplayName, Role};
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::lanes;
-use crate::spatial::{autocut, overlap, tiling};
+use crate::spatial::tiling;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -37,11 +38,25 @@ pub struct TurfView {
     pub warnings: Vec<Warning>,
 }
 
-/// Something the caller probably wants to know about what they just did.
-#[derive(Debug, Serialize)]
-pub struct Warning {
-    pub code: &'static str,
-    pub message: &'static str,
+impl From<Summary> for TurfView {
+    fn from(s: Summary) -> Self {
+        let turf = s.turf;
+        TurfView {
+            id: turf.id,
+            name: turf.name,
+            region_id: turf.region_id,
+            resolution: turf.resolution,
+            cell_count: turf.cell_count,
+            door_count: s.door_count,
+            people_count: s.people_count,
+            bbox: [turf.min_lng, turf.min_lat, turf.max_lng, turf.max_lat],
+            created_at: utc(turf.created_at),
+            cells: s
+                .cells
+                .map(|cells| cells.iter().map(|c| c.to_string()).collect()),
+            warnings: s.warnings,
+        }
+    }
 }
 
 fn view(
@@ -49,44 +64,7 @@ fn view(
     turf: db::turfs::Turf,
     with_cells: bool,
 ) -> Result<TurfView, ApiError> {
-    let (door_count, people_count) = db::turfs::counts(conn, turf.campaign_id, turf.id)?;
-    let cells = if with_cells {
-        Some(
-            db::turfs::cells_of(conn, turf.campaign_id, turf.id)?
-                .into_iter()
-                .map(|c| c.to_string())
-                .collect(),
-        )
-    } else {
-        None
-    };
-    Ok(TurfView {
-        id: turf.id,
-        name: turf.name,
-        region_id: turf.region_id,
-        resolution: turf.resolution,
-        cell_count: turf.cell_count,
-        door_count,
-        people_count,
-        bbox: [turf.min_lng, turf.min_lat, turf.max_lng, turf.max_lat],
-        created_at: utc(turf.created_at),
-        cells,
-        warnings: Vec::new(),
-    })
-}
-
-fn area_error(err: tiling::AreaError, field: &str) -> ApiError {
-    match err {
-        tiling::AreaError::Invalid(message) => ApiError::validation(field, message),
-        tiling::AreaError::TooManyVertices { count, limit } => ApiError::TooLarge {
-            message: format!("the geometry has {count} vertices; the limit is {limit}"),
-            details: json!({ "field": field, "limit": limit, "count": count }),
-        },
-        e @ tiling::AreaError::TooManyCells { limit, .. } => ApiError::TooLarge {
-            message: e.to_string(),
-            details: json!({ "field": field, "limit": limit }),
-        },
-    }
+    Ok(use_case::summary(conn, turf, with_cells)?.into())
 }
 
 /// The campaign's turf with this id, or 404 (also for another campaign's turf).
@@ -95,24 +73,7 @@ fn find_turf(
     campaign_id: i64,
     id: i64,
 ) -> Result<db::turfs::Turf, ApiError> {
-    db::turfs::get(conn, campaign_id, id)?.ok_or_else(|| ApiError::not_found("turf"))
-}
-
-/// Checks the region belongs to the campaign.
-fn check_region(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-    region_id: Option<i64>,
-) -> Result<(), ApiError> {
-    if let Some(id) = region_id
-        && db::regions::find(conn, campaign_id, id)?.is_none()
-    {
-        return Err(ApiError::validation(
-            "region_id",
-            "region_id is not a region of this campaign",
-        ));
-    }
-    Ok(())
+    Ok(use_case::find(conn, campaign_id, id)?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,18 +88,11 @@ pub struct NewTurfBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverlapQuery {
-    overlap: Option<OverlapMode>,
+    overlap: Option<use_case::Overlap>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum OverlapMode {
-    /// Refuse a turf that would take a cell of another turf (the default).
-    Refuse,
-    /// Take only the free cells.
-    Trim,
-}
-
+/// Checks the request, tiles the area on a compute lane, then stores the turf in one
+/// write transaction.
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -146,94 +100,26 @@ pub async fn create(
     ApiJson(body): ApiJson<NewTurfBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let name = DisplayName::parse("name", &body.name)?;
-    let resolution =
-        tiling::resolution_or_default(body.resolution).map_err(|e| area_error(e, "resolution"))?;
+    let actor = Actor::from(&auth);
+    let drawn = use_case::check_turf(use_case::TurfRequest {
+        name: body.name,
+        region_id: body.region_id,
+        resolution: body.resolution,
+        geometry: body.geometry.value,
+        overlap: query.overlap.unwrap_or_default(),
+    })?;
     let limits = state.settings.area_limits();
-    let geometry = body.geometry.value;
-    let (cells, bbox) = lanes::compute(move || -> Result<_, tiling::AreaError> {
-        let area = tiling::parse_area(&geometry, &limits)?;
-        let cells = tiling::area_cells(&area, resolution, &limits)?;
-        let bbox = tiling::area_bbox(&area).unwrap_or([0.0; 4]);
-        Ok((cells, bbox))
-    })
-    .await
-    .map_err(ApiError::Internal)?
-    .map_err(|e| area_error(e, "geometry"))?;
-    if cells.is_empty() {
-        return Err(ApiError::validation(
-            "geometry",
-            format!(
-                "the area holds no cell centre at resolution {}; draw a larger area or use a finer resolution",
-                u8::from(resolution)
-            ),
-        ));
-    }
-    let mode = query.overlap.unwrap_or(OverlapMode::Refuse);
-    let region_id = body.region_id;
+    let tiled = lanes::compute(move || use_case::tile(drawn, &limits))
+        .await
+        .map_err(ApiError::Internal)??;
     let turf = store::transaction(&state.db, move |conn| {
-        check_region(conn, auth.campaign_id, region_id)?;
-        db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
-        let existing = db::turfs::taken_cells(conn, auth.campaign_id, &cells)?;
-        let taken = overlap::taken_cells(&cells, &existing);
-        let cells = if taken.is_empty() {
-            cells
-        } else if mode == OverlapMode::Trim {
-            let free = free_cells(&cells, &existing);
-            if free.is_empty() {
-                return Err(ApiError::Conflict("every cell of this area already belongs to another turf".into()));
-            }
-            free
-        } else {
-            let mut others = Vec::new();
-            for (turf_id, shared) in &taken {
-                let name = db::turfs::get(conn, auth.campaign_id, *turf_id)?.map(|t| t.name);
-                others.push(json!({ "id": turf_id, "name": name, "shared_cells": shared.len() }));
-            }
-            let total: usize = taken.values().map(Vec::len).sum();
-            return Err(ApiError::ConflictWith {
-                message: format!(
-                    "{total} cell(s) of this turf already belong to {} other turf(s); use ?overlap=trim to take only the free cells",
-                    taken.len()
-                ),
-                details: json!({ "turfs": others }),
-            });
-        };
-        let bbox = tiling::cells_bbox(&cells).unwrap_or(bbox);
-        let turf = db::turfs::create(
-            conn,
-            auth.campaign_id,
-            &db::turfs::NewTurf {
-                name: name.as_str(),
-                region_id,
-                cells: &cells,
-                bbox,
-                created_by: Some(auth.user_id),
-            },
-        )?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "turf.create",
-                target_type: "turf",
-                target_id: Some(turf.id),
-                details: json!({ "name": turf.name, "cells": turf.cell_count, "resolution": turf.resolution }),
-            },
-        )?;
-        let mut view = view(conn, turf, false)?;
-        if view.door_count == 0 {
-            let why = tiling::why_no_doors(view.bbox, db::turfs::any_door(conn, auth.campaign_id)?);
-            view.warnings.push(Warning { code: "no_doors", message: why.message() });
-        }
-        Ok(view)
+        Ok(use_case::create(conn, actor, tiled)?)
     })
     .await?;
     db::refresh_statistics_soon(&state.db);
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/turfs/{}", turf.id)))
-        .json(turf))
+        .insert_header(("Location", format!("/api/v1/turfs/{}", turf.turf.id)))
+        .json(TurfView::from(turf)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -436,31 +322,10 @@ pub async fn delete(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
+    let actor = Actor::from(&auth);
     let id = path.into_inner();
     store::transaction(&state.db, move |conn| {
-        let turf = find_turf(conn, auth.campaign_id, id)?;
-        let lists = db::walk_lists::count_for_turf(conn, auth.campaign_id, id)?;
-        if lists > 0 {
-            return Err(ApiError::ConflictWith {
-                message: format!(
-                    "the turf has {lists} walk list(s); a turf with walk lists keeps its history and cannot be deleted"
-                ),
-                details: json!({ "walk_lists": lists }),
-            });
-        }
-        db::turfs::delete(conn, auth.campaign_id, id)?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "turf.delete",
-                target_type: "turf",
-                target_id: Some(id),
-                details: json!({ "name": turf.name }),
-            },
-        )?;
-        Ok(())
+        Ok(use_case::delete(conn, actor, id)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -557,8 +422,17 @@ struct AutocutView {
     unbalanced: Vec<serde_json::Value>,
 }
 
-/// The most turfs one auto-cut may create.
-const MAX_AUTOCUT_TURFS: usize = 5_000;
+impl From<use_case::CutTurfs> for AutocutView {
+    fn from(c: use_case::CutTurfs) -> Self {
+        AutocutView {
+            target_doors: c.target_doors,
+            resolution: c.resolution,
+            doors: c.doors,
+            turfs: c.turfs.into_iter().map(TurfView::from).collect(),
+            unbalanced: c.unbalanced,
+        }
+    }
+}
 
 pub async fn autocut_area(
     state: web::Data<AppState>,
@@ -566,157 +440,52 @@ pub async fn autocut_area(
     ApiJson(body): ApiJson<AutocutBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    if !(1..=100_000).contains(&body.target_doors) {
-        return Err(ApiError::validation(
-            "target_doors",
-            "target_doors must be between 1 and 100000",
-        ));
-    }
-    let resolution =
-        tiling::resolution_or_default(body.resolution).map_err(|e| area_error(e, "resolution"))?;
-    let prefix = match &body.name_prefix {
-        Some(p) => DisplayName::parse("name_prefix", p)?.as_str().to_owned(),
-        None => "Turf".to_owned(),
-    };
-    let region_id = body.region_id;
-    let geometry = match (body.area, region_id) {
-        (Some(area), _) => area.value,
-        (None, Some(region)) => {
-            let stored = store::run(&state.db, move |conn| {
-                db::regions::area_of(conn, auth.campaign_id, region)?.ok_or_else(|| {
-                    ApiError::validation("region_id", "region_id is not a region of this campaign")
-                })
+    let actor = Actor::from(&auth);
+    let (plan, area) = use_case::check_autocut(use_case::AutocutRequest {
+        area: body.area.map(|a| a.value),
+        region_id: body.region_id,
+        target_doors: body.target_doors,
+        resolution: body.resolution,
+        name_prefix: body.name_prefix,
+    })?;
+    let geometry = match area {
+        Area::Drawn(geometry) => geometry,
+        Area::OfRegion(region) => {
+            store::run(&state.db, move |conn| {
+                Ok(use_case::region_area(conn, actor, region)?)
             })
-            .await?;
-            let text = stored.ok_or_else(|| {
-                ApiError::validation(
-                    "region_id",
-                    "this region has no area; give `area` as GeoJSON or set the region's area",
-                )
-            })?;
-            serde_json::from_str::<geojson::Geometry>(&text)
-                .map_err(|e| {
-                    ApiError::Internal(anyhow::anyhow!("stored region area is not GeoJSON: {e}"))
-                })?
-                .value
-        }
-        (None, None) => {
-            return Err(ApiError::validation(
-                "area",
-                "give either `area` (GeoJSON) or `region_id`",
-            ));
+            .await?
         }
     };
-    let limits = state.settings.area_limits();
-    let area_cells = lanes::compute(move || {
-        let area = tiling::parse_area(&geometry, &limits)?;
-        tiling::area_cells(&area, resolution, &limits)
-    })
-    .await
-    .map_err(ApiError::Internal)?
-    .map_err(|e| area_error(e, "area"))?;
-    let area_cells = std::sync::Arc::new(area_cells);
-    let target = body.target_doors;
+    let (limits, resolution) = (state.settings.area_limits(), plan.resolution);
+    let area_cells = lanes::compute(move || use_case::area_cells(&geometry, resolution, &limits))
+        .await
+        .map_err(ApiError::Internal)??;
+    let (area_cells, plan) = (std::sync::Arc::new(area_cells), std::sync::Arc::new(plan));
+    let target = plan.target_doors;
     // Read and cut outside any transaction (a large cut takes a moment of CPU), then
     // store under the campaign's turf lock after checking that no other turf took a
     // cell meanwhile; if one did, cut again.
     for _attempt in 0..3 {
         let cells = area_cells.clone();
-        let (free, counts) = store::run(&state.db, move |conn| {
-            let existing = db::turfs::taken_cells(conn, auth.campaign_id, &cells)?;
-            let free = free_cells(&cells, &existing);
-            let counts = db::turfs::door_counts(conn, auth.campaign_id, &free)?;
-            Ok((free, counts))
+        let free = store::run(&state.db, move |conn| {
+            Ok(use_case::autocut_input(conn, actor, &cells, target)?)
         })
         .await?;
-        let doors: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
-        if doors == 0 {
-            return Err(ApiError::validation(
-                "area",
-                "the free part of this area holds no doors",
-            ));
-        }
-        if doors / u64::from(target) > MAX_AUTOCUT_TURFS as u64 {
-            return Err(ApiError::TooLarge {
-                message: format!(
-                    "this cut would make more than {MAX_AUTOCUT_TURFS} turfs; raise target_doors or cut a smaller area"
-                ),
-                details: json!({ "limit": MAX_AUTOCUT_TURFS }),
-            });
-        }
-        let (free, cut) = lanes::compute(move || {
-            let mut loads: Vec<autocut::CellLoad> = free
-                .iter()
-                .map(|&cell| autocut::CellLoad { cell, doors: 0 })
-                .collect();
-            for (cell, n) in counts {
-                if let Ok(i) = free.binary_search(&cell) {
-                    loads[i].doors = n;
-                }
-            }
-            let cut = autocut::autocut(&loads, &autocut::AutocutParams::new(target));
-            (free, cut)
-        })
-        .await
-        .map_err(ApiError::Internal)?;
-        let cut = cut.map_err(|e| ApiError::validation("area", e.to_string()))?;
-        let prefix = prefix.clone();
+        let cutting = lanes::compute(move || use_case::cut(free, target))
+            .await
+            .map_err(ApiError::Internal)??;
+        let plan = plan.clone();
         let stored = store::transaction(&state.db, move |conn| {
-            check_region(conn, auth.campaign_id, region_id)?;
-            db::lock_campaign(conn, db::CampaignLock::Turfs, auth.campaign_id)?;
-            let existing = db::turfs::taken_cells(conn, auth.campaign_id, &free)?;
-            if !overlap::taken_cells(&free, &existing).is_empty() {
-                return Ok(None);
-            }
-            let mut turfs = Vec::with_capacity(cut.turfs.len());
-            let width = cut.turfs.len().to_string().len();
-            for (i, piece) in cut.turfs.iter().enumerate() {
-                let name = format!("{prefix} {:0width$}", i + 1);
-                let bbox = tiling::cells_bbox(&piece.cells).unwrap_or([0.0; 4]);
-                let turf = db::turfs::create(
-                    conn,
-                    auth.campaign_id,
-                    &db::turfs::NewTurf { name: &name, region_id, cells: &piece.cells, bbox, created_by: Some(auth.user_id) },
-                )?;
-                turfs.push(view(conn, turf, false)?);
-            }
-            db::audit::record(
-                conn,
-                db::audit::Change {
-                    campaign_id: auth.campaign_id,
-                    actor_id: Some(auth.user_id),
-                    action: "turf.autocut",
-                    target_type: "turf",
-                    target_id: None,
-                    details: json!({ "turfs": turfs.len(), "target_doors": target, "doors": doors }),
-                },
-            )?;
-            let unbalanced = cut
-                .unbalanced
-                .iter()
-                .map(|u| json!({ "turf_id": turfs.get(u.turf).map(|t| t.id), "doors": u.doors, "reason": u.reason }))
-                .collect();
-            Ok(Some(AutocutView { target_doors: target, resolution: u8::from(resolution), doors, turfs, unbalanced }))
+            Ok(use_case::store_cut(conn, actor, &plan, &cutting)?)
         })
         .await?;
         if let Some(result) = stored {
             db::refresh_statistics_soon(&state.db);
-            return Ok(HttpResponse::Created().json(result));
+            return Ok(HttpResponse::Created().json(AutocutView::from(result)));
         }
     }
     Err(ApiError::Conflict(
         "other turfs kept taking cells of this area; try again".into(),
     ))
-}
-
-/// The cells of an area that no existing turf holds (at any resolution), in order.
-fn free_cells(cells: &[CellIndex], existing: &[(i64, CellIndex)]) -> Vec<CellIndex> {
-    let taken = overlap::taken_cells(cells, existing);
-    let mut gone: Vec<CellIndex> = taken.values().flatten().copied().collect();
-    gone.sort_unstable();
-    cells
-        .iter()
-        .copied()
-        .filter(|c| gone.binary_search(c).is_err())
-        .collect()
 }

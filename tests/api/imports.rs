@@ -555,3 +555,54 @@ async fn an_import_left_by_a_stopped_server_is_run_by_another_or_failed_visibly(
     assert_eq!(count(&app, "import_chunks"), 0);
     assert_eq!(count(&app, "people"), 4, "nothing duplicated");
 }
+
+#[tokio::test]
+async fn a_phone_number_recorded_at_the_door_survives_a_reimport_without_one() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    let run = finished(
+        &app,
+        &token,
+        json_with(upload(&app, &token, FILE).await, 202).await,
+    )
+    .await;
+    assert_eq!(run["status"], "done", "{run}");
+    let found = json_with(app.get("/api/v1/people/search?q=V1", &token).await, 200).await;
+    let id = found["items"][0]["id"].as_i64().unwrap();
+    json_with(
+        app.patch(
+            &format!("/api/v1/people/{id}"),
+            &token,
+            serde_json::json!({ "phone": "+423 555 01 99" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // The voter file has no phone column: what the canvasser recorded stays.
+    let run = finished(
+        &app,
+        &token,
+        json_with(upload(&app, &token, FILE).await, 202).await,
+    )
+    .await;
+    assert_eq!(run["status"], "done", "{run}");
+    let person = json_with(app.get(&format!("/api/v1/people/{id}"), &token).await, 200).await;
+    assert_eq!(person["phone"], "+423 555 01 99");
+    // A number in the file replaces it.
+    let with_phone = FILE
+        .replace(
+            ",flags,support_score,precinct\n",
+            ",flags,support_score,precinct,phone\n",
+        )
+        .replace("9.5228593,,70,P1\n", "9.5228593,,70,P1,+423 222 33 44\n");
+    let run = finished(
+        &app,
+        &token,
+        json_with(upload(&app, &token, &with_phone).await, 202).await,
+    )
+    .await;
+    assert_eq!(run["status"], "done", "{run}");
+    let person = json_with(app.get(&format!("/api/v1/people/{id}"), &token).await, 200).await;
+    assert_eq!(person["phone"], "+423 222 33 44");
+}

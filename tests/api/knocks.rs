@@ -1788,3 +1788,180 @@ async fn goals_show_what_is_done_and_the_pace_needed() {
     let left = json_with(app.get("/api/v1/goals", &admin).await, 200).await;
     assert_eq!(left["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_person_is_looked_up_read_whole_and_corrected() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        other_list,
+    } = canvass().await;
+    let stop0 = stop(&list, 0).clone();
+    let id = person(&list, 0);
+    let mut k = knock(&list, 0, "contacted", 5);
+    k["people"] = json!([{ "person_id": id, "answers": { "support_id": 2 } }]);
+    assert_eq!(sync(&app, &volunteer, &[k]).await["created"], 1);
+
+    // The whole person: door, household, the door's knocks, the score now.
+    let p = json_with(
+        app.get(&format!("/api/v1/people/{id}"), &organizer).await,
+        200,
+    )
+    .await;
+    assert_eq!(p["id"], id);
+    assert_eq!(p["door"]["id"], stop0["door_id"]);
+    assert_eq!(p["door"]["address"]["street"], stop0["address"]["street"]);
+    let residents = stop0["people"].as_array().unwrap().len();
+    assert!(
+        p["household"].as_array().unwrap().len() + 1 >= residents,
+        "{p}"
+    );
+    assert!(
+        p["household"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["id"] != id)
+    );
+    assert_eq!(p["history"][0]["result"], "contacted");
+    assert_eq!(p["history"][0]["spoken_to"], true);
+    assert!(p["score"].is_number(), "{p}");
+    // A volunteer reads the people of their own lists only.
+    json_with(
+        app.get(&format!("/api/v1/people/{id}"), &volunteer).await,
+        200,
+    )
+    .await;
+    let elsewhere = person(&other_list, 0);
+    assert_error(
+        app.get(&format!("/api/v1/people/{elsewhere}"), &volunteer)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Search by external id, name beginnings in any case, and street with number.
+    let find = |q: String| {
+        let app = &app;
+        let organizer = &organizer;
+        async move {
+            let body = json_with(
+                app.get(
+                    &format!("/api/v1/people/search?q={}&limit=200", urlencode(&q)),
+                    organizer,
+                )
+                .await,
+                200,
+            )
+            .await;
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_i64().unwrap())
+                .collect::<Vec<i64>>()
+        }
+    };
+    let external = p["external_id"].as_str().unwrap().to_owned();
+    assert_eq!(find(external.clone()).await, vec![id]);
+    let last = p["last_name"].as_str().unwrap().to_lowercase();
+    let first = p["first_name"].as_str().unwrap().to_uppercase();
+    assert!(find(last.chars().take(3).collect()).await.contains(&id));
+    assert!(
+        find(format!(
+            "{first} {}",
+            last.chars().take(2).collect::<String>()
+        ))
+        .await
+        .contains(&id)
+    );
+    let street = format!(
+        "{} {}",
+        stop0["address"]["street"].as_str().unwrap(),
+        stop0["address"]["housenumber"].as_str().unwrap()
+    );
+    let at_door = find(street).await;
+    assert!(at_door.contains(&id), "{at_door:?}");
+    assert_error(
+        app.get("/api/v1/people/search?q=x", &organizer).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/people/search?q=ab", &volunteer).await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // Corrections: audited, a volunteer's only for people on their lists.
+    let fixed = json_with(
+        app.patch(
+            &format!("/api/v1/people/{id}"),
+            &volunteer,
+            json!({ "phone": "+423 555 00 11", "email": "Anna@Example.LI", "preferred_language": "de" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(fixed["phone"], "+423 555 00 11");
+    assert_eq!(fixed["email"], "anna@example.li");
+    assert_eq!(fixed["preferred_language"], "de");
+    let fixed = json_with(
+        app.patch(
+            &format!("/api/v1/people/{id}"),
+            &organizer,
+            json!({ "do_not_contact": true, "phone": null }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(fixed["do_not_contact"], true);
+    assert!(fixed["phone"].is_null());
+    assert_eq!(fixed["email"], "anna@example.li", "left out: unchanged");
+    assert_error(
+        app.patch(
+            &format!("/api/v1/people/{id}"),
+            &organizer,
+            json!({ "email": "not an email" }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        app.patch(
+            &format!("/api/v1/people/{elsewhere}"),
+            &volunteer,
+            json!({ "moved": true }),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let audit = json_with(app.get("/api/v1/audit?limit=50", &organizer).await, 200).await;
+    let updates = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "person.update" && e["target_id"] == id)
+        .count();
+    assert_eq!(updates, 2);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
