@@ -129,7 +129,11 @@ pub fn profile(
     })
 }
 
-/// People matching `q` (organizers and above), by id after `after`.
+/// Most people one search may match: past it the caller is asked to type more.
+pub const MAX_MATCHES: usize = 10_000;
+
+/// People matching `q` (organizers and above), by id after `after`, at most `limit`.
+/// A search matching more than [`MAX_MATCHES`] people is refused with the limit.
 pub fn search(
     conn: &mut DbConnection,
     actor: Actor,
@@ -138,13 +142,21 @@ pub fn search(
     limit: i64,
 ) -> Result<Vec<Person>, AppError> {
     let s = search_for(q)?;
-    Ok(db::people::search(
-        conn,
-        actor.campaign_id,
-        &s,
-        after,
-        limit,
-    )?)
+    let ids = db::people::search_ids(conn, actor.campaign_id, &s, MAX_MATCHES)?;
+    if ids.len() > MAX_MATCHES {
+        return Err(AppError::TooLarge {
+            message: format!(
+                "{q:?} matches more than {MAX_MATCHES} people; type more of the name or address"
+            ),
+            details: json!({ "limit": MAX_MATCHES }),
+        });
+    }
+    let page: Vec<i64> = ids
+        .into_iter()
+        .filter(|&id| after.is_none_or(|a| id > a))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect();
+    Ok(db::people::by_ids(conn, actor.campaign_id, &page)?)
 }
 
 /// A correction as asked for; `Some(None)` clears a text.

@@ -726,55 +726,94 @@ pub struct Search {
     pub housenumber: Option<String>,
 }
 
-/// People matching any part of `s`, by id after `after`, at most `limit`. Every part is
-/// a range over an index (`people_*_search`, `doors_street_search`).
-pub fn search(
+/// The ids of the people matching any part of `s`, ascending, at most `cap` + 1 (so the
+/// caller can tell there are more). Each part is its own query over its index
+/// (`people_*_search`, `doors_street_search`, `people_door`): as one query with `OR`,
+/// SQLite walked every person of the campaign in id order (0.9 s for a million).
+pub fn search_ids(
     conn: &mut DbConnection,
     campaign_id: i64,
     s: &Search,
-    after: Option<i64>,
-    limit: i64,
-) -> QueryResult<Vec<Person>> {
-    let name_last = lower(people::last_name)
-        .ge(s.name.0.clone())
-        .and(lower(people::last_name).lt(s.name.1.clone()));
-    let name_first = lower(people::first_name)
-        .ge(s.name.0.clone())
-        .and(lower(people::first_name).lt(s.name.1.clone()));
-    // Any house number, or exactly the one given.
-    let (number_from, number_to) = match &s.housenumber {
-        Some(n) => (n.clone(), n.clone()),
-        None => (String::new(), char::MAX.to_string()),
-    };
-    let street_doors = doors::table
+    cap: usize,
+) -> QueryResult<Vec<i64>> {
+    let limit = i64::try_from(cap).unwrap_or(i64::MAX).saturating_add(1);
+    let mut ids: Vec<i64> = people::table
+        .filter(people::campaign_id.eq(campaign_id))
+        .filter(people::external_id.eq(s.external_id.clone()))
+        .select(people::id)
+        .load(conn)?;
+    ids.extend(
+        people::table
+            .filter(people::campaign_id.eq(campaign_id))
+            .filter(lower(people::last_name).ge(s.name.0.clone()))
+            .filter(lower(people::last_name).lt(s.name.1.clone()))
+            .select(people::id)
+            .limit(limit)
+            .load::<i64>(conn)?,
+    );
+    ids.extend(
+        people::table
+            .filter(people::campaign_id.eq(campaign_id))
+            .filter(lower(people::first_name).ge(s.name.0.clone()))
+            .filter(lower(people::first_name).lt(s.name.1.clone()))
+            .select(people::id)
+            .limit(limit)
+            .load::<i64>(conn)?,
+    );
+    if let Some(((f0, f1), (l0, l1))) = &s.first_and_last {
+        ids.extend(
+            people::table
+                .filter(people::campaign_id.eq(campaign_id))
+                .filter(lower(people::first_name).ge(f0.clone()))
+                .filter(lower(people::first_name).lt(f1.clone()))
+                .filter(lower(people::last_name).ge(l0.clone()))
+                .filter(lower(people::last_name).lt(l1.clone()))
+                .select(people::id)
+                .limit(limit)
+                .load::<i64>(conn)?,
+        );
+    }
+    let mut door_query = doors::table
         .filter(doors::campaign_id.eq(campaign_id))
         .filter(lower(doors::street).ge(s.street.0.clone()))
         .filter(lower(doors::street).lt(s.street.1.clone()))
-        .filter(lower(doors::housenumber).ge(number_from))
-        .filter(lower(doors::housenumber).le(number_to))
-        .select(doors::id);
-    let mut query = people::table
-        .filter(people::campaign_id.eq(campaign_id))
-        .filter(people::id.gt(after.unwrap_or(0)))
-        .into_boxed();
-    // Without a first and a last name, an empty range: matches nothing.
-    let ((f0, f1), (l0, l1)) = s.first_and_last.clone().unwrap_or_default();
-    let any = people::external_id
-        .eq(s.external_id.clone())
-        .or(name_last)
-        .or(name_first)
-        .or(people::door_id.eq_any(street_doors))
-        .or(lower(people::first_name)
-            .ge(f0)
-            .and(lower(people::first_name).lt(f1))
-            .and(lower(people::last_name).ge(l0))
-            .and(lower(people::last_name).lt(l1)));
-    query = query.filter(any);
-    query
-        .order(people::id)
+        .select(doors::id)
         .limit(limit)
-        .select(Person::as_select())
-        .load(conn)
+        .into_boxed();
+    if let Some(number) = &s.housenumber {
+        door_query = door_query.filter(lower(doors::housenumber).eq(number.clone()));
+    }
+    let door_ids: Vec<i64> = door_query.load(conn)?;
+    for chunk in door_ids.chunks(1000) {
+        ids.extend(
+            people::table
+                .filter(people::campaign_id.eq(campaign_id))
+                .filter(people::door_id.eq_any(chunk))
+                .select(people::id)
+                .load::<i64>(conn)?,
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.truncate(cap.saturating_add(1));
+    Ok(ids)
+}
+
+/// People by id, ascending.
+pub fn by_ids(conn: &mut DbConnection, campaign_id: i64, ids: &[i64]) -> QueryResult<Vec<Person>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        out.extend(
+            people::table
+                .filter(people::campaign_id.eq(campaign_id))
+                .filter(people::id.eq_any(chunk))
+                .order(people::id)
+                .select(Person::as_select())
+                .load::<Person>(conn)?,
+        );
+    }
+    out.sort_by_key(|p| p.id);
+    Ok(out)
 }
 
 /// Changes to a person recorded at the door or by an organizer (`None`: unchanged).
