@@ -38,6 +38,10 @@ pub struct KnockOutcome {
     pub knock_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The door, for every knock that named one (a knock for several doors answers
+    /// once per door).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub door_id: Option<i64>,
 }
 
 /// The answer when the database kept aborting the batch (deadlocks) even after retries.
@@ -311,6 +315,7 @@ fn store_batch(
         status: KnockStatus::Rejected,
         knock_id: None,
         reason: Some(reason),
+        door_id: None,
     };
     let mut outcomes = Vec::with_capacity(parsed.len());
     let mut accepted: Vec<Accepted> = Vec::new();
@@ -390,6 +395,7 @@ fn store_batch(
             status: KnockStatus::Created,
             knock_id: Some(id),
             reason: None,
+            door_id: None,
         });
     }
     let contacted: Vec<&[i64]> = scored
@@ -495,6 +501,7 @@ fn store_batch(
             reason: (!same).then(|| {
                 "another knock with this client_id and different content is stored".into()
             }),
+            door_id: None,
         });
     }
     Ok(outcomes)
@@ -523,22 +530,45 @@ pub async fn sync(pool: &DbPool, actor: Actor, raw: Vec<Value>) -> Result<SyncAn
             details: json!({ "limit": knock::MAX_BATCH, "count": raw.len() }),
         });
     }
+    // A knock for several doors is one knock per door from here on.
+    let expanded: Vec<(usize, Value)> = raw
+        .into_iter()
+        .enumerate()
+        .flat_map(|(index, raw)| knock::per_door(raw).into_iter().map(move |k| (index, k)))
+        .collect();
+    if expanded.len() > knock::MAX_BATCH {
+        return Err(AppError::TooLarge {
+            message: format!(
+                "a batch holds at most {} knocks, counting each door of a knock for several doors; this one has {}",
+                knock::MAX_BATCH,
+                expanded.len()
+            ),
+            details: json!({ "limit": knock::MAX_BATCH, "count": expanded.len() }),
+        });
+    }
     // Parse first, then work through the knocks in door order: two batches touching
     // the same doors and cells lock them in the same order, which keeps PostgreSQL
     // deadlocks rare; the answer keeps the phone's order.
-    let mut parsed: Vec<(usize, Option<String>, Result<KnockInput, String>)> = raw
+    let mut parsed: Vec<(usize, Option<String>, Result<KnockInput, String>)> = expanded
         .into_iter()
-        .enumerate()
         .map(|(index, raw)| {
             let client_id = raw
                 .get("client_id")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            let knock = serde_json::from_value::<KnockInput>(raw)
-                .map(KnockInput::without_nul)
-                .map_err(|e| format!("malformed knock: {e}"));
+            let knock = match raw.get(knock::BULK_ERROR).and_then(Value::as_str) {
+                Some(why) => Err(why.to_owned()),
+                None => serde_json::from_value::<KnockInput>(raw)
+                    .map(KnockInput::without_nul)
+                    .map_err(|e| format!("malformed knock: {e}")),
+            };
             (index, client_id, knock)
         })
+        .collect();
+    let doors: HashMap<String, i64> = parsed
+        .iter()
+        .filter_map(|(_, _, k)| k.as_ref().ok())
+        .map(|k| (k.client_id.to_string(), k.door_id))
         .collect();
     parsed.sort_by_key(|(index, _, k)| (k.as_ref().map_or(i64::MIN, |k| k.door_id), *index));
     let parsed = std::sync::Arc::new(parsed);
@@ -558,6 +588,9 @@ pub async fn sync(pool: &DbPool, actor: Actor, raw: Vec<Value>) -> Result<SyncAn
         }
     };
     db::refresh_statistics_soon(pool);
+    for o in &mut outcomes {
+        o.door_id = o.client_id.as_ref().and_then(|c| doors.get(c)).copied();
+    }
     outcomes.sort_by_key(|o| o.index);
     let count = |s: KnockStatus| outcomes.iter().filter(|o| o.status == s).count();
     Ok(SyncAnswer {

@@ -24,6 +24,74 @@ pub const MAX_PEOPLE: usize = 50;
 /// The built-in support ID question.
 pub const SUPPORT_ID: &str = "support_id";
 
+/// Most doors one knock may cover (a building's units, a stretch of a street).
+pub const MAX_DOORS_PER_KNOCK: usize = 100;
+/// The field [`per_door`] sets on a knock for several doors it refuses, with why.
+pub const BULK_ERROR: &str = "__refused";
+
+/// A knock for several doors at once (`door_ids` instead of `door_id`: nobody home in
+/// a whole building, say) as one knock per door. Each gets its own client id, derived
+/// from the phone's and the door (UUID v5), so sending the batch again stores nothing
+/// twice. A knock for several doors names nobody and gives no answers; one that breaks
+/// that, or names too many doors, comes back as one knock marked with
+/// [`BULK_ERROR`]. Any other knock is returned as it came.
+pub fn per_door(raw: Value) -> Vec<Value> {
+    let Some(doors) = raw.get("door_ids").cloned() else {
+        return vec![raw];
+    };
+    let refuse = |why: &str| {
+        let mut k = serde_json::Map::new();
+        if let Some(id) = raw.get("client_id") {
+            k.insert("client_id".into(), id.clone());
+        }
+        k.insert(BULK_ERROR.into(), Value::from(why));
+        vec![Value::Object(k)]
+    };
+    let ids: Option<Vec<i64>> = doors
+        .as_array()
+        .map(|a| a.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>())
+        .unwrap_or(None);
+    let Some(ids) = ids else {
+        return refuse("door_ids must be a list of door ids");
+    };
+    if raw.get("door_id").is_some() {
+        return refuse("send door_id or door_ids, not both");
+    }
+    if ids.is_empty() || ids.len() > MAX_DOORS_PER_KNOCK {
+        return refuse(&format!("door_ids holds 1 to {MAX_DOORS_PER_KNOCK} doors"));
+    }
+    let named = raw
+        .get("people")
+        .and_then(Value::as_array)
+        .is_some_and(|p| !p.is_empty());
+    if named || raw.get("result").and_then(Value::as_str) == Some(KnockResult::Contacted.code()) {
+        return refuse(
+            "a knock for several doors names nobody: send a conversation as a knock of its own",
+        );
+    }
+    let Some(client) = raw
+        .get("client_id")
+        .and_then(Value::as_str)
+        .and_then(|c| uuid::Uuid::parse_str(c).ok())
+    else {
+        return refuse("client_id must be a UUID");
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    ids.into_iter()
+        .filter(|id| seen.insert(*id))
+        .map(|door| {
+            let mut k = raw.clone();
+            if let Some(o) = k.as_object_mut() {
+                o.remove("door_ids");
+                o.insert("door_id".into(), Value::from(door));
+                let id = uuid::Uuid::new_v5(&client, &door.to_be_bytes());
+                o.insert("client_id".into(), Value::from(id.to_string()));
+            }
+            k
+        })
+        .collect()
+}
+
 /// One knock as the phone sends it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -356,6 +424,29 @@ mod tests {
         assert_eq!(Q::grade(Some(180.0), Some(10.0)), Q::Doubtful);
         assert_eq!(Q::grade(Some(301.0), Some(10.0)), Q::Unverified);
         assert_eq!(Q::grade(Some(20.0), Some(150.0)), Q::Unverified);
+    }
+
+    #[test]
+    fn a_knock_for_several_doors_is_one_knock_per_door_with_stable_ids() {
+        let raw = serde_json::json!({
+            "client_id": "6f1c1f5e-3a36-4f44-9d0a-64c0e1b1f9a1", "walk_list_id": 1,
+            "door_ids": [7, 8, 7], "result": "not_home", "knocked_at": "2026-11-01T10:00:00Z",
+        });
+        let one = per_door(raw.clone());
+        assert_eq!(one.len(), 2, "a door named twice is one knock");
+        assert_eq!(one[0]["door_id"], 7);
+        assert!(one.iter().all(|k| k.get("door_ids").is_none()));
+        assert_ne!(one[0]["client_id"], one[1]["client_id"]);
+        assert_eq!(per_door(raw.clone()), one, "the same ids every time");
+        let mut talk = raw.clone();
+        talk["result"] = serde_json::json!("contacted");
+        assert!(per_door(talk)[0].get(BULK_ERROR).is_some());
+        let mut both = raw.clone();
+        both["door_id"] = serde_json::json!(7);
+        assert!(per_door(both)[0].get(BULK_ERROR).is_some());
+        let mut many = raw;
+        many["door_ids"] = serde_json::json!((0..101).collect::<Vec<i64>>());
+        assert!(per_door(many)[0].get(BULK_ERROR).is_some());
     }
 
     #[test]

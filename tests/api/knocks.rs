@@ -1965,3 +1965,60 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn one_knock_marks_several_doors_each_stored_once() {
+    let Canvass {
+        app,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let doors: Vec<Value> = (1..4).map(|i| stop(&list, i)["door_id"].clone()).collect();
+    let bulk = json!({
+        "client_id": uuid::Uuid::new_v4(),
+        "walk_list_id": list["id"],
+        "door_ids": doors,
+        "result": "not_home",
+        "knocked_at": (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339(),
+    });
+    let mut talk = knock(&list, 0, "contacted", 4);
+    talk["door_ids"] = json!([stop(&list, 0)["door_id"], stop(&list, 4)["door_id"]]);
+    talk.as_object_mut().unwrap().remove("door_id");
+    let first = sync(&app, &volunteer, &[bulk.clone(), talk]).await;
+    assert_eq!(
+        (first["created"].as_u64(), first["rejected"].as_u64()),
+        (Some(3), Some(1)),
+        "{first}"
+    );
+    let results = first["results"].as_array().unwrap();
+    let mut answered: Vec<Value> = results
+        .iter()
+        .filter(|r| r["index"] == 0)
+        .map(|r| r["door_id"].clone())
+        .collect();
+    answered.sort_by_key(|d| d.as_i64());
+    let mut expected = doors.clone();
+    expected.sort_by_key(|d| d.as_i64());
+    assert_eq!(answered, expected, "one answer per door");
+    assert!(results.iter().any(|r| r["index"] == 1
+        && r["status"] == "rejected"
+        && r["reason"].as_str().unwrap().contains("names nobody")));
+    // Sent again (a flaky network): every door answers duplicate, nothing is stored twice.
+    let again = sync(&app, &volunteer, &[bulk]).await;
+    assert_eq!(
+        (again["created"].as_u64(), again["duplicate"].as_u64()),
+        (Some(0), Some(3)),
+        "{again}"
+    );
+    let read = json_with(
+        app.get(&format!("/api/v1/walk-lists/{}", list["id"]), &volunteer)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(read["knocked_doors"], 3);
+    for i in 1..4 {
+        assert_eq!(read["stops"][i]["last_result"], "not_home");
+    }
+}
