@@ -90,6 +90,8 @@ struct Known {
     /// (list, door) → the people the list names there, for the lists with a `moved` or
     /// `deceased` knock that names nobody.
     listed: HashMap<(i64, i64), Vec<i64>>,
+    /// The campaign's tag keys, read when a knock of the batch changes tags.
+    tags: HashSet<String>,
 }
 
 impl Known {
@@ -99,6 +101,9 @@ impl Known {
         knocks: &[&KnockInput],
     ) -> Result<Known, QueryError> {
         let campaign = actor.campaign_id;
+        let tagging = knocks
+            .iter()
+            .any(|k| k.people.iter().any(|p| !p.tags.is_empty()));
         let distinct = |f: fn(&KnockInput) -> Option<i64>| -> Vec<i64> {
             let set: BTreeSet<i64> = knocks.iter().filter_map(|k| f(k)).collect();
             set.into_iter().collect()
@@ -149,6 +154,9 @@ impl Known {
                 let ids = people.into_iter().map(|p| p.id).collect();
                 known.listed.insert((list_id, door), ids);
             }
+        }
+        if tagging {
+            known.tags = db::tags::keys(conn, campaign)?;
         }
         Ok(known)
     }
@@ -239,6 +247,7 @@ fn check<'a>(
                 p.person_id, k.door_id
             ));
         }
+        p.tags.check(&known.tags)?;
         for (key, value) in &p.answers {
             let Some(question) = questions.iter().find(|q| &q.key == key) else {
                 return Err(format!("unknown question {key:?}"));
@@ -436,6 +445,26 @@ fn store_batch(
         })
         .collect();
     db::scores::apply_knocks(conn, actor.campaign_id, now, &facts)?;
+    // Tags changed at the door, the later knock's change last.
+    let mut tagged: Vec<(NaiveDateTime, i64, &Accepted)> = scored
+        .iter()
+        .filter(|(_, a)| a.input.people.iter().any(|p| !p.tags.is_empty()))
+        .map(|&(id, a)| (a.input.knocked_at_naive(), id, a))
+        .collect();
+    tagged.sort_by_key(|&(at, id, _)| (at, id));
+    let changes: Vec<db::tags::Change> = tagged
+        .iter()
+        .flat_map(|&(at, id, a)| {
+            a.input.people.iter().map(move |p| db::tags::Change {
+                person_id: p.person_id,
+                knock_id: id,
+                at,
+                apply: &p.tags.apply,
+                remove: &p.tags.remove,
+            })
+        })
+        .collect();
+    db::tags::apply(conn, actor.campaign_id, &changes)?;
     // Counted in campaign time, from the answers as stored, as a rebuild from the
     // knocks does; free-text answers are not counted.
     let zone = db::campaigns::time_zone_for_counting(conn, actor.campaign_id)?;

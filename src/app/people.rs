@@ -69,6 +69,8 @@ pub struct Profile {
     /// was named).
     pub history: Vec<(i64, String, NaiveDateTime, bool)>,
     pub score: Option<f64>,
+    /// The tags the person carries, by key.
+    pub tags: Vec<String>,
 }
 
 /// Most knocks of a door's history shown with a person.
@@ -120,12 +122,16 @@ pub fn profile(
         db::scores::effective(conn, actor.campaign_id, &[(id, person.support_score, cell)])?
             .get(&id)
             .copied();
+    let tags = db::tags::of_people(conn, actor.campaign_id, &[id])?
+        .remove(&id)
+        .unwrap_or_default();
     Ok(Profile {
         person,
         door,
         household,
         history,
         score,
+        tags,
     })
 }
 

@@ -19,6 +19,7 @@ pub mod regions;
 pub mod schema;
 pub mod scores;
 pub mod sessions;
+pub mod tags;
 pub mod tallies;
 pub mod throttle;
 pub mod turfs;

@@ -344,6 +344,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        key -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_tags (campaign_id, person_id, tag_id) {
+        campaign_id -> BigInt,
+        person_id -> BigInt,
+        tag_id -> BigInt,
+        applied_at -> Timestamp,
+        knock_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     export_codes (campaign_id, kind, local_key) {
         campaign_id -> BigInt,
         kind -> Text,
@@ -472,6 +492,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     knock_answers,
     export_codes,
     goals,
+    tags,
+    person_tags,
     person_evidence,
     cell_evidence,
     score_rebuilds,

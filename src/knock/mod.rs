@@ -119,6 +119,47 @@ pub struct PersonInput {
     /// Question key → answer (a value, or a list of values for multiple choice).
     #[serde(default)]
     pub answers: BTreeMap<String, Value>,
+    /// Tags (activist codes) applied to or removed from the person at the door. Left
+    /// out of the stored form when empty, so knocks sent before tags existed keep
+    /// their content hash.
+    #[serde(default, skip_serializing_if = "TagChanges::is_empty")]
+    pub tags: TagChanges,
+}
+
+/// Most tags one person's knock may change.
+pub const MAX_TAG_CHANGES: usize = 20;
+
+/// Tags applied and removed, by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagChanges {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apply: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+}
+
+impl TagChanges {
+    pub fn is_empty(&self) -> bool {
+        self.apply.is_empty() && self.remove.is_empty()
+    }
+
+    /// Checks the changes against the campaign's tag keys: known, few, none both applied
+    /// and removed.
+    pub fn check(&self, known: &std::collections::HashSet<String>) -> Result<(), String> {
+        if self.apply.len() + self.remove.len() > MAX_TAG_CHANGES {
+            return Err(format!("at most {MAX_TAG_CHANGES} tag changes per person"));
+        }
+        for key in self.apply.iter().chain(&self.remove) {
+            if !known.contains(key) {
+                return Err(format!("unknown tag {key:?}"));
+            }
+        }
+        if self.apply.iter().any(|k| self.remove.contains(k)) {
+            return Err("a tag is both applied and removed".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

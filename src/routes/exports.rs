@@ -220,7 +220,7 @@ pub struct PeopleExportQuery {
 
 /// The people file's columns: the voter-file columns the import reads (so the file
 /// re-imports by `external_id`), then what the campaign learned.
-const PEOPLE_COLUMNS: [&str; 22] = [
+const PEOPLE_COLUMNS: [&str; 23] = [
     "external_id",
     "first_name",
     "last_name",
@@ -243,6 +243,7 @@ const PEOPLE_COLUMNS: [&str; 22] = [
     "last_result",
     "van_last_result",
     "last_result_at",
+    "tags",
 ];
 
 /// `GET /api/v1/exports/people.csv`: every person of the campaign keyed by
@@ -275,6 +276,7 @@ pub async fn people_csv(
             let scores = db::scores::effective_with(conn, auth.campaign_id, &who, &model)?;
             let support = db::exports::latest_support_ids(conn, auth.campaign_id, &ids)?;
             let results = db::exports::last_results(conn, auth.campaign_id, &doors)?;
+            let tags = db::tags::of_people(conn, auth.campaign_id, &ids)?;
             let number = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
             let time = |t: Option<&chrono::NaiveDateTime>| {
                 t.map(|t| t.and_utc().to_rfc3339()).unwrap_or_default()
@@ -322,6 +324,9 @@ pub async fn people_csv(
                         .map(|r| van_result(&r.0).to_owned())
                         .unwrap_or_default(),
                     time(result.map(|r| &r.1)),
+                    tags.get(&person.id)
+                        .map(|t| t.join(";"))
+                        .unwrap_or_default(),
                 ]);
             }
             let next = next_after(&page, |p| p.person.id);

@@ -17,6 +17,7 @@ mod questions;
 mod regions;
 mod scores;
 pub mod store;
+mod tags;
 mod turfs;
 mod users;
 mod views;
@@ -161,6 +162,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/experiments/{id}/results",
             experiments::results,
         ),
+        ep(M::GET, "/api/v1/tags", tags::list),
+        ep(M::POST, "/api/v1/tags", tags::create),
         ep(M::GET, "/api/v1/questions", questions::list),
         ep(M::POST, "/api/v1/questions", questions::create),
     ]

@@ -69,6 +69,7 @@ pub async fn get(
         o.insert("door".into(), json!(door));
         o.insert("household".into(), json!(household));
         o.insert("history".into(), json!(history));
+        o.insert("tags".into(), json!(p.tags));
     }
     Ok(HttpResponse::Ok().json(body))
 }

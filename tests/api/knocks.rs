@@ -2022,3 +2022,115 @@ async fn one_knock_marks_several_doors_each_stored_once() {
         assert_eq!(read["stops"][i]["last_result"], "not_home");
     }
 }
+
+#[tokio::test]
+async fn tags_are_applied_and_removed_at_the_door_and_shown_on_the_person() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    assert_error(
+        app.post(
+            "/api/v1/tags",
+            Some(&volunteer),
+            json!({ "key": "yard_sign", "name": "Yard sign" }),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/v1/tags",
+            Some(&organizer),
+            json!({ "key": "Yard Sign", "name": "Yard sign" }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    for (key, name) in [("yard_sign", "Yard sign"), ("needs_ride", "Needs a ride")] {
+        json_with(
+            app.post(
+                "/api/v1/tags",
+                Some(&organizer),
+                json!({ "key": key, "name": name }),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    assert_error(
+        app.post(
+            "/api/v1/tags",
+            Some(&organizer),
+            json!({ "key": "yard_sign", "name": "Again" }),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+    let tags = json_with(app.get("/api/v1/tags", &volunteer).await, 200).await;
+    assert_eq!(tags["items"].as_array().unwrap().len(), 2);
+
+    let id = person(&list, 0);
+    let mut first = knock(&list, 0, "contacted", 20);
+    first["people"] =
+        json!([{ "person_id": id, "tags": { "apply": ["yard_sign", "needs_ride"] } }]);
+    let mut unknown = knock(&list, 1, "contacted", 19);
+    unknown["people"] = json!([{ "person_id": person(&list, 1), "tags": { "apply": ["hugs"] } }]);
+    let sent = sync(&app, &volunteer, &[first.clone(), unknown]).await;
+    assert_eq!(
+        (sent["created"].as_u64(), sent["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{sent}"
+    );
+    let p = json_with(
+        app.get(&format!("/api/v1/people/{id}"), &organizer).await,
+        200,
+    )
+    .await;
+    assert_eq!(p["tags"], json!(["yard_sign", "needs_ride"]));
+    // The ride was arranged: a later visit removes the tag; resending the first knock
+    // changes nothing.
+    let mut later = knock(&list, 0, "contacted", 5);
+    later["people"] = json!([{ "person_id": id, "tags": { "remove": ["needs_ride"] } }]);
+    let sent = sync(&app, &volunteer, &[later, first]).await;
+    assert_eq!(
+        (sent["created"].as_u64(), sent["duplicate"].as_u64()),
+        (Some(1), Some(1)),
+        "{sent}"
+    );
+    let p = json_with(
+        app.get(&format!("/api/v1/people/{id}"), &organizer).await,
+        200,
+    )
+    .await;
+    assert_eq!(p["tags"], json!(["yard_sign"]));
+    // The people export carries them back to the voter file.
+    let csv = app
+        .get("/api/v1/exports/people.csv", &organizer)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let (ext, tag_col) = (
+        headers.iter().position(|h| h == "external_id").unwrap(),
+        headers.iter().position(|h| h == "tags").unwrap(),
+    );
+    let row = reader
+        .records()
+        .map(Result::unwrap)
+        .find(|r| r.get(ext) == p["external_id"].as_str())
+        .unwrap();
+    assert_eq!(row.get(tag_col), Some("yard_sign"));
+}

@@ -1,0 +1,20 @@
+-- Tags (activist codes): campaign-defined marks such as "yard sign" or "needs a ride",
+-- applied to people or removed at the door inside a knock.
+CREATE TABLE tags (
+    id BIGSERIAL,
+    campaign_id BIGINT NOT NULL REFERENCES campaigns (id),
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (campaign_id, id),
+    UNIQUE (campaign_id, key)
+);
+CREATE TABLE person_tags (
+    campaign_id BIGINT NOT NULL REFERENCES campaigns (id),
+    person_id BIGINT NOT NULL,
+    tag_id BIGINT NOT NULL,
+    applied_at TIMESTAMP NOT NULL,
+    knock_id BIGINT,
+    PRIMARY KEY (campaign_id, person_id, tag_id)
+);
+CREATE INDEX person_tags_tag ON person_tags (campaign_id, tag_id, person_id);

@@ -1,0 +1,2 @@
+DROP TABLE person_tags;
+DROP TABLE tags;
