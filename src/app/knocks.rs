@@ -465,6 +465,30 @@ fn store_batch(
         })
         .collect();
     db::tags::apply(conn, actor.campaign_id, &changes)?;
+    // People met at the door who were not in the voter file.
+    for &(_, a) in scored
+        .iter()
+        .filter(|(_, a)| !a.input.new_people.is_empty())
+    {
+        let met: Vec<db::people::MetAtDoor> = a
+            .input
+            .new_people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| db::people::MetAtDoor {
+                external_id: knock::NewPersonInput::external_id(&a.input.client_id, i),
+                first_name: &p.first_name,
+                last_name: &p.last_name,
+                phone: p.phone.as_deref(),
+            })
+            .collect();
+        db::people::add_at_door(
+            conn,
+            actor.campaign_id,
+            (a.counted_list, a.input.door_id),
+            &met,
+        )?;
+    }
     // Counted in campaign time, from the answers as stored, as a rebuild from the
     // knocks does; free-text answers are not counted.
     let zone = db::campaigns::time_zone_for_counting(conn, actor.campaign_id)?;

@@ -909,3 +909,56 @@ pub fn on_lists_held_by(
         .load(conn)?;
     Ok(!lists.is_empty())
 }
+
+/// Someone added at a door from a knock.
+pub struct MetAtDoor<'a> {
+    pub external_id: String,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub phone: Option<&'a str>,
+}
+
+/// Adds people met at a door (each once: a person already stored with the external id
+/// is left as is), and names them on the list there; returns the ids of those added.
+pub fn add_at_door(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    (walk_list_id, door_id): (i64, i64),
+    met: &[MetAtDoor],
+) -> QueryResult<Vec<i64>> {
+    use super::schema::walk_list_people;
+    let now = super::now();
+    let mut added = Vec::new();
+    for m in met {
+        let ids: Vec<i64> = on_backend!(conn, |c| diesel::insert_into(people::table)
+            .values((
+                people::campaign_id.eq(campaign_id),
+                people::external_id.eq(&m.external_id),
+                people::door_id.eq(door_id),
+                people::first_name.eq(m.first_name.trim()),
+                people::last_name.eq(m.last_name.trim()),
+                people::phone.eq(m.phone.map(str::trim)),
+                people::do_not_walk.eq(false),
+                people::deceased.eq(false),
+                people::moved.eq(false),
+                people::created_at.eq(now),
+                people::updated_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .returning(people::id)
+            .get_results(c))?;
+        for id in ids {
+            on_backend!(conn, |c| diesel::insert_into(walk_list_people::table)
+                .values((
+                    walk_list_people::campaign_id.eq(campaign_id),
+                    walk_list_people::walk_list_id.eq(walk_list_id),
+                    walk_list_people::person_id.eq(id),
+                    walk_list_people::door_id.eq(door_id),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))?;
+            added.push(id);
+        }
+    }
+    Ok(added)
+}

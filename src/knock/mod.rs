@@ -110,6 +110,46 @@ pub struct KnockInput {
     /// The script the canvasser actually used, if any.
     #[serde(default)]
     pub script_id: Option<i64>,
+    /// People met at the door who are not in the voter file (only with `contacted`).
+    /// Left out of the stored form when empty, so older knocks keep their hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_people: Vec<NewPersonInput>,
+}
+
+/// Most people one knock may add.
+pub const MAX_NEW_PEOPLE: usize = 10;
+
+/// Someone met at the door who is not on the list, as the phone records them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPersonInput {
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl NewPersonInput {
+    /// Names of 1 to 200 characters, a phone of at most 40, no control characters.
+    pub fn check(&self) -> Result<(), String> {
+        let ok = |t: &str, max: usize| {
+            let n = t.trim().chars().count();
+            (1..=max).contains(&n) && !t.chars().any(char::is_control)
+        };
+        if !ok(&self.first_name, 200) || !ok(&self.last_name, 200) {
+            return Err("a new person's first_name and last_name are 1 to 200 characters".into());
+        }
+        if self.phone.as_deref().is_some_and(|p| !ok(p, 40)) {
+            return Err("a new person's phone is 1 to 40 characters".into());
+        }
+        Ok(())
+    }
+
+    /// The external id a person added at the door gets: the knock's client id and
+    /// their place in it, so a resent knock never adds them twice.
+    pub fn external_id(client_id: &uuid::Uuid, index: usize) -> String {
+        format!("door:{client_id}:{index}")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -238,6 +278,15 @@ impl KnockInput {
         }
         if !result.is_contact() && self.people.iter().any(|p| !p.answers.is_empty()) {
             return Err("answers come only with a contacted result".into());
+        }
+        if !self.new_people.is_empty() && !result.is_contact() {
+            return Err("new people come only with a contacted result".into());
+        }
+        if self.new_people.len() > MAX_NEW_PEOPLE {
+            return Err(format!("at most {MAX_NEW_PEOPLE} new people per knock"));
+        }
+        for p in &self.new_people {
+            p.check()?;
         }
         if let Some(loc) = &self.location {
             let valid = (-90.0..=90.0).contains(&loc.lat)

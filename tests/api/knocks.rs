@@ -2134,3 +2134,54 @@ async fn tags_are_applied_and_removed_at_the_door_and_shown_on_the_person() {
         .unwrap();
     assert_eq!(row.get(tag_col), Some("yard_sign"));
 }
+
+#[tokio::test]
+async fn someone_met_at_the_door_is_added_once_and_joins_the_household() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let id = person(&list, 0);
+    let mut k = knock(&list, 0, "contacted", 10);
+    k["people"] = json!([{ "person_id": id }]);
+    k["new_people"] =
+        json!([{ "first_name": "Lea", "last_name": "Marxer", "phone": "+423 777 00 00" }]);
+    let mut not_home = knock(&list, 1, "not_home", 9);
+    let k_client = k["client_id"].as_str().unwrap().to_owned();
+    not_home["new_people"] = json!([{ "first_name": "Nobody", "last_name": "Home" }]);
+    let sent = sync(&app, &volunteer, &[k.clone(), not_home]).await;
+    assert_eq!(
+        (sent["created"].as_u64(), sent["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{sent}"
+    );
+    async fn household(app: &TestApp, token: &str, id: i64) -> usize {
+        let p = json_with(app.get(&format!("/api/v1/people/{id}"), token).await, 200).await;
+        p["household"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["first_name"] == "Lea" && h["last_name"] == "Marxer")
+            .count()
+    }
+    assert_eq!(household(&app, &organizer, id).await, 1);
+    // A resent knock adds nobody twice.
+    let again = sync(&app, &volunteer, &[k]).await;
+    assert_eq!(again["duplicate"], 1);
+    assert_eq!(household(&app, &organizer, id).await, 1);
+    // Their external id is the knock's client id and their place in it.
+    let external = format!("door:{}:0", k_client);
+    let found = json_with(
+        app.get(&format!("/api/v1/people/search?q={external}"), &organizer)
+            .await,
+        200,
+    )
+    .await;
+    let lea = found["items"][0].clone();
+    assert_eq!(lea["first_name"], "Lea");
+    assert_eq!(lea["phone"], "+423 777 00 00");
+    assert_eq!(lea["door_id"], stop(&list, 0)["door_id"]);
+}
