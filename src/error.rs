@@ -174,6 +174,7 @@ impl From<crate::app::AppError> for ApiError {
         use crate::app::AppError;
         match err {
             AppError::NotFound(what) => ApiError::not_found(what),
+            AppError::Absent(message) => ApiError::NotFound(message),
             AppError::Forbidden(message) => ApiError::Forbidden(message),
             AppError::Invalid { field, message } => ApiError::Validation { field, message },
             AppError::TooLarge { message, details } => ApiError::TooLarge { message, details },

@@ -73,6 +73,10 @@ fn own_region(conn: &mut DbConnection, actor: Actor) -> Result<Option<i64>, AppE
 pub fn create(conn: &mut DbConnection, actor: Actor, req: GoalRequest) -> Result<Goal, AppError> {
     let metric = Metric::parse(&req.metric)
         .ok_or_else(|| invalid("metric", "metric is doors or contacts"))?;
+    let sensible = |d: NaiveDate| (2000..=2200).contains(&chrono::Datelike::year(&d));
+    if !sensible(req.starts_on) || !sensible(req.ends_on) {
+        return Err(invalid("starts_on", "goal dates are between 2000 and 2200"));
+    }
     if req.ends_on < req.starts_on {
         return Err(invalid("ends_on", "ends_on is on or after starts_on"));
     }

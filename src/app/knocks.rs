@@ -618,10 +618,10 @@ pub async fn sync(pool: &DbPool, actor: Actor, raw: Vec<Value>) -> Result<SyncAn
             (index, client_id, knock)
         })
         .collect();
-    let doors: HashMap<String, i64> = parsed
+    let doors: HashMap<uuid::Uuid, i64> = parsed
         .iter()
         .filter_map(|(_, _, k)| k.as_ref().ok())
-        .map(|k| (k.client_id.to_string(), k.door_id))
+        .map(|k| (k.client_id, k.door_id))
         .collect();
     parsed.sort_by_key(|(index, _, k)| (k.as_ref().map_or(i64::MIN, |k| k.door_id), *index));
     let parsed = std::sync::Arc::new(parsed);
@@ -642,7 +642,12 @@ pub async fn sync(pool: &DbPool, actor: Actor, raw: Vec<Value>) -> Result<SyncAn
     };
     db::refresh_statistics_soon(pool);
     for o in &mut outcomes {
-        o.door_id = o.client_id.as_ref().and_then(|c| doors.get(c)).copied();
+        o.door_id = o
+            .client_id
+            .as_deref()
+            .and_then(|c| uuid::Uuid::parse_str(c).ok())
+            .and_then(|c| doors.get(&c))
+            .copied();
     }
     outcomes.sort_by_key(|o| o.index);
     let count = |s: KnockStatus| outcomes.iter().filter(|o| o.status == s).count();

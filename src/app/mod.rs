@@ -29,6 +29,10 @@ pub enum AppError {
     /// Something the request named does not exist in the caller's campaign.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Like `NotFound`, for a link between records the request names (an assignment)
+    /// that does not exist; the message says which.
+    #[error("{0}")]
+    Absent(String),
     /// The caller's role or region does not reach what was asked.
     #[error("{0}")]
     Forbidden(String),

@@ -226,23 +226,28 @@ pub fn get(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult<Op
         .optional()
 }
 
-/// Records progress; `finished` ends the run with `done` or `failed` and a message.
-pub fn record(
+/// Records progress of the run a server holds as its `attempt` (renewing the lease);
+/// `finished` ends it with `done` or `failed` and a message. Returns `false` when the
+/// server no longer holds the run (its lease ran out and another server took it): it
+/// must stop and leave the file alone.
+pub fn record_held(
     conn: &mut DbConnection,
     campaign_id: i64,
-    id: i64,
+    (id, attempt): (i64, i64),
     progress: &Progress,
     finished: Option<(&str, Option<&str>)>,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     let (status, message, finished_at) = match finished {
         Some((status, message)) => (status, message, Some(super::now())),
         None => ("running", None, None),
     };
     let lease_until = finished.is_none().then(|| super::now() + LEASE);
-    diesel::update(
+    let n = diesel::update(
         imports::table
             .filter(imports::campaign_id.eq(campaign_id))
-            .filter(imports::id.eq(id)),
+            .filter(imports::id.eq(id))
+            .filter(imports::status.eq("running"))
+            .filter(imports::attempts.eq(attempt)),
     )
     .set((
         imports::status.eq(status),
@@ -256,6 +261,6 @@ pub fn record(
         imports::lease_until.eq(lease_until),
         imports::updated_at.eq(super::now()),
     ))
-    .execute(conn)
-    .map(|_| ())
+    .execute(conn)?;
+    Ok(n == 1)
 }

@@ -359,6 +359,7 @@ diesel::table! {
         person_id -> BigInt,
         tag_id -> BigInt,
         applied_at -> Timestamp,
+        removed -> Bool,
         knock_id -> Nullable<BigInt>,
     }
 }

@@ -76,8 +76,9 @@ pub struct Change<'a> {
     pub remove: &'a [String],
 }
 
-/// Applies the changes in the order given (a later knock's change wins), inside the
-/// caller's transaction.
+/// Applies the changes, inside the caller's transaction. A change older than what is
+/// stored for that person and tag is skipped, so the later knock wins whatever order
+/// phones sync in (a removal is kept as a row for that).
 pub fn apply(conn: &mut DbConnection, campaign_id: i64, changes: &[Change]) -> QueryResult<()> {
     if changes
         .iter()
@@ -92,36 +93,33 @@ pub fn apply(conn: &mut DbConnection, campaign_id: i64, changes: &[Change]) -> Q
         .into_iter()
         .collect();
     for c in changes {
-        for key in c.remove {
-            if let Some(&tag) = ids.get(key) {
-                diesel::delete(
-                    person_tags::table
-                        .filter(person_tags::campaign_id.eq(campaign_id))
-                        .filter(person_tags::person_id.eq(c.person_id))
-                        .filter(person_tags::tag_id.eq(tag)),
-                )
-                .execute(conn)?;
+        let wanted = c
+            .apply
+            .iter()
+            .map(|k| (k, false))
+            .chain(c.remove.iter().map(|k| (k, true)));
+        for (key, removed) in wanted {
+            let Some(&tag) = ids.get(key) else { continue };
+            let row = person_tags::table
+                .filter(person_tags::campaign_id.eq(campaign_id))
+                .filter(person_tags::person_id.eq(c.person_id))
+                .filter(person_tags::tag_id.eq(tag));
+            let stored: Option<NaiveDateTime> =
+                row.select(person_tags::applied_at).first(conn).optional()?;
+            if stored.is_some_and(|at| at > c.at) {
+                continue;
             }
-        }
-        for key in c.apply {
-            if let Some(&tag) = ids.get(key) {
-                diesel::delete(
-                    person_tags::table
-                        .filter(person_tags::campaign_id.eq(campaign_id))
-                        .filter(person_tags::person_id.eq(c.person_id))
-                        .filter(person_tags::tag_id.eq(tag)),
-                )
+            diesel::delete(row).execute(conn)?;
+            diesel::insert_into(person_tags::table)
+                .values((
+                    person_tags::campaign_id.eq(campaign_id),
+                    person_tags::person_id.eq(c.person_id),
+                    person_tags::tag_id.eq(tag),
+                    person_tags::applied_at.eq(c.at),
+                    person_tags::removed.eq(removed),
+                    person_tags::knock_id.eq(Some(c.knock_id)),
+                ))
                 .execute(conn)?;
-                diesel::insert_into(person_tags::table)
-                    .values((
-                        person_tags::campaign_id.eq(campaign_id),
-                        person_tags::person_id.eq(c.person_id),
-                        person_tags::tag_id.eq(tag),
-                        person_tags::applied_at.eq(c.at),
-                        person_tags::knock_id.eq(Some(c.knock_id)),
-                    ))
-                    .execute(conn)?;
-            }
         }
     }
     Ok(())
@@ -143,6 +141,7 @@ pub fn of_people(
             )
             .filter(person_tags::campaign_id.eq(campaign_id))
             .filter(person_tags::person_id.eq_any(chunk))
+            .filter(person_tags::removed.eq(false))
             .order((person_tags::person_id, tags::id))
             .select((person_tags::person_id, tags::key))
             .load(conn)?;

@@ -1002,6 +1002,28 @@ pub fn any_live(conn: &mut DbConnection, campaign_id: i64, door_ids: &[i64]) -> 
     Ok(false)
 }
 
+/// Which of `door_ids` are live on a list other than `except`.
+pub fn live_elsewhere(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    door_ids: &[i64],
+    except: i64,
+) -> QueryResult<std::collections::HashSet<i64>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in door_ids.chunks(1000) {
+        out.extend(
+            walk_list_stops::table
+                .filter(walk_list_stops::campaign_id.eq(campaign_id))
+                .filter(walk_list_stops::door_id.eq_any(chunk))
+                .filter(walk_list_stops::live)
+                .filter(walk_list_stops::walk_list_id.ne(except))
+                .select(walk_list_stops::door_id)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Where the list's doors are, in walking order.
 pub fn stop_locations(
     conn: &mut DbConnection,
@@ -1019,5 +1041,33 @@ pub fn stop_locations(
         .filter(walk_list_stops::moved_to.is_null())
         .order(walk_list_stops::position)
         .select((doors::lat, doors::lng))
+        .load(conn)
+}
+
+/// One stop of a turf's list: (door, the list's universe as stored, finished, last
+/// result).
+pub type StopHistory = (i64, String, bool, Option<String>);
+
+/// What the turf's lists did at each door so far, for the stops still on their list.
+pub fn turf_stop_history(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    turf_id: i64,
+) -> QueryResult<Vec<StopHistory>> {
+    walk_list_stops::table
+        .inner_join(
+            walk_lists::table.on(walk_lists::campaign_id
+                .eq(walk_list_stops::campaign_id)
+                .and(walk_lists::id.eq(walk_list_stops::walk_list_id))),
+        )
+        .filter(walk_lists::campaign_id.eq(campaign_id))
+        .filter(walk_lists::turf_id.eq(turf_id))
+        .filter(walk_list_stops::moved_to.is_null())
+        .select((
+            walk_list_stops::door_id,
+            walk_lists::universe,
+            walk_list_stops::finished,
+            walk_list_stops::last_result,
+        ))
         .load(conn)
 }

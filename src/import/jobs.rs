@@ -12,7 +12,9 @@ use tokio::sync::Notify;
 
 use crate::db::{self, DbPool, StoreError, imports::Claimed};
 
-/// Reads an import's file from its pieces in the database, one piece in memory.
+/// Reads an import's file from its pieces in the database, one piece in memory. A
+/// file that ends before its recorded size (its pieces were dropped by a server that
+/// took the run over and finished it) is an error, never a shorter file.
 struct ChunkReader {
     pool: DbPool,
     campaign_id: i64,
@@ -21,12 +23,20 @@ struct ChunkReader {
     piece: Vec<u8>,
     at: usize,
     done: bool,
+    expected: u64,
+    read: u64,
 }
 
 impl Read for ChunkReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.at >= self.piece.len() {
             if self.done {
+                if self.read != self.expected {
+                    return Err(std::io::Error::other(format!(
+                        "the uploaded file ended after {} of its {} bytes",
+                        self.read, self.expected
+                    )));
+                }
                 return Ok(0);
             }
             let mut conn = self.pool.get().map_err(std::io::Error::other)?;
@@ -44,6 +54,7 @@ impl Read for ChunkReader {
         let n = out.len().min(self.piece.len() - self.at);
         out[..n].copy_from_slice(&self.piece[self.at..self.at + n]);
         self.at += n;
+        self.read += n as u64;
         Ok(n)
     }
 }
@@ -59,47 +70,51 @@ fn progress_of(report: &super::Report) -> db::imports::Progress {
 }
 
 /// Runs one claimed import to its end (blocking), recording progress at most twice a
-/// second; its file is dropped once it is done or failed.
+/// second. Every write of the run is fenced by the attempt that claimed it: if the
+/// lease ran out and another server took the run over, this one stops at its next
+/// record and leaves the run and its file to the other. The file is dropped once the
+/// run is done or failed by the server that holds it.
 pub fn run_claimed(pool: &DbPool, job: Claimed) -> Result<(), StoreError> {
     let Claimed {
         campaign_id,
         id,
         attempts,
     } = job;
+    let run = (id, attempts);
     let mut conn = pool.get()?;
+    let Some(stored) = db::imports::get(&mut conn, campaign_id, id)? else {
+        return Ok(());
+    };
     if attempts > db::imports::MAX_ATTEMPTS {
         let message = format!(
             "the import was started {} times and its server stopped each time; import the file again: rows already loaded are updated, not duplicated",
             attempts - 1
         );
-        let run = db::imports::get(&mut conn, campaign_id, id)?;
-        let progress = run.map(|r| db::imports::Progress {
-            rows_read: r.rows_read,
-            created: r.created,
-            updated: r.updated,
-            rejected: r.rejected,
-            errors_json: r.errors,
-        });
-        db::imports::record(
+        let progress = db::imports::Progress {
+            rows_read: stored.rows_read,
+            created: stored.created,
+            updated: stored.updated,
+            rejected: stored.rejected,
+            errors_json: stored.errors,
+        };
+        if db::imports::record_held(
             &mut conn,
             campaign_id,
-            id,
-            &progress.unwrap_or_default(),
+            run,
+            &progress,
             Some(("failed", Some(&message))),
-        )?;
-        db::imports::delete_chunks(&mut conn, campaign_id, id)?;
+        )? {
+            db::imports::delete_chunks(&mut conn, campaign_id, id)?;
+        }
         return Ok(());
     }
-    db::imports::record(
-        &mut conn,
-        campaign_id,
-        id,
-        &db::imports::Progress {
-            errors_json: "[]".into(),
-            ..Default::default()
-        },
-        None,
-    )?;
+    let fresh = db::imports::Progress {
+        errors_json: "[]".into(),
+        ..Default::default()
+    };
+    if !db::imports::record_held(&mut conn, campaign_id, run, &fresh, None)? {
+        return Ok(());
+    }
     let reader = ChunkReader {
         pool: pool.clone(),
         campaign_id,
@@ -108,9 +123,12 @@ pub fn run_claimed(pool: &DbPool, job: Claimed) -> Result<(), StoreError> {
         piece: Vec::new(),
         at: 0,
         done: false,
+        expected: u64::try_from(stored.bytes).unwrap_or(0),
+        read: 0,
     };
     let mut last = Instant::now();
     let mut latest = super::Report::default();
+    let mut lost = false;
     let result = super::import_people(
         &mut conn,
         campaign_id,
@@ -119,45 +137,65 @@ pub fn run_claimed(pool: &DbPool, job: Claimed) -> Result<(), StoreError> {
             latest = report.clone();
             if last.elapsed() >= Duration::from_millis(500) {
                 last = Instant::now();
-                db::imports::record(c, campaign_id, id, &progress_of(report), None)?;
+                if !db::imports::record_held(c, campaign_id, run, &progress_of(report), None)? {
+                    // Another server runs it now: stop here.
+                    lost = true;
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
             }
             Ok(())
         },
     );
-    match &result {
+    if lost {
+        tracing::warn!(
+            import = id,
+            attempt = attempts,
+            "another server took the import over; stopped"
+        );
+        return Ok(());
+    }
+    let held = match &result {
         Ok(report) => {
             let message = (!report.ignored_columns.is_empty())
                 .then(|| format!("ignored columns: {}", report.ignored_columns.join(", ")));
-            db::imports::record(
+            let held = db::imports::record_held(
                 &mut conn,
                 campaign_id,
-                id,
+                run,
                 &progress_of(report),
                 Some(("done", message.as_deref())),
             )?;
-            tracing::info!(
-                import = id,
-                rows = report.rows_read,
-                created = report.created,
-                updated = report.updated,
-                rejected = report.rejected,
-                attempt = attempts,
-                "import done"
-            );
+            if held {
+                tracing::info!(
+                    import = id,
+                    rows = report.rows_read,
+                    created = report.created,
+                    updated = report.updated,
+                    rejected = report.rejected,
+                    attempt = attempts,
+                    "import done"
+                );
+            }
+            held
         }
         Err(e) => {
             let message = e.to_string();
-            db::imports::record(
+            let held = db::imports::record_held(
                 &mut conn,
                 campaign_id,
-                id,
+                run,
                 &progress_of(&latest),
                 Some(("failed", Some(&message))),
             )?;
-            tracing::warn!(import = id, error = %e, "import failed");
+            if held {
+                tracing::warn!(import = id, error = %e, "import failed");
+            }
+            held
         }
+    };
+    if held {
+        db::imports::delete_chunks(&mut conn, campaign_id, id)?;
     }
-    db::imports::delete_chunks(&mut conn, campaign_id, id)?;
     Ok(())
 }
 

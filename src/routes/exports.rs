@@ -411,6 +411,12 @@ pub async fn contacts_csv(
                         .filter_map(|id| external.get(id).map(|e| (*id, e.as_str())))
                         .collect()
                 };
+                // People added at the door have no voter-file id to upload against;
+                // they are in people.csv under their `door:` id.
+                let people: Vec<(i64, &str)> = people
+                    .into_iter()
+                    .filter(|(_, e)| !e.starts_with("door:"))
+                    .collect();
                 let knock = export::ContactKnock {
                     date: crate::progress::local(zone, k.knocked_at)
                         .date()
@@ -573,7 +579,8 @@ pub async fn canvass_feed(
     let canvasses: Vec<Value> = items.into_iter().map(|i| i.1).collect();
     let mut links = json!({ "self": { "href": "/api/v1/canvasses" } });
     if let Some(next) = next_after {
-        links["next"] = json!({ "href": format!("/api/v1/canvasses?after={next}") });
+        links["next"] =
+            json!({ "href": format!("/api/v1/canvasses?{}", next_query(&query, next)) });
     }
     Ok(HttpResponse::Ok().json(json!({
         "per_page": page.limit,
@@ -581,6 +588,38 @@ pub async fn canvass_feed(
         "_links": links,
         "_embedded": { "osdi:canvasses": canvasses },
     })))
+}
+
+/// The feed's query for the page after `next`, keeping every filter of this one.
+fn next_query(q: &FeedQuery, next: i64) -> String {
+    let when = |w: &When| match w {
+        When::Instant(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        When::Local(t) => t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+    };
+    let mut parts = vec![format!("after={next}")];
+    if let Some(l) = q.limit {
+        parts.push(format!("limit={l}"));
+    }
+    for (name, value) in [("from", q.from.as_ref()), ("to", q.to.as_ref())] {
+        if let Some(w) = value {
+            let text: String = when(w)
+                .bytes()
+                .map(|b| match b {
+                    b'+' => "%2B".to_owned(),
+                    b':' => "%3A".to_owned(),
+                    _ => (b as char).to_string(),
+                })
+                .collect();
+            parts.push(format!("{name}={text}"));
+        }
+    }
+    if let Some(r) = q.region_id {
+        parts.push(format!("region_id={r}"));
+    }
+    if let Some(t) = q.turf_id {
+        parts.push(format!("turf_id={t}"));
+    }
+    parts.join("&")
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,58 +1,36 @@
 //! Walk lists: built from a turf and a universe, read by phones (with ETags), assigned
 //! by organizers, claimed by volunteers nearby, and told to phones through the outbox.
+//! The use cases are in `crate::app::walk_lists`; here are the requests and the views.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
-use h3o::{CellIndex, LatLng};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::store;
 use super::views::utc;
 use super::{PageQuery, Paged};
+use crate::app::Actor;
+use crate::app::walk_lists::{self as use_case, Contents};
 use crate::auth::AuthUser;
-use crate::db::walk_lists::{NewList, NewStop, WalkList};
+use crate::db::walk_lists::WalkList;
 use crate::db::{self, DbConnection};
-use crate::domain::{DisplayName, Role};
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::push::notify::{self, Event};
-use crate::routing::{self, RouteParams};
-use crate::spatial::{cells, tiling};
+use crate::routing::RouteParams;
 use crate::state::AppState;
-use crate::walk::{self, PlanDoor, Status, Universe};
-
-/// Most doors one request may put on lists (all its lists together).
-pub const MAX_DOORS_PER_REQUEST: usize = 5000;
-/// Most doors on one list, and the default.
-pub const MAX_DOORS_PER_LIST: u32 = 500;
-pub const DEFAULT_DOORS_PER_LIST: u32 = 150;
-/// Widest "near me" search, in metres.
-pub const MAX_NEARBY_RADIUS_M: f64 = 5000.0;
-/// Most lists one volunteer may hold by claim at once.
-pub const MAX_CLAIMS_PER_USER: i64 = 3;
-/// Most doors moved in one request.
-pub const MAX_DOORS_MOVED: usize = 500;
-use crate::walk::NEARBY_RESOLUTION;
+use crate::walk::{self, Status, Universe};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Point {
     pub lat: f64,
     pub lng: f64,
-}
-
-impl Point {
-    fn check(&self, field: &str) -> Result<LatLng, ApiError> {
-        let in_range = (-90.0..=90.0).contains(&self.lat) && (-180.0..=180.0).contains(&self.lng);
-        LatLng::new(self.lat, self.lng)
-            .ok()
-            .filter(|_| in_range)
-            .ok_or_else(|| {
-                ApiError::validation(field, "lat must be within ±90 and lng within ±180")
-            })
-    }
 }
 
 /// A list without its stops: for lists of lists and answers to changes.
@@ -128,46 +106,6 @@ fn summarise(
     Ok(summary(list, assignees, now))
 }
 
-fn find_list(conn: &mut DbConnection, campaign_id: i64, id: i64) -> Result<WalkList, ApiError> {
-    db::walk_lists::get(conn, campaign_id, id)?.ok_or_else(|| ApiError::not_found("walk list"))
-}
-
-/// The list, if the caller may read it: organizers and above read every list of their
-/// campaign; a volunteer only lists assigned to them or claimed by them. Anything else
-/// is a 404, so a volunteer cannot probe which lists exist.
-fn readable_list(
-    conn: &mut DbConnection,
-    auth: &AuthUser,
-    id: i64,
-    now: NaiveDateTime,
-) -> Result<WalkList, ApiError> {
-    let list = find_list(conn, auth.campaign_id, id)?;
-    if auth.role >= Role::Organizer
-        || list.claimed_by_now(auth.user_id, now)
-        || db::walk_lists::is_assigned(conn, auth.campaign_id, id, auth.user_id)?
-    {
-        Ok(list)
-    } else {
-        Err(ApiError::not_found("walk list"))
-    }
-}
-
-/// A live list, or 409 saying why it cannot change any more.
-fn require_live(list: &WalkList, now: NaiveDateTime) -> Result<(), ApiError> {
-    match list.list_state().status(now) {
-        Status::Expired => Err(ApiError::Conflict(format!(
-            "walk list {} has expired",
-            list.id
-        ))),
-        Status::Done => Err(ApiError::Conflict(format!("walk list {} is done", list.id))),
-        Status::Closed => Err(ApiError::Conflict(format!(
-            "walk list {} was closed",
-            list.id
-        ))),
-        _ => Ok(()),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewWalkListBody {
@@ -180,203 +118,41 @@ pub struct NewWalkListBody {
     name: Option<String>,
 }
 
-/// Everything needed to plan lists, read outside any transaction.
-struct Candidates {
-    turf: db::turfs::Turf,
-    turf_cells: Vec<CellIndex>,
-    doors: Vec<PlanDoor>,
-    door_cells: Vec<i64>,
-    taken: i64,
-}
-
-fn candidates(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-    turf_id: i64,
-    universe: &Universe,
-    now: NaiveDateTime,
-) -> Result<Candidates, ApiError> {
-    let turf = db::turfs::get(conn, campaign_id, turf_id)?
-        .ok_or_else(|| ApiError::validation("turf_id", "turf_id is not a turf of this campaign"))?;
-    let turf_cells = db::turfs::cells_of(conn, campaign_id, turf_id)?;
-    let mut doors = Vec::new();
-    let mut door_cells = Vec::new();
-    let free = db::walk_lists::free_doors_of_turf(conn, campaign_id, turf_id)?;
-    let everyone: Vec<(i64, Option<f64>, i64)> = free
-        .iter()
-        .flat_map(|(door, people)| people.iter().map(|p| (p.id, p.support_score, door.cell)))
-        .collect();
-    let scores = db::scores::effective(conn, campaign_id, &everyone)?;
-    for (door, people) in free {
-        let admitted: Vec<i64> = people
-            .iter()
-            .filter(|p| {
-                universe.admits(
-                    &walk::Candidate {
-                        support_score: scores.get(&p.id).copied(),
-                        turnout_score: p.turnout_score,
-                        party: p.party.as_deref(),
-                        birth_year: p.birth_year,
-                        last_contact_at: p.last_contact_at,
-                        do_not_walk: p.do_not_walk,
-                        deceased: p.deceased,
-                        moved: p.moved,
-                        door_do_not_walk: door.do_not_walk,
-                    },
-                    now,
-                )
-            })
-            .map(|p| p.id)
-            .collect();
-        if admitted.is_empty() {
-            continue;
-        }
-        let cell9 = cells::from_db(door.cell)
-            .and_then(|c| c.parent(NEARBY_RESOLUTION))
-            .map_or(0, cells::to_db);
-        door_cells.push(cell9);
-        doors.push(PlanDoor {
-            door_id: door.id,
-            lat: door.lat,
-            lng: door.lng,
-            street: door.street,
-            housenumber: door.housenumber,
-            people: admitted,
-        });
-    }
-    let taken = db::walk_lists::doors_taken_in_turf(conn, campaign_id, turf_id)?;
-    Ok(Candidates {
-        turf,
-        turf_cells,
-        doors,
-        door_cells,
-        taken,
-    })
-}
-
+/// Checks the request, then reads the candidates, plans the lists on a compute lane
+/// outside the write transaction (routing a few thousand doors takes a moment), and
+/// stores them under the campaign's walk-list lock after checking that no door was
+/// taken meanwhile; if one was, plans again.
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
     ApiJson(body): ApiJson<NewWalkListBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    body.universe.validate()?;
-    let max_doors = body.max_doors.unwrap_or(DEFAULT_DOORS_PER_LIST);
-    if !(1..=MAX_DOORS_PER_LIST).contains(&max_doors) {
-        return Err(ApiError::validation(
-            "max_doors",
-            format!("max_doors is between 1 and {MAX_DOORS_PER_LIST}"),
-        ));
-    }
-    let start = match body.start {
-        Some(p) => Some(p.check("start").map(|_| (p.lat, p.lng))?),
-        None => None,
-    };
-    let name = match &body.name {
-        Some(n) => Some(DisplayName::parse("name", n)?.as_str().to_owned()),
-        None => None,
-    };
-    let universe_json = serde_json::to_string(&body.universe)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("universe does not serialise: {e}")))?;
+    let actor = Actor::from(&auth);
+    let build = Arc::new(use_case::check_build(use_case::BuildRequest {
+        turf_id: body.turf_id,
+        universe: body.universe,
+        max_doors: body.max_doors,
+        start: body.start.map(|p| (p.lat, p.lng)),
+        name: body.name,
+    })?);
     let ttl = chrono::Duration::from_std(state.settings.walk_list_ttl)
         .unwrap_or(chrono::Duration::days(30));
-    let turf_id = body.turf_id;
-    let universe = body.universe;
-
-    // Plan outside the write transaction (routing a few thousand doors takes a moment),
-    // then store under the campaign's walk-list lock after checking that no door was
-    // taken meanwhile; if one was, plan again.
     for _attempt in 0..3 {
         let now = db::now();
-        let universe = universe.clone();
+        let b = build.clone();
         let c = store::run(&state.db, move |conn| {
-            candidates(conn, auth.campaign_id, turf_id, &universe, now)
+            Ok(use_case::candidates(conn, actor, &b, now)?)
         })
         .await?;
-        if c.doors.is_empty() {
-            return Err(ApiError::validation(
-                "universe",
-                format!(
-                    "no free door of turf {} has anyone in this universe ({} of its doors are on other live lists)",
-                    c.turf.id, c.taken
-                ),
-            ));
-        }
-        if c.doors.len() > MAX_DOORS_PER_REQUEST {
-            return Err(ApiError::validation(
-                "universe",
-                format!(
-                    "{} doors match; at most {MAX_DOORS_PER_REQUEST} doors go on lists in one request; narrow the universe or cut the turf smaller",
-                    c.doors.len()
-                ),
-            ));
-        }
-        let taken = c.taken;
-        let planned = crate::lanes::compute(move || {
-            let start = start
-                .or_else(|| walk::default_start(&tiling::outline(&c.turf_cells)))
-                .unwrap_or((c.doors[0].lat, c.doors[0].lng));
-            let lists = walk::plan(&c.doors, start, max_doors as usize, &RouteParams::default());
-            (c, lists)
-        })
-        .await
-        .map_err(ApiError::Internal)?;
-        let (c, lists) = planned;
-        let name = name.clone();
-        let universe_json = universe_json.clone();
+        let taken = c.taken();
+        let b = build.clone();
+        let planned = crate::lanes::compute(move || use_case::plan(c, &b))
+            .await
+            .map_err(ApiError::Internal)?;
+        let b = build.clone();
         let stored = store::transaction(&state.db, move |conn| {
-            db::lock_campaign(conn, db::CampaignLock::WalkLists, auth.campaign_id)?;
-            let door_ids: Vec<i64> = c.doors.iter().map(|d| d.door_id).collect();
-            if db::walk_lists::any_live(conn, auth.campaign_id, &door_ids)? {
-                return Ok(None);
-            }
-            let base = name.unwrap_or_else(|| c.turf.name.clone());
-            let total = lists.len();
-            let mut out = Vec::with_capacity(total);
-            for (i, planned) in lists.into_iter().enumerate() {
-                let list_name = if total == 1 {
-                    base.clone()
-                } else {
-                    format!("{base} {}/{total}", i + 1)
-                };
-                let stops: Vec<NewStop> = planned
-                    .doors
-                    .iter()
-                    .map(|&k| NewStop {
-                        door_id: c.doors[k].door_id,
-                        people: c.doors[k].people.clone(),
-                        cell9: c.door_cells[k],
-                    })
-                    .collect();
-                let list = db::walk_lists::create(
-                    conn,
-                    auth.campaign_id,
-                    &NewList {
-                        turf_id,
-                        name: &list_name,
-                        universe: &universe_json,
-                        start: planned.start,
-                        distance_m: planned.distance_m,
-                        walking_seconds: planned.walking_seconds,
-                        expires_at: now + ttl,
-                        created_by: Some(auth.user_id),
-                        stops,
-                    },
-                )?;
-                out.push(list);
-            }
-            db::audit::record(
-                conn,
-                db::audit::Change {
-                    campaign_id: auth.campaign_id,
-                    actor_id: Some(auth.user_id),
-                    action: "walk_list.create",
-                    target_type: "turf",
-                    target_id: Some(turf_id),
-                    details: json!({ "walk_lists": out.iter().map(|l| l.id).collect::<Vec<_>>() }),
-                },
-            )?;
-            Ok(Some(out))
+            Ok(use_case::store_built(conn, actor, &b, planned, now + ttl)?)
         })
         .await?;
         if let Some(lists) = stored {
@@ -494,16 +270,81 @@ fn not_modified(req: &HttpRequest, tag: &str) -> bool {
         .any(|t| t == "*" || t == tag)
 }
 
+/// The stops as a canvasser reads them, in walking order.
+fn stop_views(contents: Contents, now: NaiveDateTime) -> Vec<StopView> {
+    let Contents {
+        stops,
+        mut progress,
+        mut people,
+        scores,
+        scripts,
+    } = contents;
+    let scripts: HashMap<i64, StopScript> = scripts
+        .into_iter()
+        .map(|(door, s)| {
+            (
+                door,
+                StopScript {
+                    id: s.script.id,
+                    experiment_id: s.experiment_id,
+                    title: s.script.title,
+                    body: s.script.body,
+                },
+            )
+        })
+        .collect();
+    let year = i64::from(now.year());
+    stops
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| StopView {
+            position: i,
+            door_id: d.id,
+            address: Address {
+                street: d.street,
+                housenumber: d.housenumber,
+                unit: d.unit,
+                postcode: d.postcode,
+                city: d.city,
+            },
+            location: Point {
+                lat: d.lat,
+                lng: d.lng,
+            },
+            last_contact_at: d.last_contact_at.map(utc),
+            last_result: progress.get(&d.id).and_then(|p| p.last_result.clone()),
+            last_knocked_at: progress.get(&d.id).and_then(|p| p.last_knocked_at).map(utc),
+            finished: progress.remove(&d.id).is_some_and(|p| p.finished),
+            script: scripts.get(&d.id).cloned(),
+            people: people
+                .remove(&d.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| StopPerson {
+                    id: p.id,
+                    first_name: p.first_name,
+                    last_name: p.last_name,
+                    age: p.birth_year.map(|b| year - b),
+                    party: p.party,
+                    support_band: walk::support_band(scores.get(&p.id).copied()),
+                    last_contact_at: p.last_contact_at.map(utc),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 pub async fn get(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<i64>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let actor = Actor::from(&auth);
     let id = path.into_inner();
     let now = db::now();
     let (list, revision) = store::run(&state.db, move |conn| {
-        let list = readable_list(conn, &auth, id, now)?;
+        let list = use_case::readable(conn, actor, id, now)?;
         let revision = db::experiments::campaign_revision(conn, auth.campaign_id)?;
         Ok((list, revision))
     })
@@ -515,80 +356,7 @@ pub async fn get(
             .finish());
     }
     let view = store::run(&state.db, move |conn| {
-        let stops = db::walk_lists::stops(conn, list.campaign_id, list.id)?;
-        let mut progress = db::walk_lists::stop_progress(conn, list.campaign_id, list.id)?;
-        let mut people = db::walk_lists::people(conn, list.campaign_id, list.id)?;
-        let door_cells: std::collections::HashMap<i64, i64> =
-            stops.iter().map(|d| (d.id, d.cell)).collect();
-        let named: Vec<(i64, Option<f64>, i64)> = people
-            .values()
-            .flatten()
-            .map(|p| {
-                (
-                    p.id,
-                    p.support_score,
-                    door_cells.get(&p.door_id).copied().unwrap_or(0),
-                )
-            })
-            .collect();
-        let scores = db::scores::effective(conn, list.campaign_id, &named)?;
-        let door_ids: Vec<i64> = stops.iter().map(|d| d.id).collect();
-        let mut scripts: std::collections::HashMap<i64, StopScript> =
-            std::collections::HashMap::new();
-        for (door, experiment_id, script_id) in
-            db::experiments::scripts_for_doors(conn, list.campaign_id, &door_ids)?
-        {
-            if let Some(s) = db::experiments::script(conn, list.campaign_id, script_id)? {
-                scripts.insert(
-                    door,
-                    StopScript {
-                        id: s.id,
-                        experiment_id,
-                        title: s.title,
-                        body: s.body,
-                    },
-                );
-            }
-        }
-        let year = i64::from(now.year());
-        let stops = stops
-            .into_iter()
-            .enumerate()
-            .map(|(i, d)| StopView {
-                position: i,
-                door_id: d.id,
-                address: Address {
-                    street: d.street,
-                    housenumber: d.housenumber,
-                    unit: d.unit,
-                    postcode: d.postcode,
-                    city: d.city,
-                },
-                location: Point {
-                    lat: d.lat,
-                    lng: d.lng,
-                },
-                last_contact_at: d.last_contact_at.map(utc),
-                last_result: progress.get(&d.id).and_then(|p| p.last_result.clone()),
-                last_knocked_at: progress.get(&d.id).and_then(|p| p.last_knocked_at).map(utc),
-                finished: progress.remove(&d.id).is_some_and(|p| p.finished),
-                script: scripts.get(&d.id).cloned(),
-                people: people
-                    .remove(&d.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|p| StopPerson {
-                        id: p.id,
-                        first_name: p.first_name,
-                        last_name: p.last_name,
-                        age: p.birth_year.map(|b| year - b),
-                        party: p.party,
-                        support_band: walk::support_band(scores.get(&p.id).copied()),
-                        last_contact_at: p.last_contact_at.map(utc),
-                    })
-                    .collect(),
-            })
-            .collect();
+        let stops = stop_views(use_case::contents(conn, &list)?, now);
         let universe = serde_json::from_str(&list.universe).unwrap_or(serde_json::Value::Null);
         Ok(WalkListView {
             summary: summarise(conn, &list, now)?,
@@ -675,72 +443,16 @@ pub async fn nearby(
     auth: AuthUser,
     query: web::Query<NearbyQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let here = Point {
+    let actor = Actor::from(&auth);
+    let search = use_case::check_nearby(use_case::NearbyRequest {
         lat: query.lat,
         lng: query.lng,
-    }
-    .check("lat")?;
-    let radius = query.radius_m.unwrap_or(1000.0);
-    if !(radius.is_finite() && radius > 0.0 && radius <= MAX_NEARBY_RADIUS_M) {
-        return Err(ApiError::validation(
-            "radius_m",
-            format!("radius_m is above 0 and at most {MAX_NEARBY_RADIUS_M}"),
-        ));
-    }
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "limit is between 1 and 100"));
-    }
-    let origin = here.to_cell(NEARBY_RESOLUTION);
-    // A ring k away is at least k·√3·(inner radius) from the centre cell; the edge
-    // length bounds the inner radius from above, so 1.5 × edge per ring plus one
-    // ring of margin covers every cell that touches the circle.
-    let edge = NEARBY_RESOLUTION.edge_length_m();
-    let k = (radius / (1.5 * edge)).ceil() as u32 + 1;
-    let disk: Vec<i64> = origin
-        .grid_disk::<Vec<_>>(k)
-        .into_iter()
-        .map(cells::to_db)
-        .collect();
+        radius_m: query.radius_m,
+        limit: query.limit,
+    })?;
     let now = db::now();
-    let (lat, lng) = (query.lat, query.lng);
     let found = store::run(&state.db, move |conn| {
-        let lists = db::walk_lists::claimable_in_cells(conn, auth.campaign_id, &disk, now)?;
-        // A door lies within one edge length of its cell's centre, so the nearest cell
-        // centre gives a lower bound; exact distances (to the list's doors) are then
-        // read only for lists that could still make the first `limit`.
-        let mut bounded: Vec<(f64, WalkList)> = lists
-            .into_iter()
-            .map(|(list, cells_here)| {
-                let nearest = cells_here
-                    .iter()
-                    .filter_map(|&c| cells::from_db(c))
-                    .map(|c| {
-                        let centre = LatLng::from(c);
-                        routing::distance_m((lat, lng), (centre.lat(), centre.lng()))
-                    })
-                    .fold(f64::INFINITY, f64::min);
-                ((nearest - edge).max(0.0), list)
-            })
-            .filter(|(bound, _)| *bound <= radius)
-            .collect();
-        bounded.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
-        let mut exact: Vec<(f64, WalkList)> = Vec::new();
-        for (bound, list) in bounded {
-            if exact.len() >= limit && exact.last().is_some_and(|(d, _)| *d < bound) {
-                break;
-            }
-            let away = db::walk_lists::stop_locations(conn, list.campaign_id, list.id)?
-                .into_iter()
-                .map(|p| routing::distance_m((lat, lng), p))
-                .fold(f64::INFINITY, f64::min);
-            if away <= radius {
-                exact.push((away, list));
-                exact.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
-                exact.truncate(limit);
-            }
-        }
-        exact
+        use_case::nearby(conn, actor, &search, now)?
             .into_iter()
             .map(|(away, list)| {
                 Ok(NearbyItem {
@@ -770,60 +482,11 @@ pub async fn assign(
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
+    let actor = Actor::from(&auth);
     let id = path.into_inner();
     let (created, view) = store::transaction(&state.db, move |conn| {
         let now = db::now();
-        // Lock the list row first: a claim racing this assignment waits, then finds
-        // the list assigned and fails, so the list never ends up both assigned and
-        // claimed by someone else.
-        db::walk_lists::touch(conn, auth.campaign_id, id)?;
-        let list = find_list(conn, auth.campaign_id, id)?;
-        require_live(&list, now)?;
-        match db::users::find(conn, auth.campaign_id, body.user_id)? {
-            Some(u) if u.active => {}
-            _ => {
-                return Err(ApiError::validation(
-                    "user_id",
-                    "user_id is not an active user of this campaign",
-                ));
-            }
-        }
-        let mut others: Vec<i64> = Vec::new();
-        if body.replace {
-            for holder in db::walk_lists::assignees(conn, auth.campaign_id, id)? {
-                if holder != body.user_id {
-                    db::walk_lists::unassign(conn, auth.campaign_id, id, holder)?;
-                    others.push(holder);
-                }
-            }
-        }
-        // An organizer's assignment overrides a volunteer's claim.
-        if let Some(claimer) = list
-            .claimed_by
-            .filter(|_| list.list_state().claim_active(now))
-            && claimer != body.user_id
-        {
-            db::walk_lists::release(conn, auth.campaign_id, id, claimer, now)?;
-            others.push(claimer);
-        }
-        let created =
-            db::walk_lists::assign(conn, auth.campaign_id, id, body.user_id, auth.user_id)?;
-        let list = find_list(conn, auth.campaign_id, id)?;
-        if created {
-            notify::walk_list_event(conn, &list, Event::Assigned, &[body.user_id])?;
-        }
-        notify::walk_list_event(conn, &list, Event::Reassigned, &others)?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "walk_list.assign",
-                target_type: "walk_list",
-                target_id: Some(id),
-                details: json!({ "user_id": body.user_id, "replaced": others }),
-            },
-        )?;
+        let (created, list) = use_case::assign(conn, actor, id, (body.user_id, body.replace), now)?;
         Ok((created, summarise(conn, &list, now)?))
     })
     .await?;
@@ -841,28 +504,10 @@ pub async fn unassign(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
+    let actor = Actor::from(&auth);
     let (id, user_id) = path.into_inner();
     store::transaction(&state.db, move |conn| {
-        find_list(conn, auth.campaign_id, id)?;
-        if !db::walk_lists::unassign(conn, auth.campaign_id, id, user_id)? {
-            return Err(ApiError::NotFound(format!(
-                "user {user_id} is not assigned to walk list {id}"
-            )));
-        }
-        let list = find_list(conn, auth.campaign_id, id)?;
-        notify::walk_list_event(conn, &list, Event::Unassigned, &[user_id])?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "walk_list.unassign",
-                target_type: "walk_list",
-                target_id: Some(id),
-                details: json!({ "user_id": user_id }),
-            },
-        )?;
-        Ok(())
+        Ok(use_case::unassign(conn, actor, id, user_id)?)
     })
     .await?;
     state.push_wakeup.notify_one();
@@ -876,33 +521,13 @@ pub async fn claim(
     auth: AuthUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    let actor = Actor::from(&auth);
     let id = path.into_inner();
     let ttl =
         chrono::Duration::from_std(state.settings.claim_ttl).unwrap_or(chrono::Duration::hours(12));
     let view = store::transaction(&state.db, move |conn| {
         let now = db::now();
-        // Claims are for walking, not for reading lists: a few at a time.
-        let held = db::walk_lists::active_claims(conn, auth.campaign_id, auth.user_id, now)?;
-        let already_mine = db::walk_lists::get(conn, auth.campaign_id, id)?
-            .is_some_and(|l| l.claimed_by_now(auth.user_id, now));
-        if held >= MAX_CLAIMS_PER_USER && !already_mine {
-            return Err(ApiError::Conflict(format!(
-                "you already hold {held} claimed lists (the most at once is {MAX_CLAIMS_PER_USER}); release one first"
-            )));
-        }
-        if !db::walk_lists::claim(conn, auth.campaign_id, id, auth.user_id, now, now + ttl)? {
-            let list = find_list(conn, auth.campaign_id, id)?;
-            require_live(&list, now)?;
-            let why = if list.assignee_count > 0 {
-                "it is assigned"
-            } else {
-                "another volunteer has claimed it"
-            };
-            return Err(ApiError::Conflict(format!(
-                "walk list {id} cannot be claimed: {why}"
-            )));
-        }
-        let list = find_list(conn, auth.campaign_id, id)?;
+        let list = use_case::claim(conn, actor, id, (now, now + ttl))?;
         summarise(conn, &list, now)
     })
     .await?;
@@ -914,17 +539,10 @@ pub async fn release(
     auth: AuthUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    let actor = Actor::from(&auth);
     let id = path.into_inner();
     store::transaction(&state.db, move |conn| {
-        let now = db::now();
-        find_list(conn, auth.campaign_id, id)?;
-        if db::walk_lists::release(conn, auth.campaign_id, id, auth.user_id, now)? {
-            Ok(())
-        } else {
-            Err(ApiError::Conflict(format!(
-                "you hold no claim on walk list {id}"
-            )))
-        }
+        Ok(use_case::release(conn, actor, id, db::now())?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -937,41 +555,6 @@ pub struct MoveDoorsBody {
     to_walk_list_id: i64,
 }
 
-/// Re-routes a list's remaining doors from its start and stores the new order.
-fn reroute(conn: &mut DbConnection, list: &WalkList) -> Result<(), ApiError> {
-    let doors = db::walk_lists::stops(conn, list.campaign_id, list.id)?;
-    let plan_doors: Vec<PlanDoor> = doors
-        .into_iter()
-        .map(|d| PlanDoor {
-            door_id: d.id,
-            lat: d.lat,
-            lng: d.lng,
-            street: d.street,
-            housenumber: d.housenumber,
-            people: Vec::new(),
-        })
-        .collect();
-    let params = RouteParams::default();
-    let planned = walk::plan(
-        &plan_doors,
-        (list.start_lat, list.start_lng),
-        plan_doors.len().max(1),
-        &params,
-    );
-    let (order, route) = match planned.first() {
-        Some(p) => (
-            p.doors
-                .iter()
-                .map(|&k| plan_doors[k].door_id)
-                .collect::<Vec<_>>(),
-            (p.distance_m, p.walking_seconds),
-        ),
-        None => (Vec::new(), (0.0, 0.0)),
-    };
-    db::walk_lists::reorder(conn, list.campaign_id, list.id, &order, route)?;
-    Ok(())
-}
-
 /// Moves doors from this list to another live list of the campaign; both are
 /// re-routed, and the phones holding either are told.
 pub async fn move_doors(
@@ -981,99 +564,17 @@ pub async fn move_doors(
     ApiJson(body): ApiJson<MoveDoorsBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
+    let actor = Actor::from(&auth);
     let from = path.into_inner();
-    let mut door_ids = body.door_ids;
-    door_ids.sort_unstable();
-    door_ids.dedup();
-    if door_ids.is_empty() || door_ids.len() > MAX_DOORS_MOVED {
-        return Err(ApiError::validation(
-            "door_ids",
-            format!("give between 1 and {MAX_DOORS_MOVED} door ids"),
-        ));
-    }
     let to = body.to_walk_list_id;
-    if to == from {
-        return Err(ApiError::validation(
-            "to_walk_list_id",
-            "the doors are already on this list",
-        ));
-    }
+    let door_ids = use_case::check_move(body.door_ids, from, to)?;
     let views = store::transaction(&state.db, move |conn| {
         let now = db::now();
-        db::lock_campaign(conn, db::CampaignLock::WalkLists, auth.campaign_id)?;
-        let source = find_list(conn, auth.campaign_id, from)?;
-        require_live(&source, now)?;
-        let target = db::walk_lists::get(conn, auth.campaign_id, to)?.ok_or_else(|| {
-            ApiError::validation(
-                "to_walk_list_id",
-                "to_walk_list_id is not a walk list of this campaign",
-            )
-        })?;
-        require_live(&target, now)?;
-        let present = db::walk_lists::stops_among(conn, auth.campaign_id, from, &door_ids)?;
-        let missing: Vec<i64> = door_ids
-            .iter()
-            .copied()
-            .filter(|d| !present.contains(d))
-            .collect();
-        if !missing.is_empty() {
-            return Err(ApiError::validation(
-                "door_ids",
-                format!("doors {missing:?} are not on walk list {from}"),
-            ));
-        }
-        if target.door_count + i64::try_from(door_ids.len()).unwrap_or(i64::MAX)
-            > i64::from(MAX_DOORS_PER_LIST)
-        {
-            return Err(ApiError::validation(
-                "door_ids",
-                format!("walk list {to} would hold more than {MAX_DOORS_PER_LIST} doors"),
-            ));
-        }
-        // Each moved door with its own cell (door_ids is sorted, and so are these).
-        let cell_of: std::collections::HashMap<i64, i64> =
-            db::walk_lists::stops(conn, auth.campaign_id, from)?
-                .into_iter()
-                .map(|d| {
-                    let cell = cells::from_db(d.cell)
-                        .and_then(|c| c.parent(NEARBY_RESOLUTION))
-                        .map_or(0, cells::to_db);
-                    (d.id, cell)
-                })
-                .collect();
-        let cells9: Vec<i64> = door_ids
-            .iter()
-            .map(|d| cell_of.get(d).copied().unwrap_or(0))
-            .collect();
-        db::walk_lists::move_stops(conn, auth.campaign_id, from, to, &door_ids, &cells9)?;
-        reroute(conn, &source)?;
-        reroute(conn, &target)?;
-        let mut out = Vec::new();
-        for id in [from, to] {
-            let list = find_list(conn, auth.campaign_id, id)?;
-            let holders = db::walk_lists::assignees(conn, auth.campaign_id, id)?;
-            let mut told = holders.clone();
-            if let Some(c) = list
-                .claimed_by
-                .filter(|_| list.list_state().claim_active(now))
-            {
-                told.push(c);
-            }
-            notify::walk_list_event(conn, &list, Event::Updated, &told)?;
-            out.push(summary(&list, holders, now));
-        }
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "walk_list.move_doors",
-                target_type: "walk_list",
-                target_id: Some(from),
-                details: json!({ "to": to, "door_ids": door_ids }),
-            },
-        )?;
-        Ok(out)
+        let moved = use_case::move_doors(conn, actor, (from, to), &door_ids, now)?;
+        Ok(moved
+            .into_iter()
+            .map(|(list, assignees)| summary(&list, assignees, now))
+            .collect::<Vec<_>>())
     })
     .await?;
     state.push_wakeup.notify_one();
@@ -1106,8 +607,9 @@ pub async fn notifications(
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
     let page = query.page()?;
+    let actor = Actor::from(&auth);
     let items = store::run(&state.db, move |conn| {
-        find_list(conn, auth.campaign_id, id)?;
+        use_case::find(conn, actor, id)?;
         Ok(
             db::outbox::for_walk_list(conn, auth.campaign_id, id, page.after, page.fetch())?
                 .into_iter()
@@ -1141,11 +643,11 @@ pub async fn close(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let actor = crate::app::Actor::from(&auth);
+    let actor = Actor::from(&auth);
     let id = path.into_inner();
     let now = db::now();
     let summary = store::transaction(&state.db, move |conn| {
-        let list = crate::app::walk_lists::close(conn, actor, id, now)?;
+        let list = use_case::close(conn, actor, id, now)?;
         summarise(conn, &list, now)
     })
     .await?;
@@ -1160,10 +662,10 @@ pub async fn delete(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let actor = crate::app::Actor::from(&auth);
+    let actor = Actor::from(&auth);
     let id = path.into_inner();
     store::transaction(&state.db, move |conn| {
-        Ok(crate::app::walk_lists::delete(conn, actor, id, db::now())?)
+        Ok(use_case::delete(conn, actor, id, db::now())?)
     })
     .await?;
     state.push_wakeup.notify_one();
@@ -1178,7 +680,7 @@ pub async fn recycle(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let actor = crate::app::Actor::from(&auth);
+    let actor = Actor::from(&auth);
     let id = path.into_inner();
     let ttl = chrono::Duration::from_std(state.settings.walk_list_ttl)
         .unwrap_or(chrono::Duration::days(30));
@@ -1186,7 +688,7 @@ pub async fn recycle(
     // taken meanwhile).
     for _attempt in 0..3 {
         let input = store::run(&state.db, move |conn| {
-            Ok(crate::app::walk_lists::recycle_input(conn, actor, id)?)
+            Ok(use_case::recycle_input(conn, actor, id)?)
         })
         .await?;
         let planned = crate::lanes::compute(move || {
@@ -1203,13 +705,7 @@ pub async fn recycle(
         };
         let now = db::now();
         let stored = store::transaction(&state.db, move |conn| {
-            let list = crate::app::walk_lists::store_recycled(
-                conn,
-                actor,
-                &input,
-                &route,
-                (now, now + ttl),
-            )?;
+            let list = use_case::store_recycled(conn, actor, &input, &route, (now, now + ttl))?;
             list.map(|l| summarise(conn, &l, now)).transpose()
         })
         .await?;

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::routing::{self, RouteParams, Stop};
 
-pub use universe::{AgeRange, Candidate, ScoreRange, Universe};
+pub use universe::{AgeRange, Candidate, FIRST_PASS, ScoreRange, Universe};
 
 /// What a list shows: derived from what is stored, so a lapsed claim or a passed
 /// expiry shows at once, before any background sweep has run.

@@ -55,7 +55,24 @@ pub struct Universe {
     /// Only people not contacted in the last this many days (never contacted passes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_contacted_days: Option<u32>,
+    /// The round of the turf these lists are for ("first" unless named, e.g. "gotv"):
+    /// doors finished in it, or that refused or were hostile in it, are not walked
+    /// again in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass: Option<String>,
+    /// Only people whose latest support ID is one of these (chase supporters: `[1, 2]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_ids: Option<Vec<u8>>,
+    /// Only people carrying every one of these tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Only people carrying none of these tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub without_tags: Option<Vec<String>>,
 }
+
+/// The pass of lists whose universe names none.
+pub const FIRST_PASS: &str = "first";
 
 /// What the universe looks at of one person and their door.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +86,10 @@ pub struct Candidate<'a> {
     pub deceased: bool,
     pub moved: bool,
     pub door_do_not_walk: bool,
+    /// The person's latest support ID (1–5), if any.
+    pub latest_support_id: Option<u8>,
+    /// The tag keys the person carries.
+    pub tags: &'a [String],
 }
 
 pub const MAX_PARTIES: usize = 50;
@@ -127,7 +148,54 @@ impl Universe {
                 format!("at most {MAX_DAYS} days"),
             ));
         }
+        if let Some(pass) = &self.pass {
+            let ok = !pass.is_empty()
+                && pass.len() <= 32
+                && pass
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(Invalid::new(
+                    "universe.pass",
+                    "a pass is 1 to 32 of a-z, 0-9 and _ (\"first\", \"gotv\")",
+                ));
+            }
+        }
+        if let Some(ids) = &self.support_ids
+            && (ids.is_empty() || ids.iter().any(|i| !(1..=5).contains(i)))
+        {
+            return Err(Invalid::new(
+                "universe.support_ids",
+                "support IDs are 1 (strong support) to 5 (strong oppose)",
+            ));
+        }
+        for (field, tags) in [
+            ("universe.tags", &self.tags),
+            ("universe.without_tags", &self.without_tags),
+        ] {
+            if tags.as_ref().is_some_and(|t| {
+                t.is_empty() || t.len() > 20 || t.iter().any(|k| k.is_empty() || k.len() > 64)
+            }) {
+                return Err(Invalid::new(field, "give 1 to 20 tag keys"));
+            }
+        }
         Ok(())
+    }
+
+    /// The pass these lists are for.
+    pub fn pass(&self) -> &str {
+        self.pass.as_deref().unwrap_or(FIRST_PASS)
+    }
+
+    /// Whether a door is walked again in this pass, given what its stops on earlier
+    /// lists of the same pass ended with: not once finished there, nor after a refusal
+    /// or hostility there.
+    pub fn door_open_in_pass<'r>(
+        history: impl IntoIterator<Item = (bool, Option<&'r str>)>,
+    ) -> bool {
+        history
+            .into_iter()
+            .all(|(finished, last)| !finished && !matches!(last, Some("refused" | "hostile")))
     }
 
     /// Whether the person is in the universe at time `now`.
@@ -168,6 +236,21 @@ impl Universe {
         {
             return false;
         }
+        if let Some(ids) = &self.support_ids
+            && !c.latest_support_id.is_some_and(|id| ids.contains(&id))
+        {
+            return false;
+        }
+        if let Some(all) = &self.tags
+            && !all.iter().all(|t| c.tags.contains(t))
+        {
+            return false;
+        }
+        if let Some(none) = &self.without_tags
+            && none.iter().any(|t| c.tags.contains(t))
+        {
+            return false;
+        }
         true
     }
 }
@@ -193,7 +276,69 @@ mod tests {
             deceased: false,
             moved: false,
             door_do_not_walk: false,
+            latest_support_id: Some(2),
+            tags: &[],
         }
+    }
+
+    #[test]
+    fn a_pass_skips_doors_finished_refused_or_hostile_in_it() {
+        assert!(Universe::door_open_in_pass([]));
+        assert!(Universe::door_open_in_pass([
+            (false, Some("not_home")),
+            (false, None)
+        ]));
+        assert!(!Universe::door_open_in_pass([(true, Some("contacted"))]));
+        assert!(!Universe::door_open_in_pass([(false, Some("refused"))]));
+        assert!(!Universe::door_open_in_pass([(false, Some("hostile"))]));
+        let gotv: Universe =
+            serde_json::from_value(serde_json::json!({ "pass": "gotv" })).unwrap_or_default();
+        assert_eq!(gotv.pass(), "gotv");
+        assert_eq!(Universe::default().pass(), FIRST_PASS);
+        let bad: Universe =
+            serde_json::from_value(serde_json::json!({ "pass": "GOTV!" })).unwrap_or_default();
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn supporters_and_tags_are_targeted() {
+        let chase: Universe = serde_json::from_value(serde_json::json!({ "support_ids": [1, 2] }))
+            .unwrap_or_default();
+        assert!(chase.admits(&person(), now()));
+        let undecided = Candidate {
+            latest_support_id: Some(3),
+            ..person()
+        };
+        assert!(!chase.admits(&undecided, now()));
+        let never_asked = Candidate {
+            latest_support_id: None,
+            ..person()
+        };
+        assert!(!chase.admits(&never_asked, now()));
+        let rides: Universe = serde_json::from_value(
+            serde_json::json!({ "tags": ["needs_ride"], "without_tags": ["voted"] }),
+        )
+        .unwrap_or_default();
+        let tagged = [String::from("needs_ride")];
+        let voted = [String::from("needs_ride"), String::from("voted")];
+        assert!(rides.admits(
+            &Candidate {
+                tags: &tagged,
+                ..person()
+            },
+            now()
+        ));
+        assert!(!rides.admits(&person(), now()));
+        assert!(!rides.admits(
+            &Candidate {
+                tags: &voted,
+                ..person()
+            },
+            now()
+        ));
+        let bad: Universe =
+            serde_json::from_value(serde_json::json!({ "support_ids": [6] })).unwrap_or_default();
+        assert!(bad.validate().is_err());
     }
 
     #[test]

@@ -2114,6 +2114,17 @@ async fn tags_are_applied_and_removed_at_the_door_and_shown_on_the_person() {
     )
     .await;
     assert_eq!(p["tags"], json!(["yard_sign"]));
+    // A phone that was offline syncs an older visit that applied the tag: the later
+    // removal still stands.
+    let mut older = knock(&list, 0, "contacted", 15);
+    older["people"] = json!([{ "person_id": id, "tags": { "apply": ["needs_ride"] } }]);
+    assert_eq!(sync(&app, &organizer, &[older]).await["created"], 1);
+    let p = json_with(
+        app.get(&format!("/api/v1/people/{id}"), &organizer).await,
+        200,
+    )
+    .await;
+    assert_eq!(p["tags"], json!(["yard_sign"]), "{p}");
     // The people export carries them back to the voter file.
     let csv = app
         .get("/api/v1/exports/people.csv", &organizer)

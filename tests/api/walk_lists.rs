@@ -1033,3 +1033,92 @@ async fn lists_show_how_far_they_got_and_can_be_closed_deleted_or_recycled() {
     .await;
     assert!(!rebuilt.is_empty());
 }
+
+#[tokio::test]
+async fn a_pass_skips_doors_done_in_it_and_a_gotv_pass_chases_supporters() {
+    let Field {
+        app,
+        organizer,
+        lists,
+    } = field(20).await;
+    let first = lists[0];
+    let list = read_list(&app, &organizer, first).await;
+    let door = |i: usize| list["stops"][i]["door_id"].as_i64().unwrap();
+    let mut spoke = knock_on(&list, 0, "contacted");
+    spoke["people"][0]["answers"] = json!({ "support_id": 1 });
+    let knocks = vec![
+        spoke,
+        knock_on(&list, 1, "refused"),
+        knock_on(&list, 2, "not_home"),
+    ];
+    let sent = json_with(
+        app.post(
+            "/api/v1/knocks/batch",
+            Some(&organizer),
+            json!({ "knocks": knocks }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(sent["created"], 3, "{sent}");
+    json_with(
+        app.post(
+            &format!("/api/v1/walk-lists/{first}/close"),
+            Some(&organizer),
+            json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let turf = list["turf_id"].as_i64().unwrap();
+    let doors_of = |made: Vec<Value>| {
+        let app = &app;
+        let organizer = &organizer;
+        async move {
+            let mut all = BTreeSet::new();
+            for l in made {
+                all.extend(stop_doors(
+                    &read_list(app, organizer, l["id"].as_i64().unwrap()).await,
+                ));
+            }
+            all
+        }
+    };
+    // The same (first) pass again: the conversation and the refusal stay off; the door
+    // nobody answered comes back.
+    let again = doors_of(
+        create_lists(
+            &app,
+            &organizer,
+            json!({ "turf_id": turf, "max_doors": 500 }),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        !again.contains(&door(0)) && !again.contains(&door(1)),
+        "{again:?}"
+    );
+    assert!(again.contains(&door(2)));
+    // A get-out-the-vote pass for strong supporters: exactly the door that said 1.
+    let gotv = doors_of(
+        create_lists(
+            &app,
+            &organizer,
+            json!({ "turf_id": turf, "universe": { "pass": "gotv", "support_ids": [1] } }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(gotv.into_iter().collect::<Vec<_>>(), vec![door(0)]);
+    let res = app
+        .post(
+            "/api/v1/walk-lists",
+            Some(&organizer),
+            json!({ "turf_id": turf, "universe": { "pass": "GOTV!" } }),
+        )
+        .await;
+    assert_error(res, 422, "validation_failed").await;
+}

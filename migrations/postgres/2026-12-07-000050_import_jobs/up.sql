@@ -20,5 +20,5 @@ CREATE TABLE import_chunks (
 UPDATE imports
    SET status = 'failed',
        message = 'the server was upgraded while this import waited or ran; import the file again: rows already loaded are updated, not duplicated',
-       finished_at = CURRENT_TIMESTAMP
+       finished_at = (now() AT TIME ZONE 'UTC')
  WHERE finished_at IS NULL;

@@ -13,7 +13,10 @@ CREATE TABLE person_tags (
     campaign_id BIGINT NOT NULL REFERENCES campaigns (id),
     person_id BIGINT NOT NULL,
     tag_id BIGINT NOT NULL,
+    -- When the tag was last applied or removed there; a removal stays as a row
+    -- (removed) so that an older knock synced later cannot bring the tag back.
     applied_at TIMESTAMP NOT NULL,
+    removed BOOLEAN NOT NULL DEFAULT FALSE,
     knock_id BIGINT,
     PRIMARY KEY (campaign_id, person_id, tag_id)
 );
