@@ -39,7 +39,8 @@ pub fn search_for(q: &str) -> Result<Search, AppError> {
             format!("q is {} to {} characters", SEARCH_CHARS.0, SEARCH_CHARS.1),
         ));
     }
-    let lower = typed.to_lowercase();
+    // ASCII letters only, as the store folds them (see `db::people::search_ids`).
+    let lower = typed.to_ascii_lowercase();
     let words: Vec<&str> = lower.split_whitespace().collect();
     let first_and_last =
         (words.len() >= 2).then(|| (prefix(words[0]), prefix(&words[1..].join(" "))));

@@ -11,6 +11,7 @@ use diesel::sqlite::Sqlite;
 
 use super::DbConnection;
 use super::schema::{doors, people};
+use super::values::{Param, load_bound};
 use crate::voter_file::row::PersonRecord;
 
 /// Runs the same diesel code on whichever connection is live. Needed where the
@@ -673,11 +674,6 @@ pub fn door_of(
         .optional()
 }
 
-diesel::define_sql_function! {
-    /// Lower-case text, as SQLite and PostgreSQL both spell it.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
-
 /// One person of the campaign.
 pub fn find(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult<Option<Person>> {
     people::table
@@ -730,60 +726,87 @@ pub struct Search {
 /// caller can tell there are more). Each part is its own query over its index
 /// (`people_*_search`, `doors_street_search`, `people_door`): as one query with `OR`,
 /// SQLite walked every person of the campaign in id order (0.9 s for a million).
+///
+/// Text is folded by lower-casing ASCII letters only, on both stores: SQLite's `lower`
+/// does no more, and PostgreSQL's does as much under the "C" collation (which the
+/// indexes use too), so both give the same people for the same search.
 pub fn search_ids(
     conn: &mut DbConnection,
     campaign_id: i64,
     s: &Search,
     cap: usize,
 ) -> QueryResult<Vec<i64>> {
-    let limit = i64::try_from(cap).unwrap_or(i64::MAX).saturating_add(1);
-    let mut ids: Vec<i64> = people::table
-        .filter(people::campaign_id.eq(campaign_id))
-        .filter(people::external_id.eq(s.external_id.clone()))
-        .select(people::id)
-        .load(conn)?;
-    ids.extend(
-        people::table
-            .filter(people::campaign_id.eq(campaign_id))
-            .filter(lower(people::last_name).ge(s.name.0.clone()))
-            .filter(lower(people::last_name).lt(s.name.1.clone()))
-            .select(people::id)
-            .limit(limit)
-            .load::<i64>(conn)?,
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let fold = |column: &str| match conn {
+        DbConnection::Postgresql(_) => format!("lower({column} COLLATE \"C\")"),
+        DbConnection::Sqlite(_) => format!("lower({column})"),
+    };
+    let limit = cap.saturating_add(1);
+    let (last, first, street, number) = (
+        fold("last_name"),
+        fold("first_name"),
+        fold("street"),
+        fold("housenumber"),
     );
-    ids.extend(
-        people::table
-            .filter(people::campaign_id.eq(campaign_id))
-            .filter(lower(people::first_name).ge(s.name.0.clone()))
-            .filter(lower(people::first_name).lt(s.name.1.clone()))
-            .select(people::id)
-            .limit(limit)
-            .load::<i64>(conn)?,
-    );
+    let mut ids: Vec<i64> = Vec::new();
+    let mut run = |conn: &mut DbConnection, sql: String, params: Vec<Param>| -> QueryResult<()> {
+        let rows: Vec<Id> = load_bound(conn, &sql, &params)?;
+        ids.extend(rows.into_iter().map(|r| r.id));
+        Ok(())
+    };
+    run(
+        conn,
+        "SELECT id FROM people WHERE campaign_id = {?} AND external_id = {?}".into(),
+        vec![Param::Int(campaign_id), Param::Text(&s.external_id)],
+    )?;
+    for column in [&last, &first] {
+        run(
+            conn,
+            format!(
+                "SELECT id FROM people WHERE campaign_id = {{?}} AND {column} >= {{?}} AND {column} < {{?}} LIMIT {limit}"
+            ),
+            vec![
+                Param::Int(campaign_id),
+                Param::Text(&s.name.0),
+                Param::Text(&s.name.1),
+            ],
+        )?;
+    }
     if let Some(((f0, f1), (l0, l1))) = &s.first_and_last {
-        ids.extend(
-            people::table
-                .filter(people::campaign_id.eq(campaign_id))
-                .filter(lower(people::first_name).ge(f0.clone()))
-                .filter(lower(people::first_name).lt(f1.clone()))
-                .filter(lower(people::last_name).ge(l0.clone()))
-                .filter(lower(people::last_name).lt(l1.clone()))
-                .select(people::id)
-                .limit(limit)
-                .load::<i64>(conn)?,
-        );
+        run(
+            conn,
+            format!(
+                "SELECT id FROM people WHERE campaign_id = {{?}} AND {first} >= {{?}} AND {first} < {{?}}
+                    AND {last} >= {{?}} AND {last} < {{?}} LIMIT {limit}"
+            ),
+            vec![
+                Param::Int(campaign_id),
+                Param::Text(f0),
+                Param::Text(f1),
+                Param::Text(l0),
+                Param::Text(l1),
+            ],
+        )?;
     }
-    let mut door_query = doors::table
-        .filter(doors::campaign_id.eq(campaign_id))
-        .filter(lower(doors::street).ge(s.street.0.clone()))
-        .filter(lower(doors::street).lt(s.street.1.clone()))
-        .select(doors::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(number) = &s.housenumber {
-        door_query = door_query.filter(lower(doors::housenumber).eq(number.clone()));
+    let mut door_sql = format!(
+        "SELECT id FROM doors WHERE campaign_id = {{?}} AND {street} >= {{?}} AND {street} < {{?}}"
+    );
+    let mut door_params = vec![
+        Param::Int(campaign_id),
+        Param::Text(&s.street.0),
+        Param::Text(&s.street.1),
+    ];
+    if let Some(n) = &s.housenumber {
+        door_sql.push_str(&format!(" AND {number} = {{?}}"));
+        door_params.push(Param::Text(n));
     }
-    let door_ids: Vec<i64> = door_query.load(conn)?;
+    door_sql.push_str(&format!(" LIMIT {limit}"));
+    let doors: Vec<Id> = load_bound(conn, &door_sql, &door_params)?;
+    let door_ids: Vec<i64> = doors.into_iter().map(|d| d.id).collect();
     for chunk in door_ids.chunks(1000) {
         ids.extend(
             people::table
@@ -795,7 +818,7 @@ pub fn search_ids(
     }
     ids.sort_unstable();
     ids.dedup();
-    ids.truncate(cap.saturating_add(1));
+    ids.truncate(limit);
     Ok(ids)
 }
 

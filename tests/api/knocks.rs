@@ -2196,3 +2196,58 @@ async fn someone_met_at_the_door_is_added_once_and_joins_the_household() {
     assert_eq!(lea["phone"], "+423 777 00 00");
     assert_eq!(lea["door_id"], stop(&list, 0)["door_id"]);
 }
+
+#[tokio::test]
+async fn a_search_with_accented_letters_finds_the_same_people_on_both_stores() {
+    use groundswell::db::schema::people;
+    let Canvass { app, organizer, .. } = canvass().await;
+    // Every person whose last name starts with "Bü" (Büchel is common in Liechtenstein),
+    // counted here in Rust.
+    let all: Vec<(i64, String)> = people::table
+        .filter(people::campaign_id.eq(app.campaign_id))
+        .select((people::id, people::last_name))
+        .load(&mut app.conn())
+        .unwrap();
+    let expected: BTreeSet<i64> = all
+        .iter()
+        .filter(|(_, n)| n.starts_with("Bü"))
+        .map(|(id, _)| *id)
+        .collect();
+    assert!(!expected.is_empty(), "the demo has a Büchel");
+    for q in ["B%C3%BC", "b%C3%BC", "b%C3%BCch"] {
+        let mut ids: BTreeSet<i64> = BTreeSet::new();
+        let mut after = String::new();
+        loop {
+            let found = json_with(
+                app.get(
+                    &format!("/api/v1/people/search?q={q}&limit=200{after}"),
+                    &organizer,
+                )
+                .await,
+                200,
+            )
+            .await;
+            ids.extend(
+                found["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["id"].as_i64().unwrap())
+                    .filter(|id| all.iter().any(|(i, n)| i == id && n.starts_with("Bü"))),
+            );
+            match found["next_after"].as_i64() {
+                Some(next) => after = format!("&after={next}"),
+                None => break,
+            }
+        }
+        let want: BTreeSet<i64> = if q == "b%C3%BCch" {
+            all.iter()
+                .filter(|(_, n)| n.starts_with("Büch"))
+                .map(|(id, _)| *id)
+                .collect()
+        } else {
+            expected.clone()
+        };
+        assert_eq!(ids, want, "{q}");
+    }
+}
