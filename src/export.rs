@@ -18,16 +18,24 @@ pub enum CodeKind {
     Question,
     /// One answer of a question, keyed `question_key:answer`.
     Answer,
+    /// A tag (activist code), by its key.
+    Tag,
 }
 
 impl CodeKind {
-    pub const ALL: [CodeKind; 3] = [CodeKind::Result, CodeKind::Question, CodeKind::Answer];
+    pub const ALL: [CodeKind; 4] = [
+        CodeKind::Result,
+        CodeKind::Question,
+        CodeKind::Answer,
+        CodeKind::Tag,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             CodeKind::Result => "result",
             CodeKind::Question => "question",
             CodeKind::Answer => "answer",
+            CodeKind::Tag => "tag",
         }
     }
 
@@ -60,6 +68,11 @@ impl Codes {
     /// The code of a question: the mapped one, else its key.
     pub fn question(&self, key: &str) -> String {
         self.get(CodeKind::Question, key).unwrap_or(key).to_owned()
+    }
+
+    /// The code of a tag: the mapped one, else its key.
+    pub fn tag(&self, key: &str) -> String {
+        self.get(CodeKind::Tag, key).unwrap_or(key).to_owned()
     }
 
     /// The code of an answer: the mapped one, else the answer as given.
@@ -98,7 +111,7 @@ pub fn unguard(text: &str) -> &str {
 pub const BOM: &str = "\u{feff}";
 
 /// The contacts file's columns.
-pub const CONTACT_COLUMNS: [&str; 9] = [
+pub const CONTACT_COLUMNS: [&str; 12] = [
     "external_id",
     "date_canvassed",
     "contact_type",
@@ -108,6 +121,9 @@ pub const CONTACT_COLUMNS: [&str; 9] = [
     "question_code",
     "answer",
     "answer_code",
+    "tag",
+    "tag_code",
+    "tag_action",
 ];
 
 /// The contact type of every knock: in person, at the door.
@@ -124,11 +140,14 @@ pub struct ContactKnock<'a> {
     pub people: Vec<(i64, &'a str)>,
     /// Answers given: (person id, question key, answer).
     pub answers: Vec<(i64, &'a str, &'a str)>,
+    /// Tags the knock applied (`false`) or removed (`true`) that still stand: (person
+    /// id, tag key, removed).
+    pub tags: Vec<(i64, &'a str, bool)>,
 }
 
-/// The contacts file's rows of one knock: per person, one row per question answered,
-/// or one row with the result alone.
-pub fn contact_rows(knock: &ContactKnock, codes: &Codes) -> Vec<[String; 9]> {
+/// The contacts file's rows of one knock: per person, one row per question answered
+/// and one per tag applied or removed, or one row with the result alone.
+pub fn contact_rows(knock: &ContactKnock, codes: &Codes) -> Vec<[String; 12]> {
     let mut rows = Vec::new();
     for &(person, external_id) in &knock.people {
         let base = |question: &str, answer: &str| {
@@ -150,11 +169,22 @@ pub fn contact_rows(knock: &ContactKnock, codes: &Codes) -> Vec<[String; 9]> {
                 } else {
                     cell_text(&codes.answer(question, answer))
                 },
+                String::new(),
+                String::new(),
+                String::new(),
             ]
         };
         let mut answered = false;
         for &(_, question, answer) in knock.answers.iter().filter(|a| a.0 == person) {
             rows.push(base(question, answer));
+            answered = true;
+        }
+        for &(_, tag, removed) in knock.tags.iter().filter(|t| t.0 == person) {
+            let mut row = base("", "");
+            row[9] = cell_text(tag);
+            row[10] = cell_text(&codes.tag(tag));
+            row[11] = if removed { "Remove" } else { "Apply" }.to_owned();
+            rows.push(row);
             answered = true;
         }
         if !answered {
@@ -200,6 +230,7 @@ mod tests {
             result: "contacted",
             people: vec![(1, "V1"), (2, "V2")],
             answers: vec![(1, "support_id", "1"), (1, "issue", "=cmd")],
+            tags: vec![(2, "yard_sign", false)],
         };
         let rows = contact_rows(&knock, &codes());
         assert_eq!(rows.len(), 3);
@@ -211,7 +242,11 @@ mod tests {
         assert_eq!((&*rows[0][6], &*rows[0][8]), ("SQ101", "R1"));
         assert_eq!((&*rows[1][6], &*rows[1][8]), ("issue", "'=cmd"), "guarded");
         assert_eq!(rows[2][0], "V2");
-        assert_eq!(rows[2][5], "", "no question for a person who answered none");
+        assert_eq!(
+            rows[2][5], "",
+            "no question for a person who only got a tag"
+        );
+        assert_eq!((&*rows[2][9], &*rows[2][11]), ("yard_sign", "Apply"));
     }
 
     #[test]
@@ -221,6 +256,7 @@ mod tests {
             result: "not_home",
             people: vec![(1, "V1")],
             answers: Vec::new(),
+            tags: Vec::new(),
         };
         assert_eq!(contact_rows(&knock, &codes())[0][4], "NH");
         assert_eq!(contact_rows(&knock, &Codes::default())[0][4], "Not Home");

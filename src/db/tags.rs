@@ -151,3 +151,36 @@ pub fn of_people(
     }
     Ok(out)
 }
+
+/// The tag changes that still stand from these knocks: (knock id, person id, tag key,
+/// removed).
+pub fn changes_of_knocks(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    knock_ids: &[i64],
+) -> QueryResult<Vec<(i64, i64, String, bool)>> {
+    let mut out = Vec::new();
+    for chunk in knock_ids.chunks(1000) {
+        let rows: Vec<(Option<i64>, i64, String, bool)> = person_tags::table
+            .inner_join(
+                tags::table.on(tags::campaign_id
+                    .eq(person_tags::campaign_id)
+                    .and(tags::id.eq(person_tags::tag_id))),
+            )
+            .filter(person_tags::campaign_id.eq(campaign_id))
+            .filter(person_tags::knock_id.eq_any(chunk))
+            .order((person_tags::knock_id, person_tags::person_id, tags::id))
+            .select((
+                person_tags::knock_id,
+                person_tags::person_id,
+                tags::key,
+                person_tags::removed,
+            ))
+            .load(conn)?;
+        out.extend(
+            rows.into_iter()
+                .filter_map(|(k, p, key, removed)| Some((k?, p, key, removed))),
+        );
+    }
+    Ok(out)
+}

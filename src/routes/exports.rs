@@ -379,6 +379,15 @@ pub async fn contacts_csv(
                 .map(|(k, _)| k.door_id)
                 .collect();
             let residents = db::exports::residents(conn, auth.campaign_id, &bare_doors)?;
+            let mut tag_changes: BTreeMap<i64, Vec<(i64, String, bool)>> = BTreeMap::new();
+            for (knock, person, key, removed) in
+                db::tags::changes_of_knocks(conn, auth.campaign_id, &ids)?
+            {
+                tag_changes
+                    .entry(knock)
+                    .or_default()
+                    .push((person, key, removed));
+            }
             let people: Vec<i64> = named.iter().flatten().copied().collect();
             let external = db::exports::external_ids(conn, auth.campaign_id, &people)?;
             let mut answer_texts: BTreeMap<i64, Vec<(i64, &str, String)>> = BTreeMap::new();
@@ -429,6 +438,12 @@ pub async fn contacts_csv(
                         .into_iter()
                         .flatten()
                         .map(|a| (a.0, a.1, a.2.as_str()))
+                        .collect(),
+                    tags: tag_changes
+                        .get(&k.id)
+                        .into_iter()
+                        .flatten()
+                        .map(|t| (t.0, t.1.as_str(), t.2))
                         .collect(),
                 };
                 records.extend(
@@ -676,7 +691,7 @@ pub async fn put_codes(
     for (i, item) in body.items.into_iter().enumerate() {
         let field = format!("items[{i}]");
         let kind = export::CodeKind::parse(&item.kind).ok_or_else(|| {
-            ApiError::validation(&field, "kind is one of result, question, answer")
+            ApiError::validation(&field, "kind is one of result, question, answer, tag")
         })?;
         let (key, code) = (item.key.trim().to_owned(), item.code.trim().to_owned());
         for (name, text) in [("key", &key), ("code", &code)] {

@@ -95,7 +95,7 @@ async fn exports_go_back_into_the_voter_file_with_the_campaigns_codes() {
         codes
     );
     for bad in [
-        json!({ "items": [{ "kind": "tag", "key": "x", "code": "y" }] }),
+        json!({ "items": [{ "kind": "badge", "key": "x", "code": "y" }] }),
         json!({ "items": [{ "kind": "result", "key": "nonsense", "code": "y" }] }),
         json!({ "items": [{ "kind": "answer", "key": "support_id", "code": "y" }] }),
         json!({ "items": [{ "kind": "result", "key": "moved", "code": "" }] }),

@@ -2144,6 +2144,32 @@ async fn tags_are_applied_and_removed_at_the_door_and_shown_on_the_person() {
         .find(|r| r.get(ext) == p["external_id"].as_str())
         .unwrap();
     assert_eq!(row.get(tag_col), Some("yard_sign"));
+    // The contacts export has a row per tag change that still stands: yard_sign applied
+    // at the first visit, needs_ride removed at the later one.
+    let csv = app
+        .get("/api/v1/exports/contacts.csv", &organizer)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (ext, tag, action) = (col("external_id"), col("tag"), col("tag_action"));
+    let mut changes: Vec<(String, String)> = reader
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| r.get(ext) == p["external_id"].as_str() && !r[tag].is_empty())
+        .map(|r| (r[tag].to_owned(), r[action].to_owned()))
+        .collect();
+    changes.sort();
+    assert_eq!(
+        changes,
+        vec![
+            ("needs_ride".to_owned(), "Remove".to_owned()),
+            ("yard_sign".to_owned(), "Apply".to_owned())
+        ]
+    );
 }
 
 #[tokio::test]
