@@ -139,6 +139,9 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let list = find(conn, actor, id)?;
+    // The row lock waits for a knock batch storing knocks on this list right now, so
+    // the check below sees them.
+    db::walk_lists::lock_for_delete(conn, actor.campaign_id, id)?;
     if db::knocks::any_on_list(conn, actor.campaign_id, id)? {
         return Err(conflict(format!(
             "walk list {id} has knocks; close it instead, which keeps them"

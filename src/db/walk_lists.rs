@@ -737,6 +737,21 @@ pub fn close(
     Ok(closed)
 }
 
+/// Locks the list's row until the transaction ends. On PostgreSQL this waits for a
+/// transaction that is storing knocks on the list (their foreign-key check holds a
+/// share lock on the row); SQLite runs one writer at a time anyway.
+pub fn lock_for_delete(conn: &mut DbConnection, campaign_id: i64, list_id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        diesel::sql_query(
+            "SELECT id FROM walk_lists WHERE campaign_id = $1 AND id = $2 FOR UPDATE",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(campaign_id)
+        .bind::<diesel::sql_types::BigInt, _>(list_id)
+        .execute(c)?;
+    }
+    Ok(())
+}
+
 /// Deletes a list and everything that hangs on it (stops, people, cells, holders,
 /// assignments); the caller checked that no knock names it. Its push messages stay as
 /// a record.
