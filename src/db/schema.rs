@@ -365,6 +365,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    list_numbers (campaign_id) {
+        campaign_id -> BigInt,
+        last_number -> BigInt,
+    }
+}
+
+diesel::table! {
     export_codes (campaign_id, kind, local_key) {
         campaign_id -> BigInt,
         kind -> Text,
@@ -492,6 +499,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     knocks,
     knock_answers,
     export_codes,
+    list_numbers,
     goals,
     tags,
     person_tags,

@@ -223,14 +223,26 @@ fn count(n: usize) -> i64 {
 
 /// Stores a list with its stops, people and cells. Call inside a transaction holding
 /// the campaign's walk-list lock, after choosing free doors.
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    last_number: i64,
+}
+
 /// Creates a list with its stops, numbered after the campaign's last list (the caller
 /// holds the campaign's walk-list lock).
 pub fn create(conn: &mut DbConnection, campaign_id: i64, list: &NewList) -> QueryResult<WalkList> {
     let now = super::now();
-    let last: Option<i64> = walk_lists::table
-        .filter(walk_lists::campaign_id.eq(campaign_id))
-        .select(diesel::dsl::max(walk_lists::number))
-        .first(conn)?;
+    // The campaign's last number given is kept, so a deleted list's is not given again.
+    let number: i64 = super::values::load_bound::<Number>(
+        conn,
+        "INSERT INTO list_numbers (campaign_id, last_number) VALUES ({?}, 1)
+         ON CONFLICT (campaign_id) DO UPDATE SET last_number = list_numbers.last_number + 1
+         RETURNING last_number",
+        &[super::values::Param::Int(campaign_id)],
+    )?
+    .first()
+    .map_or(1, |n| n.last_number);
     let people_count: usize = list.stops.iter().map(|s| s.people.len()).sum();
     let stored: WalkList = diesel::insert_into(walk_lists::table)
         .values((
@@ -249,7 +261,7 @@ pub fn create(conn: &mut DbConnection, campaign_id: i64, list: &NewList) -> Quer
             walk_lists::created_by.eq(list.created_by),
             walk_lists::created_at.eq(now),
             walk_lists::updated_at.eq(now),
-            walk_lists::number.eq(last.unwrap_or(0) + 1),
+            walk_lists::number.eq(number),
         ))
         .returning(walk_lists::all_columns)
         .get_result(conn)?;

@@ -1025,6 +1025,12 @@ async fn lists_show_how_far_they_got_and_can_be_closed_deleted_or_recycled() {
     )
     .await;
     let turf = old["turf_id"].as_i64().unwrap();
+    // The newest list (the recycled one) deleted: its number is not given again.
+    let newest = again["number"].as_i64().unwrap();
+    let res = app
+        .delete(&format!("/api/v1/walk-lists/{}", again["id"]), &organizer)
+        .await;
+    assert_eq!(res.status(), 204);
     let rebuilt = create_lists(
         &app,
         &organizer,
@@ -1032,6 +1038,12 @@ async fn lists_show_how_far_they_got_and_can_be_closed_deleted_or_recycled() {
     )
     .await;
     assert!(!rebuilt.is_empty());
+    assert!(
+        rebuilt
+            .iter()
+            .all(|l| l["number"].as_i64().unwrap() > newest),
+        "{rebuilt:?}"
+    );
 }
 
 #[tokio::test]
