@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 
 use super::{Actor, AppError};
 use crate::db::experiments::{Experiment, NewExperiment, Script};
-use crate::db::{self, DbConnection, QueryError};
+use crate::db::{self, DbConnection};
 use crate::domain::{DisplayName, Invalid, Role};
 use crate::experiments::{self as stats, Analysis, ArmCounts};
-use crate::knock::{self, Question, QuestionKind, SUPPORT_ID};
+use crate::knock::{QuestionKind, SUPPORT_ID};
 
 /// Most arms in one experiment.
 pub const MAX_ARMS: usize = 10;
@@ -120,27 +120,6 @@ fn audit(
     Ok(())
 }
 
-/// The campaign's active questions: the built-in support ID first, then the stored
-/// ones (the same list a walk list carries and knock sync checks against).
-fn active_questions(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-) -> Result<Vec<Question>, QueryError> {
-    let mut out = vec![knock::support_id_question()];
-    for (key, kind, answers) in db::knocks::active_questions(conn, campaign_id)? {
-        let Some(kind) = QuestionKind::parse(&kind) else {
-            continue;
-        };
-        let values: Vec<Value> = serde_json::from_str::<Vec<Value>>(&answers)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|a| a.get("value").cloned())
-            .collect();
-        out.push(Question { key, kind, values });
-    }
-    Ok(out)
-}
-
 // --- Scripts ---
 
 /// A script as asked for.
@@ -184,7 +163,7 @@ pub fn create_script(
     actor: Actor,
     script: CheckedScript,
 ) -> Result<Script, AppError> {
-    let known = active_questions(conn, actor.campaign_id)?;
+    let known = super::knocks::load_questions(conn, actor.campaign_id)?;
     if let Some(unknown) = script
         .question_keys
         .iter()
@@ -322,7 +301,7 @@ fn check_outcome(
     campaign_id: i64,
     outcome: &Outcome,
 ) -> Result<(), AppError> {
-    let questions = active_questions(conn, campaign_id)?;
+    let questions = super::knocks::load_questions(conn, campaign_id)?;
     let Some(question) = questions.iter().find(|q| q.key == outcome.question_key) else {
         return Err(invalid("outcome.question_key", "not an active question"));
     };

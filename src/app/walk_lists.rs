@@ -189,14 +189,7 @@ pub fn recycle_input(
             "walk list {id} has no unfinished door with someone to ask for"
         )));
     }
-    let cells9 = unfinished
-        .iter()
-        .map(|(d, _)| {
-            cells::from_db(d.cell)
-                .and_then(|c| c.parent(walk::NEARBY_RESOLUTION))
-                .map_or(0, cells::to_db)
-        })
-        .collect();
+    let cells9 = unfinished.iter().map(|(d, _)| cell9(d.cell)).collect();
     let doors = unfinished
         .into_iter()
         .map(|(d, people)| PlanDoor {

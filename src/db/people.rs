@@ -839,62 +839,35 @@ pub fn by_ids(conn: &mut DbConnection, campaign_id: i64, ids: &[i64]) -> QueryRe
     Ok(out)
 }
 
-/// Changes to a person recorded at the door or by an organizer (`None`: unchanged).
-#[derive(Debug, Clone, Default)]
+/// Changes to a person recorded at the door or by an organizer (`None`: unchanged;
+/// `Some(None)` clears a text).
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = people)]
 pub struct Details {
     pub phone: Option<Option<String>>,
     pub email: Option<Option<String>>,
     pub preferred_language: Option<Option<String>>,
+    #[diesel(column_name = do_not_walk)]
     pub do_not_contact: Option<bool>,
     pub moved: Option<bool>,
     pub deceased: Option<bool>,
 }
 
-/// Writes `d` to the person (the caller checked that they exist).
+/// Writes `d` to the person in one statement (the caller checked that they exist).
 pub fn update_details(
     conn: &mut DbConnection,
     campaign_id: i64,
     id: i64,
     d: &Details,
 ) -> QueryResult<()> {
-    let target = people::table
-        .filter(people::campaign_id.eq(campaign_id))
-        .filter(people::id.eq(id));
-    let now = super::now();
-    if let Some(v) = &d.phone {
-        diesel::update(target)
-            .set(people::phone.eq(v.clone()))
-            .execute(conn)?;
-    }
-    if let Some(v) = &d.email {
-        diesel::update(target)
-            .set(people::email.eq(v.clone()))
-            .execute(conn)?;
-    }
-    if let Some(v) = &d.preferred_language {
-        diesel::update(target)
-            .set(people::preferred_language.eq(v.clone()))
-            .execute(conn)?;
-    }
-    if let Some(v) = d.do_not_contact {
-        diesel::update(target)
-            .set(people::do_not_walk.eq(v))
-            .execute(conn)?;
-    }
-    if let Some(v) = d.moved {
-        diesel::update(target)
-            .set(people::moved.eq(v))
-            .execute(conn)?;
-    }
-    if let Some(v) = d.deceased {
-        diesel::update(target)
-            .set(people::deceased.eq(v))
-            .execute(conn)?;
-    }
-    diesel::update(target)
-        .set(people::updated_at.eq(now))
-        .execute(conn)?;
-    Ok(())
+    diesel::update(
+        people::table
+            .filter(people::campaign_id.eq(campaign_id))
+            .filter(people::id.eq(id)),
+    )
+    .set((d, people::updated_at.eq(super::now())))
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Whether the person is named on a live list the user holds (assigned, or claimed
