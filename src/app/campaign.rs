@@ -24,16 +24,11 @@ pub fn set_time_zone(
     if before != zone {
         db::campaigns::set_time_zone(conn, actor.campaign_id, zone.name())?;
         rebuilt = db::tallies::rebuild(conn, actor.campaign_id)?;
-        db::audit::record(
+        actor.audit(
             conn,
-            db::audit::Change {
-                campaign_id: actor.campaign_id,
-                actor_id: Some(actor.user_id),
-                action: "campaign.time_zone",
-                target_type: "campaign",
-                target_id: Some(actor.campaign_id),
-                details: serde_json::json!({ "from": before.name(), "to": zone.name() }),
-            },
+            "campaign.time_zone",
+            ("campaign", Some(actor.campaign_id)),
+            serde_json::json!({ "from": before.name(), "to": zone.name() }),
         )?;
     }
     let campaign =

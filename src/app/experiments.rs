@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{Actor, AppError};
 use crate::db::experiments::{Experiment, NewExperiment, Script};
 use crate::db::{self, DbConnection};
-use crate::domain::{DisplayName, Invalid, Role};
+use crate::domain::{DisplayName, Role};
 use crate::experiments::{self as stats, Analysis, ArmCounts};
 use crate::knock::{QuestionKind, SUPPORT_ID};
 
@@ -76,24 +76,6 @@ pub struct Summary {
     pub doors_assigned: usize,
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Invalid {
-        field: Some(field.into()),
-        message: message.into(),
-    }
-}
-
-fn from_invalid(err: Invalid) -> AppError {
-    invalid(err.field, err.message)
-}
-
-fn conflict(message: impl Into<String>) -> AppError {
-    AppError::Conflict {
-        message: message.into(),
-        details: Value::Null,
-    }
-}
-
 fn not_found() -> AppError {
     AppError::NotFound("experiment")
 }
@@ -106,18 +88,7 @@ fn audit(
     target_id: i64,
     details: Value,
 ) -> Result<(), AppError> {
-    db::audit::record(
-        conn,
-        db::audit::Change {
-            campaign_id: actor.campaign_id,
-            actor_id: Some(actor.user_id),
-            action,
-            target_type,
-            target_id: Some(target_id),
-            details,
-        },
-    )?;
-    Ok(())
+    actor.audit(conn, action, (target_type, Some(target_id)), details)
 }
 
 // --- Scripts ---
@@ -142,13 +113,13 @@ pub struct CheckedScript {
 pub fn check_script(req: ScriptRequest) -> Result<CheckedScript, AppError> {
     let title = req.title.trim().to_owned();
     if title.is_empty() || title.chars().count() > 200 {
-        return Err(invalid("title", "title is 1 to 200 characters"));
+        return Err(AppError::invalid("title", "title is 1 to 200 characters"));
     }
     if req.body.trim().is_empty() || req.body.chars().count() > 10_000 {
-        return Err(invalid("body", "body is 1 to 10,000 characters"));
+        return Err(AppError::invalid("body", "body is 1 to 10,000 characters"));
     }
     if req.question_keys.len() > MAX_SCRIPT_QUESTIONS {
-        return Err(invalid("question_keys", "at most 50 questions"));
+        return Err(AppError::invalid("question_keys", "at most 50 questions"));
     }
     Ok(CheckedScript {
         title,
@@ -169,7 +140,7 @@ pub fn create_script(
         .iter()
         .find(|k| !known.iter().any(|q| &q.key == *k))
     {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "question_keys",
             format!("{unknown:?} is not an active question"),
         ));
@@ -228,25 +199,28 @@ pub struct Design {
 /// scope, the outcome's answers, the dates and the contacts needed per arm.
 pub fn check_experiment(req: ExperimentRequest) -> Result<Design, AppError> {
     let name = DisplayName::parse("name", &req.name)
-        .map_err(from_invalid)?
+        .map_err(AppError::from)?
         .as_str()
         .to_owned();
     if req.arms.len() < 2 || req.arms.len() > MAX_ARMS {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "arms",
             format!("an experiment has 2 to {MAX_ARMS} arms"),
         ));
     }
     if req.arms.iter().any(|a| a.weight == 0 || a.weight > 1000) {
-        return Err(invalid("arms", "each weight is 1 to 1000"));
+        return Err(AppError::invalid("arms", "each weight is 1 to 1000"));
     }
     let scope = req.scope.unwrap_or_default();
     let scope_kind = match (&scope.turf_ids, scope.region_id) {
         (Some(_), Some(_)) => {
-            return Err(invalid("scope", "give turf_ids or region_id, not both"));
+            return Err(AppError::invalid(
+                "scope",
+                "give turf_ids or region_id, not both",
+            ));
         }
         (Some(ids), None) if ids.is_empty() || ids.len() > MAX_SCOPE_TURFS => {
-            return Err(invalid("scope.turf_ids", "give 1 to 1000 turfs"));
+            return Err(AppError::invalid("scope.turf_ids", "give 1 to 1000 turfs"));
         }
         (Some(_), None) => "turfs",
         (None, Some(_)) => "region",
@@ -254,18 +228,21 @@ pub fn check_experiment(req: ExperimentRequest) -> Result<Design, AppError> {
     };
     let outcome = req.outcome.unwrap_or_default();
     if outcome.answers.is_empty() || outcome.answers.len() > MAX_OUTCOME_ANSWERS {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "outcome.answers",
             "give 1 to 50 answers that count as success",
         ));
     }
     let starts_at = req.starts_at.unwrap_or_else(db::now);
     if req.ends_at.is_some_and(|e| e <= starts_at) {
-        return Err(invalid("ends_at", "ends_at must be after starts_at"));
+        return Err(AppError::invalid(
+            "ends_at",
+            "ends_at must be after starts_at",
+        ));
     }
     let min_contacts = req.min_contacts_per_arm.unwrap_or(DEFAULT_MIN_CONTACTS);
     if !(1..=100_000).contains(&min_contacts) {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "min_contacts_per_arm",
             "min_contacts_per_arm is 1 to 100,000",
         ));
@@ -286,7 +263,7 @@ pub fn check_experiment(req: ExperimentRequest) -> Result<Design, AppError> {
 fn check_scripts(conn: &mut DbConnection, campaign_id: i64, arms: &[Arm]) -> Result<(), AppError> {
     for arm in arms {
         if db::experiments::script(conn, campaign_id, arm.script_id)?.is_none() {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "arms",
                 format!("script {} is not a script of this campaign", arm.script_id),
             ));
@@ -303,10 +280,13 @@ fn check_outcome(
 ) -> Result<(), AppError> {
     let questions = super::knocks::load_questions(conn, campaign_id)?;
     let Some(question) = questions.iter().find(|q| q.key == outcome.question_key) else {
-        return Err(invalid("outcome.question_key", "not an active question"));
+        return Err(AppError::invalid(
+            "outcome.question_key",
+            "not an active question",
+        ));
     };
     if question.kind != QuestionKind::SingleChoice {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "outcome.question_key",
             "the outcome must be a single-choice question",
         ));
@@ -316,7 +296,7 @@ fn check_outcome(
         .iter()
         .find(|a| !question.values.contains(a))
     {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "outcome.answers",
             format!("{bad} is not an answer of {:?}", question.key),
         ));
@@ -333,12 +313,15 @@ fn doors_of_scope(
     if let Some(region) = scope.region_id
         && db::regions::find(conn, campaign_id, region)?.is_none()
     {
-        return Err(invalid("scope.region_id", "not a region of this campaign"));
+        return Err(AppError::invalid(
+            "scope.region_id",
+            "not a region of this campaign",
+        ));
     }
     if let Some(ids) = &scope.turf_ids {
         for id in ids {
             if db::turfs::get(conn, campaign_id, *id)?.is_none() {
-                return Err(invalid(
+                return Err(AppError::invalid(
                     "scope.turf_ids",
                     format!("turf {id} is not a turf of this campaign"),
                 ));
@@ -352,7 +335,7 @@ fn doors_of_scope(
         scope.turf_ids.as_deref(),
     )?;
     if doors.is_empty() {
-        return Err(invalid("scope", "the scope holds no doors"));
+        return Err(AppError::invalid("scope", "the scope holds no doors"));
     }
     Ok(doors)
 }
@@ -503,12 +486,12 @@ pub fn update(
 ) -> Result<Summary, AppError> {
     let e = find_visible(conn, actor, id)?;
     if patch.changes_design {
-        return Err(conflict(
+        return Err(AppError::conflict(
             "arms, weights, scope and outcome of an experiment never change; stop it and start a new one",
         ));
     }
     if let Some(name) = &patch.name {
-        let name = DisplayName::parse("name", name).map_err(from_invalid)?;
+        let name = DisplayName::parse("name", name).map_err(AppError::from)?;
         db::experiments::rename(conn, actor.campaign_id, id, name.as_str())?;
         audit(
             conn,
@@ -528,7 +511,9 @@ pub fn update(
 pub fn stop(conn: &mut DbConnection, actor: Actor, id: i64) -> Result<Summary, AppError> {
     let e = find_visible(conn, actor, id)?;
     if !db::experiments::stop(conn, actor.campaign_id, e.id)? {
-        return Err(conflict(format!("experiment {id} is already stopped")));
+        return Err(AppError::conflict(format!(
+            "experiment {id} is already stopped"
+        )));
     }
     audit(
         conn,

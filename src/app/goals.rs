@@ -52,13 +52,6 @@ pub struct GoalRequest {
     pub target: i64,
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Invalid {
-        field: Some(field.into()),
-        message: message.into(),
-    }
-}
-
 /// The region the actor is bound to, if any (admins and region-less staff: none).
 fn own_region(conn: &mut DbConnection, actor: Actor) -> Result<Option<i64>, AppError> {
     if actor.role == Role::Admin {
@@ -72,22 +65,31 @@ fn own_region(conn: &mut DbConnection, actor: Actor) -> Result<Option<i64>, AppE
 /// Sets a goal (director or above; a director of a region only for that region).
 pub fn create(conn: &mut DbConnection, actor: Actor, req: GoalRequest) -> Result<Goal, AppError> {
     let metric = Metric::parse(&req.metric)
-        .ok_or_else(|| invalid("metric", "metric is doors or contacts"))?;
+        .ok_or_else(|| AppError::invalid("metric", "metric is doors or contacts"))?;
     let sensible = |d: NaiveDate| (2000..=2200).contains(&chrono::Datelike::year(&d));
     if !sensible(req.starts_on) || !sensible(req.ends_on) {
-        return Err(invalid("starts_on", "goal dates are between 2000 and 2200"));
+        return Err(AppError::invalid(
+            "starts_on",
+            "goal dates are between 2000 and 2200",
+        ));
     }
     if req.ends_on < req.starts_on {
-        return Err(invalid("ends_on", "ends_on is on or after starts_on"));
+        return Err(AppError::invalid(
+            "ends_on",
+            "ends_on is on or after starts_on",
+        ));
     }
     if (req.ends_on - req.starts_on).num_days() >= MAX_GOAL_DAYS {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "ends_on",
             format!("a goal covers at most {MAX_GOAL_DAYS} days"),
         ));
     }
     if !(1..=MAX_TARGET).contains(&req.target) {
-        return Err(invalid("target", format!("target is 1 to {MAX_TARGET}")));
+        return Err(AppError::invalid(
+            "target",
+            format!("target is 1 to {MAX_TARGET}"),
+        ));
     }
     if let Some(own) = own_region(conn, actor)?
         && req.region_id != Some(own)
@@ -99,7 +101,10 @@ pub fn create(conn: &mut DbConnection, actor: Actor, req: GoalRequest) -> Result
     if let Some(region) = req.region_id
         && db::regions::find(conn, actor.campaign_id, region)?.is_none()
     {
-        return Err(invalid("region_id", "no such region in this campaign"));
+        return Err(AppError::invalid(
+            "region_id",
+            "no such region in this campaign",
+        ));
     }
     let goal = db::goals::insert(
         conn,
@@ -113,19 +118,14 @@ pub fn create(conn: &mut DbConnection, actor: Actor, req: GoalRequest) -> Result
             created_by: actor.user_id,
         },
     )?;
-    db::audit::record(
+    actor.audit(
         conn,
-        db::audit::Change {
-            campaign_id: actor.campaign_id,
-            actor_id: Some(actor.user_id),
-            action: "goal.create",
-            target_type: "goal",
-            target_id: Some(goal.id),
-            details: serde_json::json!({
-                "region_id": goal.region_id, "metric": goal.metric, "target": goal.target,
-                "starts_on": goal.starts_on, "ends_on": goal.ends_on,
-            }),
-        },
+        "goal.create",
+        ("goal", Some(goal.id)),
+        serde_json::json!({
+            "region_id": goal.region_id, "metric": goal.metric, "target": goal.target,
+            "starts_on": goal.starts_on, "ends_on": goal.ends_on,
+        }),
     )?;
     Ok(goal)
 }
@@ -195,16 +195,11 @@ pub fn delete(conn: &mut DbConnection, actor: Actor, id: i64) -> Result<(), AppE
         return Err(AppError::NotFound("goal"));
     }
     db::goals::delete(conn, actor.campaign_id, id)?;
-    db::audit::record(
+    actor.audit(
         conn,
-        db::audit::Change {
-            campaign_id: actor.campaign_id,
-            actor_id: Some(actor.user_id),
-            action: "goal.delete",
-            target_type: "goal",
-            target_id: Some(id),
-            details: serde_json::json!({ "region_id": goal.region_id, "metric": goal.metric }),
-        },
+        "goal.delete",
+        ("goal", Some(id)),
+        serde_json::json!({ "region_id": goal.region_id, "metric": goal.metric }),
     )?;
     Ok(())
 }

@@ -52,14 +52,15 @@ const BUSY: &str =
 /// run again: nothing of it was stored, so running it again is safe.
 const ATTEMPTS: usize = 3;
 
-/// The campaign's questions: the built-in support ID and the active stored ones (the
-/// same list a walk list carries; experiments check their outcome against it too).
+/// The questions a knock may answer: the built-in support ID and every stored one,
+/// retired ones too, so a phone that got its list before a question was retired loses
+/// nothing (experiments check their outcome against the same list).
 pub(super) fn load_questions(
     conn: &mut DbConnection,
     campaign_id: i64,
 ) -> Result<Vec<Question>, QueryError> {
     let mut out = vec![knock::support_id_question()];
-    for (key, kind, answers) in db::knocks::active_questions(conn, campaign_id)? {
+    for (key, kind, answers) in db::knocks::answerable_questions(conn, campaign_id)? {
         let Some(kind) = QuestionKind::parse(&kind) else {
             continue;
         };

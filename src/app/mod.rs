@@ -4,11 +4,14 @@
 //! with its own [`AppError`], and `crate::error` turns that into a response in one
 //! place.
 
+pub mod buildings;
 pub mod campaign;
 pub mod experiments;
 pub mod goals;
 pub mod knocks;
 pub mod people;
+pub mod questions;
+pub mod turf_edits;
 pub mod turfs;
 pub mod walk_lists;
 
@@ -21,6 +24,31 @@ pub struct Actor {
     pub user_id: i64,
     pub campaign_id: i64,
     pub role: Role,
+}
+
+impl Actor {
+    /// Writes what the actor did to the campaign's audit log, inside the caller's
+    /// transaction: the one way a use case records a change.
+    pub fn audit(
+        self,
+        conn: &mut crate::db::DbConnection,
+        action: &str,
+        target: (&str, Option<i64>),
+        details: serde_json::Value,
+    ) -> Result<(), AppError> {
+        crate::db::audit::record(
+            conn,
+            crate::db::audit::Change {
+                campaign_id: self.campaign_id,
+                actor_id: Some(self.user_id),
+                action,
+                target_type: target.0,
+                target_id: target.1,
+                details,
+            },
+        )?;
+        Ok(())
+    }
 }
 
 /// Why a use case did not do what was asked.
@@ -64,6 +92,30 @@ pub enum AppError {
     /// A state the code believes impossible.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// Input that breaks a rule, naming the field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// A clash with what is stored, without details.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            message: message.into(),
+            details: serde_json::Value::Null,
+        }
+    }
+}
+
+impl From<crate::domain::Invalid> for AppError {
+    fn from(e: crate::domain::Invalid) -> Self {
+        AppError::invalid(e.field, e.message)
+    }
 }
 
 impl From<QueryError> for AppError {

@@ -15,13 +15,6 @@ pub const SEARCH_CHARS: (usize, usize) = (2, 100);
 pub const MAX_PHONE_CHARS: usize = 40;
 pub const MAX_LANGUAGE_CHARS: usize = 35;
 
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Invalid {
-        field: Some(field.into()),
-        message: message.into(),
-    }
-}
-
 /// The range of lower-cased text starting with `prefix`.
 fn prefix(prefix: &str) -> (String, String) {
     (prefix.to_owned(), format!("{prefix}{}", char::MAX))
@@ -34,7 +27,7 @@ pub fn search_for(q: &str) -> Result<Search, AppError> {
     let typed = q.trim();
     let n = typed.chars().count();
     if !(SEARCH_CHARS.0..=SEARCH_CHARS.1).contains(&n) || typed.contains('\0') {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "q",
             format!("q is {} to {} characters", SEARCH_CHARS.0, SEARCH_CHARS.1),
         ));
@@ -184,7 +177,7 @@ fn text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>
         return Ok(None);
     }
     if v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(invalid(
+        return Err(AppError::invalid(
             field,
             format!("{field} is at most {max} characters, no control characters"),
         ));
@@ -212,7 +205,7 @@ pub fn correct(
                 v.filter(|e| !e.trim().is_empty())
                     .map(|e| Email::parse(&e).map(|e| e.as_str().to_owned()))
                     .transpose()
-                    .map_err(|e| invalid("email", e.message))
+                    .map_err(|e| AppError::invalid("email", e.message))
             })
             .transpose()?,
         preferred_language: c
@@ -237,16 +230,11 @@ pub fn correct(
     .into_iter()
     .filter_map(|(name, set)| set.then_some(name))
     .collect();
-    db::audit::record(
+    actor.audit(
         conn,
-        db::audit::Change {
-            campaign_id: actor.campaign_id,
-            actor_id: Some(actor.user_id),
-            action: "person.update",
-            target_type: "person",
-            target_id: Some(id),
-            details: json!({ "fields": changed }),
-        },
+        "person.update",
+        ("person", Some(id)),
+        json!({ "fields": changed }),
     )?;
     db::people::find(conn, actor.campaign_id, id)?.ok_or(AppError::NotFound("person"))
 }

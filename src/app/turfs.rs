@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{Actor, AppError};
 use crate::db::turfs::{NewTurf, Turf};
 use crate::db::{self, DbConnection};
-use crate::domain::{DisplayName, Invalid};
+use crate::domain::DisplayName;
 use crate::spatial::autocut::{self as cutter, AutocutParams, CellLoad, Cut};
 use crate::spatial::overlap;
 use crate::spatial::tiling::{self, AreaError, AreaLimits};
@@ -41,20 +41,9 @@ pub struct Warning {
     pub message: &'static str,
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Invalid {
-        field: Some(field.to_owned()),
-        message: message.into(),
-    }
-}
-
-fn from_invalid(err: Invalid) -> AppError {
-    invalid(err.field, err.message)
-}
-
 fn area_error(err: AreaError, field: &str) -> AppError {
     match err {
-        AreaError::Invalid(message) => invalid(field, message),
+        AreaError::Invalid(message) => AppError::invalid(field, message),
         AreaError::TooManyVertices { count, limit } => AppError::TooLarge {
             message: format!("the geometry has {count} vertices; the limit is {limit}"),
             details: json!({ "field": field, "limit": limit, "count": count }),
@@ -101,7 +90,7 @@ fn check_region(
     if let Some(id) = region_id
         && db::regions::find(conn, campaign_id, id)?.is_none()
     {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "region_id",
             "region_id is not a region of this campaign",
         ));
@@ -161,7 +150,7 @@ pub struct Tiled {
 
 /// Checks the name and resolution of a turf to draw.
 pub fn check_turf(req: TurfRequest) -> Result<Drawn, AppError> {
-    let name = DisplayName::parse("name", &req.name).map_err(from_invalid)?;
+    let name = DisplayName::parse("name", &req.name).map_err(AppError::from)?;
     let resolution = resolution(req.resolution)?;
     Ok(Drawn {
         name,
@@ -183,7 +172,7 @@ pub fn tile(drawn: Drawn, limits: &AreaLimits) -> Result<Tiled, AppError> {
     });
     let (cells, bbox) = tiled.map_err(|e| area_error(e, "geometry"))?;
     if cells.is_empty() {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "geometry",
             format!(
                 "the area holds no cell centre at resolution {}; draw a larger area or use a finer resolution",
@@ -299,18 +288,7 @@ fn audit(
     target_id: Option<i64>,
     details: Value,
 ) -> Result<(), AppError> {
-    db::audit::record(
-        conn,
-        db::audit::Change {
-            campaign_id: actor.campaign_id,
-            actor_id: Some(actor.user_id),
-            action,
-            target_type: "turf",
-            target_id,
-            details,
-        },
-    )?;
-    Ok(())
+    actor.audit(conn, action, ("turf", target_id), details)
 }
 
 /// An area to cut into turfs, as asked.
@@ -343,7 +321,7 @@ pub struct AutocutPlan {
 /// an area or a region is given (a drawn area wins over the region's).
 pub fn check_autocut(req: AutocutRequest) -> Result<(AutocutPlan, Area), AppError> {
     if !(1..=100_000).contains(&req.target_doors) {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "target_doors",
             "target_doors must be between 1 and 100000",
         ));
@@ -351,7 +329,7 @@ pub fn check_autocut(req: AutocutRequest) -> Result<(AutocutPlan, Area), AppErro
     let resolution = resolution(req.resolution)?;
     let prefix = match &req.name_prefix {
         Some(p) => DisplayName::parse("name_prefix", p)
-            .map_err(from_invalid)?
+            .map_err(AppError::from)?
             .as_str()
             .to_owned(),
         None => "Turf".to_owned(),
@@ -360,7 +338,7 @@ pub fn check_autocut(req: AutocutRequest) -> Result<(AutocutPlan, Area), AppErro
         (Some(area), _) => Area::Drawn(area),
         (None, Some(region)) => Area::OfRegion(region),
         (None, None) => {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "area",
                 "give either `area` (GeoJSON) or `region_id`",
             ));
@@ -381,10 +359,11 @@ pub fn region_area(
     actor: Actor,
     region: i64,
 ) -> Result<GeometryValue, AppError> {
-    let stored = db::regions::area_of(conn, actor.campaign_id, region)?
-        .ok_or_else(|| invalid("region_id", "region_id is not a region of this campaign"))?;
+    let stored = db::regions::area_of(conn, actor.campaign_id, region)?.ok_or_else(|| {
+        AppError::invalid("region_id", "region_id is not a region of this campaign")
+    })?;
     let text = stored.ok_or_else(|| {
-        invalid(
+        AppError::invalid(
             "region_id",
             "this region has no area; give `area` as GeoJSON or set the region's area",
         )
@@ -427,7 +406,10 @@ pub fn autocut_input(
     let counts = db::turfs::door_counts(conn, actor.campaign_id, &free)?;
     let doors: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
     if doors == 0 {
-        return Err(invalid("area", "the free part of this area holds no doors"));
+        return Err(AppError::invalid(
+            "area",
+            "the free part of this area holds no doors",
+        ));
     }
     if doors / u64::from(target_doors) > MAX_AUTOCUT_TURFS as u64 {
         return Err(AppError::TooLarge {
@@ -469,7 +451,7 @@ pub fn cut(free: Free, target_doors: u32) -> Result<Cutting, AppError> {
         }
     }
     let cut = cutter::autocut(&loads, &AutocutParams::new(target_doors))
-        .map_err(|e| invalid("area", e.to_string()))?;
+        .map_err(|e| AppError::invalid("area", e.to_string()))?;
     Ok(Cutting {
         free: cells,
         doors,

@@ -20,7 +20,7 @@ use crate::db::experiments::Script;
 use crate::db::people::{Door, Person};
 use crate::db::walk_lists::{NewList, NewStop, StopProgress, WalkList};
 use crate::db::{self, DbConnection};
-use crate::domain::{DisplayName, Invalid, Role};
+use crate::domain::{DisplayName, Role};
 use crate::push::notify::{self, Event};
 use crate::routing::{self, RouteParams};
 use crate::spatial::{cells, tiling};
@@ -37,24 +37,6 @@ pub const MAX_NEARBY_RADIUS_M: f64 = 5000.0;
 pub const MAX_CLAIMS_PER_USER: i64 = 3;
 /// Most doors moved in one request.
 pub const MAX_DOORS_MOVED: usize = 500;
-
-fn conflict(message: String) -> AppError {
-    AppError::Conflict {
-        message,
-        details: Value::Null,
-    }
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Invalid {
-        field: Some(field.to_owned()),
-        message: message.into(),
-    }
-}
-
-fn from_invalid(err: Invalid) -> AppError {
-    invalid(err.field, err.message)
-}
 
 /// The campaign's walk list with this id (not found also for another campaign's list).
 pub fn find(conn: &mut DbConnection, actor: Actor, id: i64) -> Result<WalkList, AppError> {
@@ -85,18 +67,7 @@ fn audit(
     id: i64,
     details: Value,
 ) -> Result<(), AppError> {
-    db::audit::record(
-        conn,
-        db::audit::Change {
-            campaign_id: actor.campaign_id,
-            actor_id: Some(actor.user_id),
-            action,
-            target_type: "walk_list",
-            target_id: Some(id),
-            details,
-        },
-    )?;
-    Ok(())
+    actor.audit(conn, action, ("walk_list", Some(id)), details)
 }
 
 /// Closes a live list before it is done: its doors go back to the pool and its holders
@@ -109,14 +80,20 @@ pub fn close(
 ) -> Result<WalkList, AppError> {
     let list = find(conn, actor, id)?;
     match list.list_state().status(now) {
-        Status::Closed => return Err(conflict(format!("walk list {id} is already closed"))),
-        Status::Done => return Err(conflict(format!("walk list {id} is done"))),
-        Status::Expired => return Err(conflict(format!("walk list {id} has expired"))),
+        Status::Closed => {
+            return Err(AppError::conflict(format!(
+                "walk list {id} is already closed"
+            )));
+        }
+        Status::Done => return Err(AppError::conflict(format!("walk list {id} is done"))),
+        Status::Expired => return Err(AppError::conflict(format!("walk list {id} has expired"))),
         _ => {}
     }
     let told = holders(conn, &list, now)?;
     if !db::walk_lists::close(conn, actor.campaign_id, id, now)? {
-        return Err(conflict(format!("walk list {id} is no longer active")));
+        return Err(AppError::conflict(format!(
+            "walk list {id} is no longer active"
+        )));
     }
     let closed = find(conn, actor, id)?;
     notify::walk_list_event(conn, &closed, Event::Closed, &told)?;
@@ -143,7 +120,7 @@ pub fn delete(
     // the check below sees them.
     db::walk_lists::lock_for_delete(conn, actor.campaign_id, id)?;
     if db::knocks::any_on_list(conn, actor.campaign_id, id)? {
-        return Err(conflict(format!(
+        return Err(AppError::conflict(format!(
             "walk list {id} has knocks; close it instead, which keeps them"
         )));
     }
@@ -185,7 +162,7 @@ pub fn recycle_input(
         .filter(|(d, people)| !people.is_empty() && !elsewhere.contains(&d.id))
         .collect();
     if unfinished.is_empty() {
-        return Err(conflict(format!(
+        return Err(AppError::conflict(format!(
             "walk list {id} has no unfinished door with someone to ask for"
         )));
     }
@@ -198,6 +175,8 @@ pub fn recycle_input(
             lng: d.lng,
             street: d.street,
             housenumber: d.housenumber,
+            building: d.address_key,
+            unit: d.unit,
             people,
         })
         .collect();
@@ -225,7 +204,7 @@ pub fn store_recycled(
         return Ok(None);
     }
     if old.list_state().status(now) == Status::Done {
-        return Err(conflict(format!("walk list {} is done", old.id)));
+        return Err(AppError::conflict(format!("walk list {} is done", old.id)));
     }
     let door_ids: Vec<i64> = input.doors.iter().map(|d| d.door_id).collect();
     if !db::walk_lists::live_elsewhere(conn, actor.campaign_id, &door_ids, old.id)?.is_empty() {
@@ -277,9 +256,15 @@ pub fn store_recycled(
 /// A live list, or 409 saying why it cannot change any more.
 fn require_live(list: &WalkList, now: NaiveDateTime) -> Result<(), AppError> {
     match list.list_state().status(now) {
-        Status::Expired => Err(conflict(format!("walk list {} has expired", list.id))),
-        Status::Done => Err(conflict(format!("walk list {} is done", list.id))),
-        Status::Closed => Err(conflict(format!("walk list {} was closed", list.id))),
+        Status::Expired => Err(AppError::conflict(format!(
+            "walk list {} has expired",
+            list.id
+        ))),
+        Status::Done => Err(AppError::conflict(format!("walk list {} is done", list.id))),
+        Status::Closed => Err(AppError::conflict(format!(
+            "walk list {} was closed",
+            list.id
+        ))),
         _ => Ok(()),
     }
 }
@@ -290,7 +275,7 @@ pub fn check_point(field: &str, lat: f64, lng: f64) -> Result<LatLng, AppError> 
     LatLng::new(lat, lng)
         .ok()
         .filter(|_| in_range)
-        .ok_or_else(|| invalid(field, "lat must be within ±90 and lng within ±180"))
+        .ok_or_else(|| AppError::invalid(field, "lat must be within ±90 and lng within ±180"))
 }
 
 /// The resolution-9 cell of a door's cell, as stored with its stop (0 when it has none).
@@ -321,10 +306,10 @@ pub struct Build {
 
 /// Checks the universe, the list size, the start and the name of lists to build.
 pub fn check_build(req: BuildRequest) -> Result<Build, AppError> {
-    req.universe.validate().map_err(from_invalid)?;
+    req.universe.validate().map_err(AppError::from)?;
     let max_doors = req.max_doors.unwrap_or(DEFAULT_DOORS_PER_LIST);
     if !(1..=MAX_DOORS_PER_LIST).contains(&max_doors) {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "max_doors",
             format!("max_doors is between 1 and {MAX_DOORS_PER_LIST}"),
         ));
@@ -335,7 +320,7 @@ pub fn check_build(req: BuildRequest) -> Result<Build, AppError> {
     let name = match &req.name {
         Some(n) => Some(
             DisplayName::parse("name", n)
-                .map_err(from_invalid)?
+                .map_err(AppError::from)?
                 .as_str()
                 .to_owned(),
         ),
@@ -380,7 +365,7 @@ pub fn candidates(
 ) -> Result<Candidates, AppError> {
     let (campaign_id, turf_id) = (actor.campaign_id, build.turf_id);
     let turf = db::turfs::get(conn, campaign_id, turf_id)?
-        .ok_or_else(|| invalid("turf_id", "turf_id is not a turf of this campaign"))?;
+        .ok_or_else(|| AppError::invalid("turf_id", "turf_id is not a turf of this campaign"))?;
     let turf_cells = db::turfs::cells_of(conn, campaign_id, turf_id)?;
     let mut doors = Vec::new();
     let mut door_cells = Vec::new();
@@ -455,12 +440,14 @@ pub fn candidates(
             lng: door.lng,
             street: door.street,
             housenumber: door.housenumber,
+            building: door.address_key,
+            unit: door.unit,
             people: admitted,
         });
     }
     let taken = db::walk_lists::doors_taken_in_turf(conn, campaign_id, turf_id)?;
     if doors.is_empty() {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "universe",
             format!(
                 "no free door of turf {} has anyone in this universe ({} of its doors are on other live lists)",
@@ -469,7 +456,7 @@ pub fn candidates(
         ));
     }
     if doors.len() > MAX_DOORS_PER_REQUEST {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "universe",
             format!(
                 "{} doors match; at most {MAX_DOORS_PER_REQUEST} doors go on lists in one request; narrow the universe or cut the turf smaller",
@@ -566,16 +553,11 @@ pub fn store_built(
         )?;
         out.push(list);
     }
-    db::audit::record(
+    actor.audit(
         conn,
-        db::audit::Change {
-            campaign_id: actor.campaign_id,
-            actor_id: Some(actor.user_id),
-            action: "walk_list.create",
-            target_type: "turf",
-            target_id: Some(build.turf_id),
-            details: json!({ "walk_lists": out.iter().map(|l| l.id).collect::<Vec<_>>() }),
-        },
+        "walk_list.create",
+        ("turf", Some(build.turf_id)),
+        json!({ "walk_lists": out.iter().map(|l| l.id).collect::<Vec<_>>() }),
     )?;
     Ok(Some(out))
 }
@@ -615,6 +597,8 @@ pub struct Contents {
     pub people: BTreeMap<i64, Vec<Person>>,
     pub scores: HashMap<i64, f64>,
     pub scripts: HashMap<i64, DoorScript>,
+    /// Building notes, by address.
+    pub building_notes: HashMap<String, String>,
 }
 
 /// Reads what `list` shows at the door.
@@ -650,12 +634,18 @@ pub fn contents(conn: &mut DbConnection, list: &WalkList) -> Result<Contents, Ap
             );
         }
     }
+    let addresses: Vec<&str> = stops.iter().map(|d| d.address_key.as_str()).collect();
+    let building_notes = db::buildings::notes(conn, list.campaign_id, &addresses)?
+        .into_iter()
+        .map(|(address, (notes, _))| (address, notes))
+        .collect();
     Ok(Contents {
         stops,
         progress,
         people,
         scores,
         scripts,
+        building_notes,
     })
 }
 
@@ -684,14 +674,14 @@ pub fn check_nearby(req: NearbyRequest) -> Result<Nearby, AppError> {
     let here = check_point("lat", req.lat, req.lng)?;
     let radius = req.radius_m.unwrap_or(1000.0);
     if !(radius.is_finite() && radius > 0.0 && radius <= MAX_NEARBY_RADIUS_M) {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "radius_m",
             format!("radius_m is above 0 and at most {MAX_NEARBY_RADIUS_M}"),
         ));
     }
     let limit = req.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(invalid("limit", "limit is between 1 and 100"));
+        return Err(AppError::invalid("limit", "limit is between 1 and 100"));
     }
     let origin = here.to_cell(NEARBY_RESOLUTION);
     // A ring k away is at least k·√3·(inner radius) from the centre cell; the edge
@@ -783,7 +773,7 @@ pub fn assign(
     match db::users::find(conn, campaign_id, user_id)? {
         Some(u) if u.active => {}
         _ => {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "user_id",
                 "user_id is not an active user of this campaign",
             ));
@@ -864,7 +854,7 @@ pub fn claim(
     let already_mine =
         db::walk_lists::get(conn, campaign_id, id)?.is_some_and(|l| l.claimed_by_now(user_id, now));
     if held >= MAX_CLAIMS_PER_USER && !already_mine {
-        return Err(conflict(format!(
+        return Err(AppError::conflict(format!(
             "you already hold {held} claimed lists (the most at once is {MAX_CLAIMS_PER_USER}); release one first"
         )));
     }
@@ -876,7 +866,9 @@ pub fn claim(
         } else {
             "another volunteer has claimed it"
         };
-        return Err(conflict(format!("walk list {id} cannot be claimed: {why}")));
+        return Err(AppError::conflict(format!(
+            "walk list {id} cannot be claimed: {why}"
+        )));
     }
     find(conn, actor, id)
 }
@@ -892,7 +884,9 @@ pub fn release(
     if db::walk_lists::release(conn, actor.campaign_id, id, actor.user_id, now)? {
         Ok(())
     } else {
-        Err(conflict(format!("you hold no claim on walk list {id}")))
+        Err(AppError::conflict(format!(
+            "you hold no claim on walk list {id}"
+        )))
     }
 }
 
@@ -901,13 +895,13 @@ pub fn check_move(mut door_ids: Vec<i64>, from: i64, to: i64) -> Result<Vec<i64>
     door_ids.sort_unstable();
     door_ids.dedup();
     if door_ids.is_empty() || door_ids.len() > MAX_DOORS_MOVED {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "door_ids",
             format!("give between 1 and {MAX_DOORS_MOVED} door ids"),
         ));
     }
     if to == from {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "to_walk_list_id",
             "the doors are already on this list",
         ));
@@ -928,6 +922,8 @@ fn reroute(conn: &mut DbConnection, list: &WalkList) -> Result<(), AppError> {
             lng: d.lng,
             street: d.street,
             housenumber: d.housenumber,
+            building: d.address_key,
+            unit: d.unit,
             people: Vec::new(),
         })
         .collect();
@@ -968,7 +964,7 @@ pub fn move_doors(
     let source = find(conn, actor, from)?;
     require_live(&source, now)?;
     let target = db::walk_lists::get(conn, campaign_id, to)?.ok_or_else(|| {
-        invalid(
+        AppError::invalid(
             "to_walk_list_id",
             "to_walk_list_id is not a walk list of this campaign",
         )
@@ -981,7 +977,7 @@ pub fn move_doors(
         .filter(|d| !present.contains(d))
         .collect();
     if !missing.is_empty() {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "door_ids",
             format!("doors {missing:?} are not on walk list {from}"),
         ));
@@ -989,7 +985,7 @@ pub fn move_doors(
     if target.door_count + i64::try_from(door_ids.len()).unwrap_or(i64::MAX)
         > i64::from(MAX_DOORS_PER_LIST)
     {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "door_ids",
             format!("walk list {to} would hold more than {MAX_DOORS_PER_LIST} doors"),
         ));

@@ -410,8 +410,9 @@ pub fn arm_counts(
 }
 
 /// A fingerprint of what every walk list of the campaign shows besides its own rows:
-/// the questions and the experiments (started, stopped, renamed). It goes into the
-/// walk-list ETag so phones fetch again when a question or a script changes.
+/// the questions (added, edited, retired), the building notes and the experiments
+/// (started, stopped, renamed). It goes into the walk-list ETag so phones fetch again
+/// when one of them changes.
 pub fn campaign_revision(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<String> {
     use super::schema::questions;
     let q: (i64, Option<i64>) = questions::table
@@ -419,15 +420,23 @@ pub fn campaign_revision(conn: &mut DbConnection, campaign_id: i64) -> QueryResu
         .filter(questions::active.eq(true))
         .select((diesel::dsl::count_star(), diesel::dsl::max(questions::id)))
         .first(conn)?;
+    // Every edit or retirement takes the campaign's next question version.
+    let edits: Option<i64> = questions::table
+        .filter(questions::campaign_id.eq(campaign_id))
+        .select(diesel::dsl::max(questions::version))
+        .first(conn)?;
     let e: (i64, Option<i64>) = experiments::table
         .filter(experiments::campaign_id.eq(campaign_id))
         .filter(experiments::state.eq("running"))
         .select((diesel::dsl::count_star(), diesel::dsl::max(experiments::id)))
         .first(conn)?;
+    let notes = super::buildings::last_change(conn, campaign_id)?
+        .map_or(0, |t| t.and_utc().timestamp_micros());
     Ok(format!(
-        "q{}.{}e{}.{}",
+        "q{}.{}.{}b{notes}e{}.{}",
         q.0,
         q.1.unwrap_or(0),
+        edits.unwrap_or(0),
         e.0,
         e.1.unwrap_or(0)
     ))

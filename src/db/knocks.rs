@@ -164,14 +164,14 @@ pub fn residents_of(
         .load(conn)
 }
 
-/// The campaign's active questions: (key, kind, answers JSON).
-pub fn active_questions(
+/// Every question of the campaign, retired ones too (a phone that got a list before a
+/// question was retired may still answer it): (key, kind, answers JSON).
+pub fn answerable_questions(
     conn: &mut DbConnection,
     campaign_id: i64,
 ) -> QueryResult<Vec<(String, String, String)>> {
     questions::table
         .filter(questions::campaign_id.eq(campaign_id))
-        .filter(questions::active.eq(true))
         .order(questions::id)
         .select((questions::key, questions::kind, questions::answers))
         .load(conn)
@@ -407,6 +407,7 @@ pub struct StoredQuestion {
     pub answers: String,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    pub version: i64,
 }
 
 pub fn list_questions(
@@ -440,6 +441,49 @@ pub fn create_question(
         ))
         .returning(questions::all_columns)
         .get_result(conn)
+}
+
+/// The campaign's stored question with this key, if any.
+pub fn question(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    key: &str,
+) -> QueryResult<Option<StoredQuestion>> {
+    questions::table
+        .filter(questions::campaign_id.eq(campaign_id))
+        .filter(questions::key.eq(key))
+        .select(StoredQuestion::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Sets a question's text and answers and whether it is asked; the question takes the
+/// campaign's next question version (walk-list ETags change with it).
+pub fn update_question(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    id: i64,
+    text: &str,
+    answers: &str,
+    active: bool,
+) -> QueryResult<StoredQuestion> {
+    let last: Option<i64> = questions::table
+        .filter(questions::campaign_id.eq(campaign_id))
+        .select(diesel::dsl::max(questions::version))
+        .first(conn)?;
+    diesel::update(
+        questions::table
+            .filter(questions::campaign_id.eq(campaign_id))
+            .filter(questions::id.eq(id)),
+    )
+    .set((
+        questions::text.eq(text),
+        questions::answers.eq(answers),
+        questions::active.eq(active),
+        questions::version.eq(last.unwrap_or(0) + 1),
+    ))
+    .returning(questions::all_columns)
+    .get_result(conn)
 }
 
 /// The answers given in these knocks: (knock, person, question key, answer JSON).

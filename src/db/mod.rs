@@ -3,6 +3,7 @@
 //! blocking thread pool through [`run`], never on the async executor.
 
 pub mod audit;
+pub mod buildings;
 pub mod campaigns;
 pub mod devices;
 pub mod experiments;

@@ -222,6 +222,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    building_notes (campaign_id, address_key) {
+        campaign_id -> BigInt,
+        address_key -> Text,
+        notes -> Text,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     walk_list_stops (campaign_id, walk_list_id, door_id) {
         campaign_id -> BigInt,
         walk_list_id -> BigInt,
@@ -303,6 +313,7 @@ diesel::table! {
         answers -> Text,
         active -> Bool,
         created_at -> Timestamp,
+        version -> BigInt,
     }
 }
 
@@ -497,6 +508,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_messages,
     questions,
     knocks,
+    building_notes,
     knock_answers,
     export_codes,
     list_numbers,

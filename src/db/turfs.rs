@@ -124,14 +124,23 @@ pub fn create(conn: &mut DbConnection, campaign_id: i64, turf: &NewTurf) -> Quer
         ))
         .returning(turfs::all_columns)
         .get_result(conn)?;
-    let rows: Vec<NewTurfCell> = turf
-        .cells
+    insert_cells(conn, campaign_id, stored.id, turf.cells)?;
+    Ok(stored)
+}
+
+fn insert_cells(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    turf_id: i64,
+    cells: &[CellIndex],
+) -> QueryResult<()> {
+    let rows: Vec<NewTurfCell> = cells
         .iter()
         .map(|&cell| {
             let (lo, hi) = cells::door_range(cell);
             NewTurfCell {
                 campaign_id,
-                turf_id: stored.id,
+                turf_id,
                 cell: cells::to_db(cell),
                 lo,
                 hi,
@@ -144,7 +153,7 @@ pub fn create(conn: &mut DbConnection, campaign_id: i64, turf: &NewTurf) -> Quer
             .values(chunk)
             .execute(c))?;
     }
-    Ok(stored)
+    Ok(())
 }
 
 pub fn get(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult<Option<Turf>> {
@@ -194,6 +203,73 @@ pub fn delete(conn: &mut DbConnection, campaign_id: i64, id: i64) -> QueryResult
     )
     .execute(conn)?;
     Ok(n > 0)
+}
+
+/// Replaces a turf's cells (all of one resolution, checked free by the caller under the
+/// campaign's turf lock) and its name; keeps its id, region and walk lists.
+pub fn set_cells(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    id: i64,
+    name: &str,
+    cells: &[CellIndex],
+    bbox: [f64; 4],
+) -> QueryResult<Turf> {
+    diesel::delete(
+        turf_cells::table
+            .filter(turf_cells::campaign_id.eq(campaign_id))
+            .filter(turf_cells::turf_id.eq(id)),
+    )
+    .execute(conn)?;
+    insert_cells(conn, campaign_id, id, cells)?;
+    let resolution = cells
+        .first()
+        .map_or(10, |c| i64::from(u8::from(c.resolution())));
+    let [min_lng, min_lat, max_lng, max_lat] = bbox;
+    diesel::update(
+        turfs::table
+            .filter(turfs::campaign_id.eq(campaign_id))
+            .filter(turfs::id.eq(id)),
+    )
+    .set((
+        turfs::name.eq(name),
+        turfs::resolution.eq(resolution),
+        turfs::cell_count.eq(i64::try_from(cells.len()).unwrap_or(i64::MAX)),
+        turfs::min_lng.eq(min_lng),
+        turfs::min_lat.eq(min_lat),
+        turfs::max_lng.eq(max_lng),
+        turfs::max_lat.eq(max_lat),
+    ))
+    .returning(turfs::all_columns)
+    .get_result(conn)
+}
+
+/// Gives turf `from`'s walk lists and progress history to turf `to` (a merge).
+pub fn move_history(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    from: i64,
+    to: i64,
+) -> QueryResult<()> {
+    use super::schema::walk_lists;
+    diesel::update(
+        walk_lists::table
+            .filter(walk_lists::campaign_id.eq(campaign_id))
+            .filter(walk_lists::turf_id.eq(from)),
+    )
+    .set(walk_lists::turf_id.eq(to))
+    .execute(conn)?;
+    // Tallies are keyed by walk list too, so no two rows meet.
+    super::values::execute_bound(
+        conn,
+        "UPDATE progress_tallies SET turf_id = {?} WHERE campaign_id = {?} AND turf_id = {?}",
+        &[
+            super::values::Param::Int(to),
+            super::values::Param::Int(campaign_id),
+            super::values::Param::Int(from),
+        ],
+    )?;
+    Ok(())
 }
 
 /// The turf's cells, ascending.

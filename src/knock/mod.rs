@@ -385,12 +385,27 @@ impl QuestionKind {
     }
 }
 
-/// The built-in support ID question: 1 strong support … 5 strong oppose.
+/// What the built-in support ID asks at the door.
+pub const SUPPORT_ID_TEXT: &str = "How do you feel about our candidate?";
+
+/// The built-in support ID's answers: 1 strong support … 5 strong oppose.
+pub const SUPPORT_ID_ANSWERS: [(i64, &str); 5] = [
+    (1, "Strong support"),
+    (2, "Lean support"),
+    (3, "Undecided"),
+    (4, "Lean oppose"),
+    (5, "Strong oppose"),
+];
+
+/// The built-in support ID question, as knocks are checked against it.
 pub fn support_id_question() -> Question {
     Question {
         key: SUPPORT_ID.into(),
         kind: QuestionKind::SingleChoice,
-        values: (1..=5).map(Value::from).collect(),
+        values: SUPPORT_ID_ANSWERS
+            .iter()
+            .map(|&(v, _)| Value::from(v))
+            .collect(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod buildings;
 mod campaign;
 mod experiments;
 mod exports;
@@ -88,9 +89,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::GET, "/api/v1/turfs", turfs::list),
         ep(M::POST, "/api/v1/turfs", turfs::create),
         ep(M::POST, "/api/v1/turfs/autocut", turfs::autocut_area),
+        ep(M::POST, "/api/v1/turfs/merge", turfs::merge),
         ep(M::GET, "/api/v1/turfs/geojson", turfs::outlines),
         ep(M::GET, "/api/v1/turfs/{id}", turfs::get),
         ep(M::DELETE, "/api/v1/turfs/{id}", turfs::delete),
+        ep(M::PATCH, "/api/v1/turfs/{id}", turfs::edit),
+        ep(M::POST, "/api/v1/turfs/{id}/split", turfs::split),
         ep(M::GET, "/api/v1/turfs/{id}/geojson", turfs::geojson),
         ep(M::GET, "/api/v1/turfs/{id}/doors", turfs::doors),
         ep(M::GET, "/api/v1/walk-lists", walk_lists::list),
@@ -166,6 +170,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::POST, "/api/v1/tags", tags::create),
         ep(M::GET, "/api/v1/questions", questions::list),
         ep(M::POST, "/api/v1/questions", questions::create),
+        ep(M::GET, "/api/v1/doors/{id}/building", buildings::get),
+        ep(
+            M::PUT,
+            "/api/v1/doors/{id}/building/notes",
+            buildings::set_notes,
+        ),
+        ep(M::PATCH, "/api/v1/questions/{key}", questions::edit),
+        ep(M::DELETE, "/api/v1/questions/{key}", questions::retire),
     ]
 }
 

@@ -9,6 +9,7 @@ use super::store;
 use super::views::{DoorView, PersonView, utc};
 use super::{PageQuery, Paged};
 use crate::app::Actor;
+use crate::app::turf_edits as edits;
 use crate::app::turfs::{self as use_case, Area, Summary, Warning};
 use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
@@ -488,4 +489,112 @@ pub async fn autocut_area(
     Err(ApiError::Conflict(
         "other turfs kept taking cells of this area; try again".into(),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitBody {
+    pieces: Option<u32>,
+    line: Option<geojson::Geometry>,
+}
+
+/// `POST /api/v1/turfs/{id}/split`: into about `pieces` pieces of even door counts,
+/// or along a drawn `line`. The first piece keeps the turf's id and lists.
+pub async fn split(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+    ApiJson(body): ApiJson<SplitBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    let (actor, id) = (Actor::from(&auth), path.into_inner());
+    let line = match body.line.map(|g| g.value) {
+        None => None,
+        Some(geojson::GeometryValue::LineString { coordinates }) => {
+            Some(coordinates.iter().map(|p| p.as_slice().to_vec()).collect())
+        }
+        Some(_) => return Err(ApiError::validation("line", "line is a GeoJSON LineString")),
+    };
+    let how = std::sync::Arc::new(edits::check_split(body.pieces, line)?);
+    // Split outside any transaction; store after checking the turf did not change.
+    for _attempt in 0..3 {
+        let input = store::run(&state.db, move |conn| {
+            Ok(edits::split_input(conn, actor, id)?)
+        })
+        .await?;
+        let h = how.clone();
+        let (input, pieces) =
+            lanes::compute(move || edits::split_cells(&input, &h).map(|pieces| (input, pieces)))
+                .await
+                .map_err(ApiError::Internal)??;
+        let stored = store::transaction(&state.db, move |conn| {
+            Ok(edits::store_split(conn, actor, &input, &pieces)?)
+        })
+        .await?;
+        if let Some(made) = stored {
+            let items: Vec<TurfView> = made.into_iter().map(TurfView::from).collect();
+            return Ok(HttpResponse::Created().json(json!({ "items": items })));
+        }
+    }
+    Err(ApiError::Conflict(
+        "the turf kept changing; try again".into(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    turf_ids: Vec<i64>,
+    name: Option<String>,
+}
+
+/// `POST /api/v1/turfs/merge`: touching turfs become the first named.
+pub async fn merge(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<MergeBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    let actor = Actor::from(&auth);
+    let merged = store::transaction(&state.db, move |conn| {
+        Ok(edits::merge(
+            conn,
+            actor,
+            &body.turf_ids,
+            body.name.as_deref(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(TurfView::from(merged)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    name: Option<String>,
+    #[serde(default)]
+    add_cells: Vec<String>,
+    #[serde(default)]
+    remove_cells: Vec<String>,
+}
+
+/// `PATCH /api/v1/turfs/{id}`: rename, add free cells, remove cells.
+pub async fn edit(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<i64>,
+    ApiJson(body): ApiJson<EditBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Organizer)?;
+    let (actor, id) = (Actor::from(&auth), path.into_inner());
+    let change = edits::CellEdit {
+        name: body.name,
+        add_cells: body.add_cells,
+        remove_cells: body.remove_cells,
+    };
+    let edited = store::transaction(&state.db, move |conn| {
+        Ok(edits::edit_cells(conn, actor, id, change)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(TurfView::from(edited)))
 }

@@ -197,8 +197,15 @@ pub struct Address {
 #[derive(Debug, Serialize)]
 pub struct StopView {
     pub position: usize,
+    /// The walking stop, from 1: every unit of a building shares its building's.
+    pub stop: usize,
     pub door_id: i64,
     pub address: Address,
+    /// The unit's floor, when its name tells (`EG`, `2 OG`, `3rd floor`, `Apt 312`).
+    pub floor: Option<i32>,
+    /// Set when the door is a unit of a building.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub building: Option<StopBuilding>,
     pub location: Point,
     pub last_contact_at: Option<DateTime<Utc>>,
     /// The last result on this list, and when (none before the first knock).
@@ -210,6 +217,14 @@ pub struct StopView {
     /// The script to use at this door, when a running experiment holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script: Option<StopScript>,
+}
+
+/// The building a stop's door is in, as the list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StopBuilding {
+    /// How many of its units are on this list.
+    pub units_on_list: usize,
+    pub notes: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -278,7 +293,35 @@ fn stop_views(contents: Contents, now: NaiveDateTime) -> Vec<StopView> {
         mut people,
         scores,
         scripts,
+        building_notes,
     } = contents;
+    // Walking stops: consecutive doors of one address are one stop.
+    let mut stop_of = Vec::with_capacity(stops.len());
+    let mut units_on_list: HashMap<&str, usize> = HashMap::new();
+    for (i, d) in stops.iter().enumerate() {
+        let same = i > 0 && stops[i - 1].address_key == d.address_key;
+        let last = stop_of.last().copied().unwrap_or(0);
+        stop_of.push(if same { last } else { last + 1 });
+        *units_on_list.entry(d.address_key.as_str()).or_default() += 1;
+    }
+    let buildings: HashMap<i64, StopBuilding> = stops
+        .iter()
+        .filter_map(|d| {
+            let units = units_on_list
+                .get(d.address_key.as_str())
+                .copied()
+                .unwrap_or(1);
+            (units > 1 || !d.unit.is_empty()).then(|| {
+                (
+                    d.id,
+                    StopBuilding {
+                        units_on_list: units,
+                        notes: building_notes.get(&d.address_key).cloned(),
+                    },
+                )
+            })
+        })
+        .collect();
     let scripts: HashMap<i64, StopScript> = scripts
         .into_iter()
         .map(|(door, s)| {
@@ -299,7 +342,10 @@ fn stop_views(contents: Contents, now: NaiveDateTime) -> Vec<StopView> {
         .enumerate()
         .map(|(i, d)| StopView {
             position: i,
+            stop: stop_of[i],
             door_id: d.id,
+            floor: walk::floor_of(&d.unit),
+            building: buildings.get(&d.id).cloned(),
             address: Address {
                 street: d.street,
                 housenumber: d.housenumber,
@@ -362,7 +408,7 @@ pub async fn get(
             summary: summarise(conn, &list, now)?,
             universe,
             stops,
-            questions: super::questions::active(conn, list.campaign_id)?,
+            questions: crate::app::questions::listed(conn, list.campaign_id, false)?,
             result_codes: result_codes(),
         })
     })

@@ -3,6 +3,7 @@
 
 pub mod autocut;
 pub mod cells;
+pub mod edit;
 pub mod overlap;
 pub mod synthetic;
 pub mod tiling;

@@ -4,6 +4,8 @@
 
 pub mod universe;
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use geo::{Centroid, ClosestPoint, MultiPolygon, Point};
 use serde::Serialize;
@@ -98,6 +100,9 @@ pub struct PlanDoor {
     pub lng: f64,
     pub street: String,
     pub housenumber: String,
+    /// The door's address without its unit: doors sharing it are one building.
+    pub building: String,
+    pub unit: String,
     pub people: Vec<i64>,
 }
 
@@ -110,8 +115,91 @@ pub struct PlannedList {
     pub walking_seconds: f64,
 }
 
-/// Orders all doors as one walking route from `start`, then cuts it into consecutive
-/// lists of at most `max_doors`. Each later list starts at its own first door.
+/// The floor a unit is on, when its name says so: `EG`, `ground` and `parterre` are 0,
+/// `UG` and `basement` -1, `2 OG`, `OG 2`, `2. Stock`, `2nd floor`, `Floor 2` are 2, a
+/// unit number of three or more digits counts hundreds (`Apt 312` is on 3) and a number
+/// with a letter names its floor (`3B` is on 3). Anything else: unknown.
+pub fn floor_of(unit: &str) -> Option<i32> {
+    let lower = unit.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let number = |w: &str| -> Option<i32> {
+        let digits = w.trim_end_matches(|c: char| c.is_alphabetic());
+        let suffix = &w[digits.len()..];
+        let ordinal = matches!(suffix, "" | "st" | "nd" | "rd" | "th" | "e" | "er");
+        if digits.is_empty() || digits.len() > 4 || !ordinal {
+            return None;
+        }
+        digits.parse().ok()
+    };
+    const FLOOR: [&str; 6] = ["og", "floor", "fl", "stock", "etage", "obergeschoss"];
+    for (i, w) in words.iter().enumerate() {
+        match *w {
+            "eg" | "ground" | "parterre" | "erdgeschoss" | "gf" => return Some(0),
+            "ug" | "basement" | "keller" | "untergeschoss" => return Some(-1),
+            _ => {}
+        }
+        if FLOOR.contains(w) {
+            let next = words.get(i + 1).and_then(|n| number(n));
+            let before = i.checked_sub(1).and_then(|b| number(words[b]));
+            if let Some(n) = before.or(next) {
+                return Some(n);
+            }
+        }
+    }
+    // A unit number alone: hundreds (`312`), or a number with its unit letter (`3b`).
+    let last = words.last()?;
+    let digits: String = last.chars().take_while(char::is_ascii_digit).collect();
+    let rest = &last[digits.len()..];
+    match (digits.len(), rest.len()) {
+        (3 | 4, 0) => digits.parse::<i32>().ok().map(|n| n / 100),
+        (1 | 2, 1) if rest.chars().all(char::is_alphabetic) => digits.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The order of units inside a building: by floor (unknown floors last), then by the
+/// unit's number, then its name.
+pub fn unit_order(unit: &str) -> (i32, u64, String) {
+    let number = unit
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .take(18)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(u64::MAX);
+    (
+        floor_of(unit).unwrap_or(i32::MAX),
+        number,
+        unit.to_lowercase(),
+    )
+}
+
+/// The doors grouped into stops: every building (doors sharing an address) is one
+/// stop with its units in [`unit_order`]; stops in first-seen order.
+fn stops_of(doors: &[PlanDoor]) -> Vec<Vec<usize>> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut stops: Vec<Vec<usize>> = Vec::new();
+    for (i, d) in doors.iter().enumerate() {
+        let slot = *index.entry(d.building.as_str()).or_insert_with(|| {
+            stops.push(Vec::new());
+            stops.len() - 1
+        });
+        stops[slot].push(i);
+    }
+    for units in &mut stops {
+        units.sort_by_cached_key(|&i| unit_order(&doors[i].unit));
+    }
+    stops
+}
+
+/// Orders all doors as one walking route from `start`, a building being one stop with
+/// its units inside, then cuts it into consecutive lists of at most `max_doors` doors,
+/// as even as they come. A building is never cut across lists unless it alone holds
+/// more doors than a list. Each later list starts at its own first door.
 pub fn plan(
     doors: &[PlanDoor],
     start: (f64, f64),
@@ -121,36 +209,64 @@ pub fn plan(
     if doors.is_empty() {
         return Vec::new();
     }
-    let stops: Vec<Stop> = doors
+    let max = max_doors.max(1);
+    let groups = stops_of(doors);
+    let stops: Vec<Stop> = groups
         .iter()
-        .map(|d| Stop {
-            lat: d.lat,
-            lng: d.lng,
-            side: routing::side_of(&d.street, &d.housenumber),
+        .map(|units| {
+            let d = &doors[units[0]];
+            Stop {
+                lat: d.lat,
+                lng: d.lng,
+                side: routing::side_of(&d.street, &d.housenumber),
+            }
         })
         .collect();
     let route = routing::order_route(&stops, Some(start), params);
-    routing::split_route(route.order.len(), max_doors.max(1))
-        .into_iter()
-        .map(|range| {
-            let order = &route.order[range.clone()];
-            let chunk_start = if range.start == 0 {
-                start
-            } else {
-                order
-                    .first()
-                    .map(|&i| (stops[i].lat, stops[i].lng))
-                    .unwrap_or(start)
-            };
-            let distance_m = routing::path_length_m(&stops, Some(chunk_start), order);
-            PlannedList {
-                doors: order.to_vec(),
-                start: chunk_start,
-                distance_m,
-                walking_seconds: walking_seconds(distance_m, order.len(), params),
+    // Pieces to cut between: each stop, or a building too big for one list in parts.
+    let pieces: Vec<(usize, &[usize])> = route
+        .order
+        .iter()
+        .flat_map(|&s| groups[s].chunks(max).map(move |part| (s, part)))
+        .collect();
+    let planned = doors.len().div_ceil(max);
+    let mut remaining = doors.len();
+    let mut lists = Vec::with_capacity(planned);
+    let mut next = 0;
+    while next < pieces.len() {
+        let lists_left = planned
+            .saturating_sub(lists.len())
+            .max(remaining.div_ceil(max))
+            .max(1);
+        let target = remaining.div_ceil(lists_left);
+        let mut list_doors: Vec<usize> = Vec::new();
+        let mut list_stops: Vec<usize> = Vec::new();
+        while let Some(&(stop, part)) = pieces.get(next) {
+            let full = list_doors.len() >= target || list_doors.len() + part.len() > max;
+            if !list_doors.is_empty() && full {
+                break;
             }
-        })
-        .collect()
+            list_doors.extend_from_slice(part);
+            if list_stops.last() != Some(&stop) {
+                list_stops.push(stop);
+            }
+            next += 1;
+        }
+        remaining -= list_doors.len();
+        let list_start = if lists.is_empty() {
+            start
+        } else {
+            (stops[list_stops[0]].lat, stops[list_stops[0]].lng)
+        };
+        let distance_m = routing::path_length_m(&stops, Some(list_start), &list_stops);
+        lists.push(PlannedList {
+            walking_seconds: walking_seconds(distance_m, list_doors.len(), params),
+            doors: list_doors,
+            start: list_start,
+            distance_m,
+        });
+    }
+    lists
 }
 
 /// Walking time for a distance and a number of doors, by the route parameters.
@@ -253,6 +369,8 @@ mod tests {
                 lng: 9.5 + f64::from(u8::try_from(i).unwrap_or(0)) * 0.0005,
                 street: "Line".into(),
                 housenumber: format!("{}", 2 * i + 2),
+                building: format!("line {}", 2 * i + 2),
+                unit: String::new(),
                 people: vec![i],
             })
             .collect();
@@ -267,6 +385,93 @@ mod tests {
         assert_eq!(lists[1].start, (doors[7].lat, doors[7].lng));
         assert!(lists.iter().all(|l| l.distance_m > 0.0));
         assert!(plan(&[], (47.0, 9.5), 8, &RouteParams::default()).is_empty());
+    }
+
+    #[test]
+    fn a_building_is_one_stop_with_its_units_by_floor() {
+        let door = |id: i64, lng: f64, building: &str, unit: &str| PlanDoor {
+            door_id: id,
+            lat: 47.0,
+            lng,
+            street: "Line".into(),
+            housenumber: building.into(),
+            building: building.into(),
+            unit: unit.into(),
+            people: vec![id],
+        };
+        // A house, a six-unit building given out of order, another house beyond it.
+        let doors = vec![
+            door(0, 9.5000, "2", ""),
+            door(1, 9.5010, "4", "3 OG"),
+            door(2, 9.5010, "4", "EG links"),
+            door(3, 9.5010, "4", "1. OG"),
+            door(4, 9.5010, "4", "EG rechts"),
+            door(5, 9.5010, "4", "2 OG"),
+            door(6, 9.5010, "4", "Dach"),
+            door(7, 9.5020, "6", ""),
+        ];
+        let lists = plan(&doors, (47.0, 9.4999), 10, &RouteParams::default());
+        assert_eq!(lists.len(), 1);
+        let ids: Vec<i64> = lists[0].doors.iter().map(|&i| doors[i].door_id).collect();
+        // Ground floor first (by name within it), up the stairs, the unknown floor last.
+        assert_eq!(ids, vec![0, 2, 4, 3, 5, 1, 6, 7]);
+        // One stop: the building's units add no walking between them.
+        let apart = plan(
+            &doors
+                .iter()
+                .map(|d| PlanDoor {
+                    building: format!("{}/{}", d.building, d.unit),
+                    ..d.clone()
+                })
+                .collect::<Vec<_>>(),
+            (47.0, 9.4999),
+            10,
+            &RouteParams::default(),
+        );
+        assert!((lists[0].distance_m - apart[0].distance_m).abs() < 1e-6);
+        // Lists of at most four never cut the building: 1 | 6 split as 4 + 2 only
+        // because it alone is larger than a list | 1.
+        let small = plan(&doors, (47.0, 9.4999), 4, &RouteParams::default());
+        let sizes: Vec<usize> = small.iter().map(|l| l.doors.len()).collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 8);
+        assert!(sizes.iter().all(|&n| n <= 4), "{sizes:?}");
+        let buildings_per_list: Vec<Vec<&str>> = small
+            .iter()
+            .map(|l| {
+                l.doors
+                    .iter()
+                    .map(|&i| doors[i].building.as_str())
+                    .collect()
+            })
+            .collect();
+        let lists_with_house_4 = buildings_per_list
+            .iter()
+            .filter(|b| b.contains(&"4"))
+            .count();
+        assert_eq!(lists_with_house_4, 2, "{buildings_per_list:?}");
+    }
+
+    #[test]
+    fn floors_are_read_from_unit_names() {
+        for (unit, floor) in [
+            ("EG", Some(0)),
+            ("Erdgeschoss links", Some(0)),
+            ("Ground floor", Some(0)),
+            ("UG", Some(-1)),
+            ("2 OG", Some(2)),
+            ("OG 2", Some(2)),
+            ("2. Stock", Some(2)),
+            ("3rd floor", Some(3)),
+            ("Floor 12", Some(12)),
+            ("Apt 312", Some(3)),
+            ("1204", Some(12)),
+            ("3B", Some(3)),
+            ("Apt 7", None),
+            ("Dach", None),
+            ("", None),
+        ] {
+            assert_eq!(floor_of(unit), floor, "{unit:?}");
+        }
     }
 
     #[test]

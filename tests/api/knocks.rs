@@ -2277,3 +2277,140 @@ async fn a_search_with_accented_letters_finds_the_same_people_on_both_stores() {
         assert_eq!(ids, want, "{q}");
     }
 }
+
+#[tokio::test]
+async fn an_edited_or_retired_question_loses_no_answer() {
+    let Canvass {
+        app,
+        organizer,
+        volunteer,
+        list,
+        ..
+    } = canvass().await;
+    let created = json_with(
+        app.post(
+            "/api/v1/questions",
+            Some(&organizer),
+            json!({ "key": "issue", "kind": "single_choice", "text": "What matters most?",
+                    "answers": [{ "value": "bus", "label": "Bus" }, { "value": "rent", "label": "Rent" }] }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(created["active"], true);
+    let path = format!("/api/v1/walk-lists/{}", list["id"]);
+    let before = app.get(&path, &volunteer).await;
+    let etag = before.headers()["etag"].to_str().unwrap().to_owned();
+    // Relabel one answer and add one: the list shows it at once, with a new ETag.
+    let edited = json_with(
+        app.patch(
+            "/api/v1/questions/issue",
+            &organizer,
+            json!({ "text": "What matters most this year?",
+                    "answers": [{ "value": "bus", "label": "Buses and trams" },
+                                { "value": "rent", "label": "Rent" },
+                                { "value": "care", "label": "Childcare" }] }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(edited["answers"].as_array().unwrap().len(), 3);
+    let again = app.get(&path, &volunteer).await;
+    assert_ne!(again.headers()["etag"].to_str().unwrap(), etag);
+    let shown = json_with(again, 200).await;
+    let issue = shown["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["key"] == "issue")
+        .unwrap();
+    assert_eq!(issue["text"], "What matters most this year?");
+    assert_eq!(issue["answers"][0]["label"], "Buses and trams");
+    // Dropping an answer already offered is refused, naming it; support ID is fixed.
+    let err = assert_error(
+        app.patch(
+            "/api/v1/questions/issue",
+            &organizer,
+            json!({ "answers": [{ "value": "bus", "label": "Bus" }] }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"rent\""),
+        "{err}"
+    );
+    assert_error(
+        app.patch(
+            "/api/v1/questions/support_id",
+            &organizer,
+            json!({ "text": "Hm?" }),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_error(
+        app.delete("/api/v1/questions/issue", &volunteer).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Retired: off the list, listed only when asked for ...
+    let res = app.delete("/api/v1/questions/issue", &organizer).await;
+    assert_eq!(res.status(), 204);
+    let shown = json_with(app.get(&path, &volunteer).await, 200).await;
+    assert!(
+        shown["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["key"] != "issue")
+    );
+    let all = json_with(
+        app.get("/api/v1/questions?retired=true", &organizer).await,
+        200,
+    )
+    .await;
+    let retired = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["key"] == "issue")
+        .unwrap();
+    assert_eq!(retired["active"], false);
+    // ... but a phone that got the list before still syncs its answer, kept and counted.
+    let mut k = knock(&list, 0, "contacted", 5);
+    k["people"] = json!([{ "person_id": person(&list, 0), "answers": { "issue": "care" } }]);
+    assert_eq!(statuses(&sync(&app, &volunteer, &[k]).await), ["created"]);
+    let progress = json_with(
+        app.get("/api/v1/progress?group_by=campaign", &organizer)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        progress["items"][0]["questions"]["issue"]["care"], 1,
+        "{progress}"
+    );
+    // The key stays taken.
+    assert_error(
+        app.post(
+            "/api/v1/questions",
+            Some(&organizer),
+            json!({ "key": "issue", "kind": "free_text", "text": "Anything else?" }),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+}

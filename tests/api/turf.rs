@@ -817,3 +817,221 @@ fn assert_valid_geojson(value: &Value) {
         }
     }
 }
+
+/// A turf's cells, as the API lists them.
+async fn cells_of(app: &TestApp, token: &str, id: &Value) -> BTreeSet<String> {
+    let turf = json_with(app.get(&format!("/api/v1/turfs/{id}"), token).await, 200).await;
+    turf["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_turf_split_then_merged_is_the_turf_it_was() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    seed_liechtenstein(&app, app.campaign_id);
+    let turf = json_with(
+        app.post(
+            "/api/v1/turfs",
+            Some(&token),
+            json!({ "name": "Vaduz centre", "geometry": square(9.515, 47.135, 0.015) }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = turf["id"].clone();
+    let original = cells_of(&app, &token, &id).await;
+    let doors = turf["door_count"].as_i64().unwrap();
+    assert!(doors > 50, "{doors}");
+    // The turf has a list: its history must follow it.
+    let lists = json_with(
+        app.post(
+            "/api/v1/walk-lists",
+            Some(&token),
+            json!({ "turf_id": id, "max_doors": 500 }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let list_id = lists["items"][0]["id"].as_i64().unwrap();
+    let (_, volunteer) = app.user_with_role(Role::Volunteer).await;
+    let split_path = format!("/api/v1/turfs/{id}/split");
+    assert_error(
+        app.post(&split_path, Some(&volunteer), json!({ "pieces": 2 }))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // Along a line down the middle: west and east, every cell in exactly one.
+    let halves = json_with(
+        app.post(
+            &split_path,
+            Some(&token),
+            json!({ "line": { "type": "LineString", "coordinates": [[9.5225, 47.13], [9.5225, 47.155]] } }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let halves = halves["items"].as_array().unwrap().clone();
+    assert_eq!(halves.len(), 2);
+    assert_eq!(halves[0]["id"], id, "the first piece keeps the turf");
+    assert_eq!(halves[0]["name"], "Vaduz centre 1");
+    let west = cells_of(&app, &token, &halves[0]["id"]).await;
+    let east = cells_of(&app, &token, &halves[1]["id"]).await;
+    assert!(west.is_disjoint(&east));
+    assert_eq!(&west | &east, original);
+    assert_eq!(
+        halves[0]["door_count"].as_i64().unwrap() + halves[1]["door_count"].as_i64().unwrap(),
+        doors
+    );
+    // A line beside the turf leaves it whole.
+    assert_error(
+        app.post(
+            &format!("/api/v1/turfs/{}/split", halves[1]["id"]),
+            Some(&token),
+            json!({ "line": { "type": "LineString", "coordinates": [[9.40, 47.0], [9.40, 47.3]] } }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    // Merged back: the same cells, the same id, the list still its own.
+    let merged = json_with(
+        app.post(
+            "/api/v1/turfs/merge",
+            Some(&token),
+            json!({ "turf_ids": [halves[0]["id"], halves[1]["id"]], "name": "Vaduz centre" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(merged["id"], id);
+    assert_eq!(merged["door_count"], doors);
+    assert_eq!(cells_of(&app, &token, &id).await, original);
+    let list = json_with(
+        app.get(&format!("/api/v1/walk-lists/{list_id}"), &token)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(list["turf_id"], id);
+    assert_eq!(
+        app.get(&format!("/api/v1/turfs/{}", halves[1]["id"]), &token)
+            .await
+            .status(),
+        404
+    );
+
+    // Into three pieces by door count, then all merged again.
+    let pieces = json_with(
+        app.post(&split_path, Some(&token), json!({ "pieces": 3 }))
+            .await,
+        201,
+    )
+    .await;
+    let pieces = pieces["items"].as_array().unwrap().clone();
+    assert!(pieces.len() >= 2, "{pieces:?}");
+    let mut union = BTreeSet::new();
+    for p in &pieces {
+        let cells = cells_of(&app, &token, &p["id"]).await;
+        assert!(union.is_disjoint(&cells));
+        union.extend(cells);
+        assert!(p["door_count"].as_i64().unwrap() > 0);
+    }
+    assert_eq!(union, original);
+    let ids: Vec<Value> = pieces.iter().map(|p| p["id"].clone()).collect();
+    json_with(
+        app.post(
+            "/api/v1/turfs/merge",
+            Some(&token),
+            json!({ "turf_ids": ids }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(cells_of(&app, &token, &id).await, original);
+
+    // Cells one by one: out and back in; another turf's cell is refused, naming it.
+    let path = format!("/api/v1/turfs/{id}");
+    let one = original.iter().next().unwrap().clone();
+    let fewer = json_with(
+        app.patch(&path, &token, json!({ "remove_cells": [one] }))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        fewer["cell_count"].as_u64().unwrap() as usize,
+        original.len() - 1
+    );
+    let other = json_with(
+        app.post(
+            "/api/v1/turfs",
+            Some(&token),
+            json!({ "name": "Next door", "geometry": square(9.531, 47.135, 0.01) }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let theirs = cells_of(&app, &token, &other["id"]).await;
+    let refused = assert_error(
+        app.patch(
+            &path,
+            &token,
+            json!({ "add_cells": [one.clone(), theirs.iter().next().unwrap()] }),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_eq!(refused["error"]["details"]["turfs"][0]["id"], other["id"]);
+    // Touching, but another turf: not merged unless they touch.
+    let far = json_with(
+        app.post(
+            "/api/v1/turfs",
+            Some(&token),
+            json!({ "name": "Far", "geometry": square(9.50, 47.20, 0.01) }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/v1/turfs/merge",
+            Some(&token),
+            json!({ "turf_ids": [id, far["id"]] }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let back = json_with(
+        app.patch(
+            &path,
+            &token,
+            json!({ "add_cells": [one], "name": "Vaduz" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(back["name"], "Vaduz");
+    assert_eq!(cells_of(&app, &token, &id).await, original);
+}

@@ -1134,3 +1134,198 @@ async fn a_pass_skips_doors_done_in_it_and_a_gotv_pass_chases_supporters() {
         .await;
     assert_error(res, 422, "validation_failed").await;
 }
+
+/// A street of four houses with a six-unit building in the middle, in Vaduz.
+fn seed_street_with_a_building(app: &TestApp) {
+    let mut csv = String::from(
+        "external_id,first_name,last_name,street,housenumber,unit,postcode,city,lat,lng,flags,support_score,birth_year,precinct\n",
+    );
+    let mut row = |id: &str, number: u32, unit: &str, lng: f64| {
+        csv.push_str(&format!(
+            "{id},Alex,Frick,Aeulestrasse,{number},{unit},9490,Vaduz,47.1400,{lng},,,1980,P1\n"
+        ));
+    };
+    row("H2", 2, "", 9.5200);
+    row("H4", 4, "", 9.5204);
+    for (i, unit) in ["3 OG", "EG links", "1. OG", "EG rechts", "2 OG", "Dach"]
+        .into_iter()
+        .enumerate()
+    {
+        row(&format!("B{i}"), 6, unit, 9.5208);
+    }
+    row("H8", 8, "", 9.5212);
+    row("H10", 10, "", 9.5216);
+    let report = groundswell::import::import_people(
+        &mut app.conn(),
+        app.campaign_id,
+        csv.as_bytes(),
+        &mut |_, _| Ok(()),
+    )
+    .unwrap();
+    assert_eq!(report.rejected, 0, "{:?}", report.errors);
+}
+
+#[tokio::test]
+async fn a_building_is_one_stop_with_its_units_by_floor_and_shared_notes() {
+    let app = spawn_app().await;
+    let organizer = app.admin_token().await;
+    seed_street_with_a_building(&app);
+    let square = json!({ "type": "Polygon", "coordinates": [[[9.518, 47.138], [9.523, 47.138], [9.523, 47.142], [9.518, 47.142], [9.518, 47.138]]] });
+    let turf = json_with(
+        app.post(
+            "/api/v1/turfs",
+            Some(&organizer),
+            json!({ "name": "Aeulestrasse", "geometry": square }),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let lists = create_lists(
+        &app,
+        &organizer,
+        json!({ "turf_id": turf, "max_doors": 20, "start": { "lat": 47.14, "lng": 9.5195 } }),
+    )
+    .await;
+    assert_eq!(lists.len(), 1);
+    let list = read_list(&app, &organizer, lists[0]["id"].as_i64().unwrap()).await;
+    let stops = list["stops"].as_array().unwrap();
+    assert_eq!(stops.len(), 10);
+    // The units come together, ground floor first, each with its floor, as one stop.
+    let units: Vec<(&str, Value, i64)> = stops
+        .iter()
+        .filter(|s| s["address"]["housenumber"] == "6")
+        .map(|s| {
+            (
+                s["address"]["unit"].as_str().unwrap(),
+                s["floor"].clone(),
+                s["stop"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = units.iter().map(|u| u.0).collect();
+    assert_eq!(
+        names,
+        // As the import keeps units: lower case, punctuation folded.
+        ["eg links", "eg rechts", "1 og", "2 og", "3 og", "dach"]
+    );
+    assert_eq!(
+        units.iter().map(|u| u.1.clone()).collect::<Vec<_>>(),
+        [
+            json!(0),
+            json!(0),
+            json!(1),
+            json!(2),
+            json!(3),
+            Value::Null
+        ]
+    );
+    assert!(units.iter().all(|u| u.2 == units[0].2), "{units:?}");
+    let first_unit = stops
+        .iter()
+        .position(|s| s["address"]["housenumber"] == "6")
+        .unwrap();
+    assert!(
+        stops[first_unit..first_unit + 6]
+            .iter()
+            .all(|s| s["address"]["housenumber"] == "6"),
+        "the units are consecutive"
+    );
+    assert_eq!(stops[first_unit]["building"]["units_on_list"], 6);
+    assert!(stops[0].get("building").is_none(), "a house is no building");
+    // Five walking stops: four houses and the building, walked down the street.
+    let walked: Vec<i64> = stops.iter().map(|s| s["stop"].as_i64().unwrap()).collect();
+    assert_eq!(walked.last(), Some(&5));
+    let numbers: Vec<&str> = stops
+        .iter()
+        .map(|s| s["address"]["housenumber"].as_str().unwrap())
+        .collect();
+    let mut along: Vec<&str> = numbers.clone();
+    along.dedup();
+    assert_eq!(along, ["2", "4", "6", "8", "10"]);
+
+    // Notes: a volunteer without the list sees nothing; the holder may write them.
+    let unit_door = stops[first_unit + 2]["door_id"].as_i64().unwrap();
+    let (vol_id, volunteer) = app.user_with_role(Role::Volunteer).await;
+    let building_path = format!("/api/v1/doors/{unit_door}/building");
+    assert_error(app.get(&building_path, &volunteer).await, 404, "not_found").await;
+    json_with(
+        app.post(
+            &format!("/api/v1/walk-lists/{}/assignments", list["id"]),
+            Some(&organizer),
+            json!({ "user_id": vol_id }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let list_path = format!("/api/v1/walk-lists/{}", list["id"]);
+    let etag = app.get(&list_path, &volunteer).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let building = json_with(
+        app.request(
+            reqwest::Method::PUT,
+            &format!("{building_path}/notes"),
+            Some(&volunteer),
+            Some(json!({ "notes": "Code box left of the door; buzz 3 for the caretaker" })),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(building["units"].as_array().unwrap().len(), 6);
+    assert_eq!(building["units"][0]["unit"], "eg links");
+    assert_eq!(
+        building["notes"],
+        "Code box left of the door; buzz 3 for the caretaker"
+    );
+    let again = app.get(&list_path, &volunteer).await;
+    assert_ne!(again.headers()["etag"].to_str().unwrap(), etag);
+    let again = json_with(again, 200).await;
+    for s in &again["stops"].as_array().unwrap()[first_unit..first_unit + 6] {
+        assert_eq!(
+            s["building"]["notes"],
+            "Code box left of the door; buzz 3 for the caretaker"
+        );
+    }
+    // Too long a note is refused with the limit.
+    let err = assert_error(
+        app.request(
+            reqwest::Method::PUT,
+            &format!("{building_path}/notes"),
+            Some(&organizer),
+            Some(json!({ "notes": "x".repeat(2001) })),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(err["error"]["message"].as_str().unwrap().contains("2000"));
+    // A bulk not-home covers the whole building, one answer per unit.
+    let building_doors: Vec<Value> = stops[first_unit..first_unit + 6]
+        .iter()
+        .map(|s| s["door_id"].clone())
+        .collect();
+    let synced = json_with(
+        app.post(
+            "/api/v1/knocks/batch",
+            Some(&volunteer),
+            json!({ "knocks": [{
+                "client_id": uuid::Uuid::new_v4(),
+                "walk_list_id": list["id"],
+                "door_ids": building_doors,
+                "result": "not_home",
+                "knocked_at": (chrono::Utc::now() - chrono::Duration::minutes(2)).to_rfc3339(),
+            }] }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(synced["created"], 6, "{synced}");
+}
