@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::{Actor, AppError};
 use crate::db::knocks::{Effects, NewKnock};
 use crate::db::{self, DbConnection, DbPool, QueryError, StoreError};
-use crate::domain::Role;
+use crate::domain::{DoorId, KnockId, PersonId, Role, ScriptId, TurfId, WalkListId, ids};
 use crate::knock::{self, KnockInput, KnockResult, LocationQuality, Question, QuestionKind};
 use crate::progress::{CountedKnock, TallyKey};
 use crate::routing;
@@ -79,22 +79,22 @@ pub(super) fn load_questions(
 #[derive(Default)]
 struct Known {
     /// Knocks stored before: client id → (id, content hash).
-    stored: HashMap<String, (i64, String)>,
+    stored: HashMap<String, (KnockId, String)>,
     /// The batch's lists that exist, with whether the caller may sync knocks for them.
-    lists: HashMap<i64, (NaiveDateTime, bool)>,
+    lists: HashMap<WalkListId, (NaiveDateTime, bool)>,
     /// list → its turf.
-    turfs: HashMap<i64, i64>,
+    turfs: HashMap<WalkListId, TurfId>,
     /// door → (lat, lng, resolution-15 cell).
-    doors: HashMap<i64, (f64, f64, i64)>,
+    doors: HashMap<DoorId, (f64, f64, i64)>,
     /// (list, door) of the stops, with the list the door moved to since.
-    stops: HashMap<(i64, i64), Option<i64>>,
+    stops: HashMap<(WalkListId, DoorId), Option<WalkListId>>,
     /// door → its people.
-    residents: HashMap<i64, Vec<i64>>,
+    residents: HashMap<DoorId, Vec<PersonId>>,
     /// Script ids of the batch that exist.
-    scripts: HashSet<i64>,
+    scripts: HashSet<ScriptId>,
     /// (list, door) → the people the list names there, for the lists with a `moved` or
     /// `deceased` knock that names nobody.
-    listed: HashMap<(i64, i64), Vec<i64>>,
+    listed: HashMap<(WalkListId, DoorId), Vec<PersonId>>,
     /// The campaign's tag keys, read when a knock of the batch changes tags.
     tags: HashSet<String>,
 }
@@ -109,20 +109,20 @@ impl Known {
         let tagging = knocks
             .iter()
             .any(|k| k.people.iter().any(|p| !p.tags.is_empty()));
-        let distinct = |f: fn(&KnockInput) -> Option<i64>| -> Vec<i64> {
+        let distinct = |f: &dyn Fn(&KnockInput) -> Option<i64>| -> Vec<i64> {
             let set: BTreeSet<i64> = knocks.iter().filter_map(|k| f(k)).collect();
             set.into_iter().collect()
         };
         let (list_ids, door_ids) = (
-            distinct(|k| Some(k.walk_list_id)),
-            distinct(|k| Some(k.door_id)),
+            distinct(&|k| Some(k.walk_list_id.get())),
+            distinct(&|k| Some(k.door_id.get())),
         );
         let client_ids: Vec<String> = knocks.iter().map(|k| k.client_id.to_string()).collect();
         let client_refs: Vec<&str> = client_ids.iter().map(String::as_str).collect();
         let mut known = Known::default();
         for (client_id, id, hash) in db::knocks::stored_by_client_ids(conn, campaign, &client_refs)?
         {
-            known.stored.insert(client_id, (id, hash));
+            known.stored.insert(client_id, (KnockId(id), hash));
         }
         for list_id in list_ids.iter().copied() {
             let Some(list) = db::walk_lists::get(conn, campaign, list_id)? else {
@@ -132,32 +132,41 @@ impl Known {
             // have lapsed or been released, or the list reassigned, while offline.
             let allowed = actor.role >= Role::Organizer
                 || db::walk_lists::has_held(conn, campaign, list_id, actor.user_id)?;
+            let list_id = WalkListId(list_id);
             known.lists.insert(list_id, (list.created_at, allowed));
-            known.turfs.insert(list_id, list.turf_id);
+            known.turfs.insert(list_id, TurfId(list.turf_id));
         }
         for (door, lat, lng, cell) in db::knocks::door_locations(conn, campaign, &door_ids)? {
-            known.doors.insert(door, (lat, lng, cell));
+            known.doors.insert(DoorId(door), (lat, lng, cell));
         }
         for (list, door, moved_to) in db::knocks::stops_among(conn, campaign, &list_ids, &door_ids)?
         {
-            known.stops.insert((list, door), moved_to);
+            known
+                .stops
+                .insert((WalkListId(list), DoorId(door)), moved_to.map(WalkListId));
         }
         for (door, person) in db::knocks::residents_of(conn, campaign, &door_ids)? {
-            known.residents.entry(door).or_default().push(person);
+            known
+                .residents
+                .entry(DoorId(door))
+                .or_default()
+                .push(PersonId(person));
         }
-        for script in distinct(|k| k.script_id) {
+        for script in distinct(&|k| k.script_id.map(ScriptId::get)) {
             if db::experiments::script(conn, campaign, script)?.is_some() {
-                known.scripts.insert(script);
+                known.scripts.insert(ScriptId(script));
             }
         }
         let unnamed = |k: &KnockInput| {
             (k.result().is_some_and(KnockResult::flags_people) && k.people.is_empty())
-                .then_some(k.walk_list_id)
+                .then_some(k.walk_list_id.get())
         };
-        for list_id in distinct(unnamed) {
+        for list_id in distinct(&unnamed) {
             for (door, people) in db::walk_lists::people(conn, campaign, list_id)? {
-                let ids = people.into_iter().map(|p| p.id).collect();
-                known.listed.insert((list_id, door), ids);
+                let ids = people.into_iter().map(|p| PersonId(p.id)).collect();
+                known
+                    .listed
+                    .insert((WalkListId(list_id), DoorId(door)), ids);
             }
         }
         if tagging {
@@ -175,18 +184,18 @@ struct Accepted<'a> {
     client_id: String,
     hash: String,
     /// The list whose stop it counts on (the door's list now).
-    counted_list: i64,
+    counted_list: WalkListId,
     door_cell: i64,
     /// Everyone living at the door.
-    residents: Vec<i64>,
+    residents: Vec<PersonId>,
     /// The people the knock names (spoken to, or moved/deceased).
-    named: Vec<i64>,
-    answers: Vec<(i64, String, String)>,
+    named: Vec<PersonId>,
+    answers: Vec<(PersonId, String, String)>,
     /// (person, support ID answer) of the people who gave one.
-    support_ids: Vec<(i64, i64)>,
+    support_ids: Vec<(PersonId, i64)>,
     distance_m: Option<f64>,
     quality: &'static str,
-    flagged: Vec<i64>,
+    flagged: Vec<PersonId>,
 }
 
 /// What every knock of a batch is checked against.
@@ -268,9 +277,9 @@ fn check<'a>(
         .map(|l| routing::distance_m((l.lat, l.lng), (door_lat, door_lng)).round());
     let quality =
         LocationQuality::grade(distance_m, k.location.and_then(|l| l.accuracy_m)).as_str();
-    let named: Vec<i64> = k.people.iter().map(|p| p.person_id).collect();
+    let named: Vec<PersonId> = k.people.iter().map(|p| p.person_id).collect();
     // Moved or deceased without names concerns the people the list names at the door.
-    let flagged: Vec<i64> = match result.flags_people() {
+    let flagged: Vec<PersonId> = match result.flags_people() {
         true if named.is_empty() => known
             .listed
             .get(&(k.walk_list_id, k.door_id))
@@ -400,8 +409,8 @@ fn store_batch(
             resent.push((a.index, a.client_id.clone(), a.hash.clone()));
             continue;
         };
-        stored.insert(a.client_id.clone(), (id, a.hash.clone()));
-        touched.insert(a.counted_list);
+        stored.insert(a.client_id.clone(), (KnockId(id), a.hash.clone()));
+        touched.insert(a.counted_list.get());
         scored.push((id, a));
         outcomes.push(KnockOutcome {
             index: a.index,
@@ -412,7 +421,7 @@ fn store_batch(
             door_id: None,
         });
     }
-    let contacted: Vec<&[i64]> = scored
+    let contacted: Vec<&[PersonId]> = scored
         .iter()
         .map(|(_, a)| {
             if a.result.is_contact() {
@@ -439,14 +448,27 @@ fn store_batch(
     for list_id in touched {
         db::knocks::refresh_progress(conn, actor.campaign_id, list_id, now)?;
     }
+    // The score model reads bare ids (its rebuild reads them from the store):
+    // (person, support ID) and residents, per knock.
+    type Bare = (Vec<(i64, i64)>, Vec<i64>);
+    let people: Vec<Bare> = scored
+        .iter()
+        .map(|(_, a)| {
+            (
+                a.support_ids.iter().map(|&(p, v)| (p.get(), v)).collect(),
+                ids::raw(&a.residents),
+            )
+        })
+        .collect();
     let facts: Vec<db::scores::KnockFacts> = scored
         .iter()
-        .map(|&(id, a)| db::scores::KnockFacts {
+        .zip(&people)
+        .map(|(&(id, a), (answered, residents))| db::scores::KnockFacts {
             knock_id: id,
             door_cell: a.door_cell,
             result: a.result.code(),
-            answered: &a.support_ids,
-            residents: &a.residents,
+            answered,
+            residents,
         })
         .collect();
     db::scores::apply_knocks(conn, actor.campaign_id, now, &facts)?;
@@ -508,13 +530,13 @@ fn store_batch(
             let knocked_at = crate::progress::local(zone, a.input.knocked_at_naive());
             let key = TallyKey {
                 day: knocked_at.date(),
-                walk_list_id: a.input.walk_list_id,
-                turf_id: *known.turfs.get(&a.input.walk_list_id)?,
+                walk_list_id: a.input.walk_list_id.get(),
+                turf_id: known.turfs.get(&a.input.walk_list_id)?.get(),
                 user_id: actor.user_id,
                 cell: db::tallies::tally_cell(a.door_cell),
             };
             let mut k = CountedKnock {
-                door_id: a.input.door_id,
+                door_id: a.input.door_id.get(),
                 knocked_at,
                 contacted: a.result.is_contact(),
                 ..CountedKnock::default()
@@ -537,7 +559,7 @@ fn store_batch(
         for (client_id, id, hash) in
             db::knocks::stored_by_client_ids(conn, actor.campaign_id, &missing)?
         {
-            stored.insert(client_id, (id, hash));
+            stored.insert(client_id, (KnockId(id), hash));
         }
     }
     for (index, client_id, hash) in resent {
@@ -555,7 +577,7 @@ fn store_batch(
             } else {
                 KnockStatus::Conflict
             },
-            knock_id: Some(*id),
+            knock_id: Some(id.get()),
             reason: (!same).then(|| {
                 "another knock with this client_id and different content is stored".into()
             }),
@@ -626,9 +648,9 @@ pub async fn sync(pool: &DbPool, actor: Actor, raw: Vec<Value>) -> Result<SyncAn
     let doors: HashMap<uuid::Uuid, i64> = parsed
         .iter()
         .filter_map(|(_, _, k)| k.as_ref().ok())
-        .map(|k| (k.client_id, k.door_id))
+        .map(|k| (k.client_id, k.door_id.get()))
         .collect();
-    parsed.sort_by_key(|(index, _, k)| (k.as_ref().map_or(i64::MIN, |k| k.door_id), *index));
+    parsed.sort_by_key(|(index, _, k)| (k.as_ref().map_or(i64::MIN, |k| k.door_id.get()), *index));
     let parsed = std::sync::Arc::new(parsed);
     let mut attempt = 0;
     let mut outcomes = loop {

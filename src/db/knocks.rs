@@ -10,6 +10,7 @@ use super::DbConnection;
 use super::people::on_backend;
 use super::schema::{doors, knock_answers, knocks, people, questions, walk_list_stops, walk_lists};
 use super::values::{Param, update_from_values};
+use crate::domain::{DoorId, PersonId, ScriptId, WalkListId};
 use crate::knock::KnockResult;
 
 /// A knock to store, already checked.
@@ -17,13 +18,13 @@ pub struct NewKnock<'a> {
     pub campaign_id: i64,
     pub client_id: &'a str,
     pub user_id: i64,
-    pub walk_list_id: i64,
-    pub door_id: i64,
+    pub walk_list_id: WalkListId,
+    pub door_id: DoorId,
     pub result: &'a str,
     pub notes: &'a str,
     /// The people named in the knock (spoken to, or moved/deceased).
-    pub people: &'a [i64],
-    pub script_id: Option<i64>,
+    pub people: &'a [PersonId],
+    pub script_id: Option<ScriptId>,
     pub knocked_at: NaiveDateTime,
     pub received_at: NaiveDateTime,
     pub location: Option<(f64, f64, Option<f64>)>,
@@ -31,7 +32,7 @@ pub struct NewKnock<'a> {
     pub location_quality: &'a str,
     pub content_hash: &'a str,
     /// (person, question key, answer as JSON text).
-    pub answers: Vec<(i64, String, String)>,
+    pub answers: Vec<(PersonId, String, String)>,
 }
 
 #[derive(Insertable)]
@@ -58,11 +59,11 @@ pub fn insert_many(conn: &mut DbConnection, batch: &[NewKnock]) -> QueryResult<V
                 knocks::campaign_id.eq(k.campaign_id),
                 knocks::client_id.eq(k.client_id),
                 knocks::user_id.eq(k.user_id),
-                knocks::walk_list_id.eq(k.walk_list_id),
-                knocks::door_id.eq(k.door_id),
+                knocks::walk_list_id.eq(k.walk_list_id.get()),
+                knocks::door_id.eq(k.door_id.get()),
                 knocks::result.eq(k.result),
                 knocks::notes.eq(k.notes),
-                knocks::script_id.eq(k.script_id),
+                knocks::script_id.eq(k.script_id.map(ScriptId::get)),
                 knocks::people.eq(serde_json::to_string(k.people).unwrap_or_else(|_| "[]".into())),
                 knocks::knocked_at.eq(k.knocked_at),
                 knocks::received_at.eq(k.received_at),
@@ -91,7 +92,7 @@ pub fn insert_many(conn: &mut DbConnection, batch: &[NewKnock]) -> QueryResult<V
                 .map(move |(person, key, answer)| AnswerRow {
                     campaign_id: k.campaign_id,
                     knock_id,
-                    person_id: *person,
+                    person_id: person.get(),
                     question_key: key,
                     answer,
                 })
@@ -181,15 +182,15 @@ pub fn answerable_questions(
 pub struct Effects<'a> {
     /// The list whose stop the knock counts on: the door's list now, if it was moved
     /// to another since the phone got it.
-    pub walk_list_id: i64,
-    pub door_id: i64,
+    pub walk_list_id: WalkListId,
+    pub door_id: DoorId,
     pub result: KnockResult,
     pub finished: bool,
     pub knocked_at: NaiveDateTime,
     /// People spoken to (their last contact moves).
-    pub contacted: &'a [i64],
+    pub contacted: &'a [PersonId],
     /// People to flag `moved` or `deceased` with this result.
-    pub flagged: &'a [i64],
+    pub flagged: &'a [PersonId],
 }
 
 /// Applies the effects of a batch's stored knocks (in the order given) on their doors,
@@ -214,19 +215,20 @@ pub fn apply_effects(
         *last = (*last).max(at);
     };
     for e in effects {
-        later(&mut door_last, e.door_id, e.knocked_at);
+        let door = e.door_id.get();
+        later(&mut door_last, door, e.knocked_at);
         for &p in e.contacted {
-            later(&mut person_last, p, e.knocked_at);
+            later(&mut person_last, p.get(), e.knocked_at);
         }
         match e.result {
             KnockResult::Hostile => {
-                hostile.insert(e.door_id);
+                hostile.insert(door);
             }
-            KnockResult::Moved => moved.extend(e.flagged),
-            KnockResult::Deceased => deceased.extend(e.flagged),
+            KnockResult::Moved => moved.extend(e.flagged.iter().map(|p| p.get())),
+            KnockResult::Deceased => deceased.extend(e.flagged.iter().map(|p| p.get())),
             _ => {}
         }
-        let stop = (e.walk_list_id, e.door_id);
+        let stop = (e.walk_list_id.get(), door);
         let last = stop_last.entry(stop).or_insert((e.result, e.knocked_at));
         if e.knocked_at >= last.1 {
             *last = (e.result, e.knocked_at);

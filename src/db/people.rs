@@ -12,6 +12,7 @@ use diesel::sqlite::Sqlite;
 use super::DbConnection;
 use super::schema::{doors, people};
 use super::values::{Param, load_bound};
+use crate::domain::{DoorId, WalkListId};
 use crate::voter_file::row::PersonRecord;
 
 /// Runs the same diesel code on whichever connection is live. Needed where the
@@ -919,9 +920,10 @@ pub struct MetAtDoor<'a> {
 pub fn add_at_door(
     conn: &mut DbConnection,
     campaign_id: i64,
-    (walk_list_id, door_id): (i64, i64),
+    (walk_list_id, door_id): (WalkListId, DoorId),
     met: &[MetAtDoor],
 ) -> QueryResult<Vec<i64>> {
+    let (walk_list_id, door_id) = (walk_list_id.get(), door_id.get());
     use super::schema::walk_list_people;
     let now = super::now();
     let mut added = Vec::new();

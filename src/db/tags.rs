@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{person_tags, tags};
+use crate::domain::PersonId;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tags)]
@@ -69,7 +70,7 @@ pub fn create(
 
 /// One person's tag change from a stored knock.
 pub struct Change<'a> {
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub knock_id: i64,
     pub at: NaiveDateTime,
     pub apply: &'a [String],
@@ -102,7 +103,7 @@ pub fn apply(conn: &mut DbConnection, campaign_id: i64, changes: &[Change]) -> Q
             let Some(&tag) = ids.get(key) else { continue };
             let row = person_tags::table
                 .filter(person_tags::campaign_id.eq(campaign_id))
-                .filter(person_tags::person_id.eq(c.person_id))
+                .filter(person_tags::person_id.eq(c.person_id.get()))
                 .filter(person_tags::tag_id.eq(tag));
             let stored: Option<NaiveDateTime> =
                 row.select(person_tags::applied_at).first(conn).optional()?;
@@ -113,7 +114,7 @@ pub fn apply(conn: &mut DbConnection, campaign_id: i64, changes: &[Change]) -> Q
             diesel::insert_into(person_tags::table)
                 .values((
                     person_tags::campaign_id.eq(campaign_id),
-                    person_tags::person_id.eq(c.person_id),
+                    person_tags::person_id.eq(c.person_id.get()),
                     person_tags::tag_id.eq(tag),
                     person_tags::applied_at.eq(c.at),
                     person_tags::removed.eq(removed),

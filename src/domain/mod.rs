@@ -2,6 +2,7 @@
 //! into a type here once, at the edge, and trusted afterwards.
 
 mod email;
+pub mod ids;
 pub mod json;
 mod page;
 mod password;
@@ -10,6 +11,7 @@ mod text;
 mod when;
 
 pub use email::Email;
+pub use ids::{DoorId, KnockId, PersonId, ScriptId, TurfId, WalkListId};
 pub use page::{MAX_PAGE_LIMIT, PageRequest};
 pub use password::NewPassword;
 pub use role::Role;

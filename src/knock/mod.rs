@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::{DoorId, PersonId, ScriptId, WalkListId};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -97,8 +98,8 @@ pub fn per_door(raw: Value) -> Vec<Value> {
 #[serde(deny_unknown_fields)]
 pub struct KnockInput {
     pub client_id: uuid::Uuid,
-    pub walk_list_id: i64,
-    pub door_id: i64,
+    pub walk_list_id: WalkListId,
+    pub door_id: DoorId,
     pub result: String,
     #[serde(default, deserialize_with = "crate::domain::json::objects")]
     pub people: Vec<PersonInput>,
@@ -109,7 +110,7 @@ pub struct KnockInput {
     pub location: Option<Location>,
     /// The script the canvasser actually used, if any.
     #[serde(default)]
-    pub script_id: Option<i64>,
+    pub script_id: Option<ScriptId>,
     /// People met at the door who are not in the voter file (only with `contacted`).
     /// Left out of the stored form when empty, so older knocks keep their hash.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -155,7 +156,7 @@ impl NewPersonInput {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonInput {
-    pub person_id: i64,
+    pub person_id: PersonId,
     /// Question key → answer (a value, or a list of values for multiple choice).
     #[serde(default)]
     pub answers: BTreeMap<String, Value>,
@@ -271,7 +272,7 @@ impl KnockInput {
         if self.people.len() > MAX_PEOPLE {
             return Err(format!("at most {MAX_PEOPLE} people per knock"));
         }
-        let mut ids: Vec<i64> = self.people.iter().map(|p| p.person_id).collect();
+        let mut ids: Vec<PersonId> = self.people.iter().map(|p| p.person_id).collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) {
             return Err("a person is named twice".into());
@@ -513,7 +514,7 @@ mod tests {
         skewed.knocked_at = now().and_utc() + chrono::Duration::minutes(4);
         assert_eq!(skewed.check(now()), Ok(()));
         let mut twice = knock();
-        twice.people[1].person_id = 9;
+        twice.people[1].person_id = PersonId(9);
         assert!(twice.check(now()).is_err());
         let mut answers_without_contact = knock();
         answers_without_contact.result = "refused".into();

@@ -5,9 +5,11 @@ use serde_json::json;
 
 use super::*;
 
-const LIST: i64 = 7;
-const DOOR: i64 = 40;
-const OTHER_LIST: i64 = 9;
+const LIST: WalkListId = WalkListId(7);
+const DOOR: DoorId = DoorId(40);
+const OTHER_LIST: WalkListId = WalkListId(9);
+const ANNA: PersonId = PersonId(1);
+const BEN: PersonId = PersonId(2);
 
 fn time(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
@@ -20,10 +22,10 @@ fn known() -> Known {
     k.lists.insert(LIST, (time("2024-05-01 09:00"), true));
     k.lists
         .insert(OTHER_LIST, (time("2024-05-01 09:00"), false));
-    k.turfs.insert(LIST, 3);
+    k.turfs.insert(LIST, TurfId(3));
     k.doors.insert(DOOR, (47.14, 9.52, 644_123_456_789));
-    k.stops.insert((LIST, DOOR), Some(8));
-    k.residents.insert(DOOR, vec![1, 2]);
+    k.stops.insert((LIST, DOOR), Some(WalkListId(8)));
+    k.residents.insert(DOOR, vec![ANNA, BEN]);
     k
 }
 
@@ -58,13 +60,13 @@ fn run(k: &KnockInput) -> Result<Accepted<'_>, String> {
 fn a_knock_at_a_door_that_moved_counts_on_its_list_now_with_its_support_id() {
     let k = input(json!({ "people": [{ "person_id": 1, "answers": { "support_id": 2 } }] }));
     let a = run(&k).unwrap();
-    assert_eq!(a.counted_list, 8);
-    assert_eq!(a.residents, vec![1, 2]);
-    assert_eq!(a.named, vec![1]);
-    assert_eq!(a.support_ids, vec![(1, 2)]);
+    assert_eq!(a.counted_list, WalkListId(8));
+    assert_eq!(a.residents, vec![ANNA, BEN]);
+    assert_eq!(a.named, vec![ANNA]);
+    assert_eq!(a.support_ids, vec![(ANNA, 2)]);
     assert_eq!(
         a.answers,
-        vec![(1, "support_id".to_owned(), "2".to_owned())]
+        vec![(ANNA, "support_id".to_owned(), "2".to_owned())]
     );
     assert!(a.flagged.is_empty());
 }
@@ -103,7 +105,7 @@ fn each_broken_rule_is_its_own_reason() {
 #[test]
 fn moved_without_names_flags_the_people_the_list_names_there() {
     let mut known = known();
-    known.listed.insert((LIST, DOOR), vec![2]);
+    known.listed.insert((LIST, DOOR), vec![BEN]);
     let questions = vec![knock::support_id_question()];
     let checks = Checks {
         questions: &questions,
@@ -112,8 +114,8 @@ fn moved_without_names_flags_the_people_the_list_names_there() {
     };
     let k = input(json!({ "result": "moved" }));
     let a = check(&checks, 0, &k, ("c".into(), "h".into())).unwrap();
-    assert_eq!(a.flagged, vec![2]);
+    assert_eq!(a.flagged, vec![BEN]);
     let named = input(json!({ "result": "moved", "people": [{ "person_id": 1 }] }));
     let a = check(&checks, 0, &named, ("c".into(), "h".into())).unwrap();
-    assert_eq!(a.flagged, vec![1]);
+    assert_eq!(a.flagged, vec![ANNA]);
 }
