@@ -136,7 +136,24 @@ fn parse_query(q: &ProgressQuery) -> Result<(GroupBy, Filter, Window), ApiError>
     if resolution > 11 {
         return Err(ApiError::validation("resolution", "resolution is 0 to 11"));
     }
-    let group = match q.group_by.as_deref().unwrap_or("turf") {
+    let group = group_by(q.group_by.as_deref().unwrap_or("turf"), resolution)?;
+    Ok((
+        group,
+        Filter {
+            region_id: q.region_id,
+            turf_id: q.turf_id,
+            ..Filter::default()
+        },
+        Window {
+            from: q.from,
+            to: q.to,
+        },
+    ))
+}
+
+/// The grouping `group_by=` names (the pages' progress table asks the same way).
+pub(crate) fn group_by(name: &str, resolution: u8) -> Result<GroupBy, ApiError> {
+    Ok(match name {
         "campaign" => GroupBy::Campaign,
         "region" => GroupBy::Region,
         "turf" => GroupBy::Turf,
@@ -150,19 +167,7 @@ fn parse_query(q: &ProgressQuery) -> Result<(GroupBy, Filter, Window), ApiError>
                 "group_by is one of campaign, region, turf, walk_list, volunteer, day, cell",
             ));
         }
-    };
-    Ok((
-        group,
-        Filter {
-            region_id: q.region_id,
-            turf_id: q.turf_id,
-            ..Filter::default()
-        },
-        Window {
-            from: q.from,
-            to: q.to,
-        },
-    ))
+    })
 }
 
 fn key_value(group: GroupBy, key: Option<String>) -> Value {
@@ -185,35 +190,7 @@ pub async fn progress(
 ) -> Result<HttpResponse, ApiError> {
     let (group, filter, window) = parse_query(&query)?;
     let (items, zone) = store::run(&state.db, move |conn| {
-        let (filter, zone) = resolve(conn, &auth, filter, window)?;
-        let mut rows: Vec<Row> = db::progress::figures(conn, auth.campaign_id, group, &filter)?
-            .into_iter()
-            .map(|(k, f)| row(key_value(group, k), &f))
-            .collect();
-        // Ids in numeric order (the database groups them as text), days and cells as text.
-        rows.sort_by(|a, b| match (a.key.as_i64(), b.key.as_i64()) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            _ => a.key.as_str().cmp(&b.key.as_str()),
-        });
-        let named = match group {
-            GroupBy::Region => Some(Named::Region),
-            GroupBy::Turf => Some(Named::Turf),
-            GroupBy::WalkList => Some(Named::WalkList),
-            GroupBy::Volunteer => Some(Named::User),
-            GroupBy::Campaign | GroupBy::Day | GroupBy::Cell(_) => None,
-        };
-        if let Some(kind) = named {
-            let names = names::of(
-                conn,
-                auth.campaign_id,
-                kind,
-                rows.iter().filter_map(|r| r.key.as_i64()),
-            )?;
-            for r in &mut rows {
-                r.name = r.key.as_i64().and_then(|id| names.get(&id).cloned());
-            }
-        }
-        Ok((rows, zone))
+        rows(conn, &auth, group, filter, window)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -221,6 +198,46 @@ pub async fn progress(
         "time_zone": zone.name(),
         "items": items,
     })))
+}
+
+/// The rows of `GET /progress` (named, in key order) and the campaign's zone: the
+/// dashboard's table reads the same.
+pub(crate) fn rows(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    group: GroupBy,
+    filter: Filter,
+    window: Window,
+) -> Result<(Vec<Row>, Tz), ApiError> {
+    let (filter, zone) = resolve(conn, auth, filter, window)?;
+    let mut rows: Vec<Row> = db::progress::figures(conn, auth.campaign_id, group, &filter)?
+        .into_iter()
+        .map(|(k, f)| row(key_value(group, k), &f))
+        .collect();
+    // Ids in numeric order (the database groups them as text), days and cells as text.
+    rows.sort_by(|a, b| match (a.key.as_i64(), b.key.as_i64()) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        _ => a.key.as_str().cmp(&b.key.as_str()),
+    });
+    let named = match group {
+        GroupBy::Region => Some(Named::Region),
+        GroupBy::Turf => Some(Named::Turf),
+        GroupBy::WalkList => Some(Named::WalkList),
+        GroupBy::Volunteer => Some(Named::User),
+        GroupBy::Campaign | GroupBy::Day | GroupBy::Cell(_) => None,
+    };
+    if let Some(kind) = named {
+        let names = names::of(
+            conn,
+            auth.campaign_id,
+            kind,
+            rows.iter().filter_map(|r| r.key.as_i64()),
+        )?;
+        for r in &mut rows {
+            r.name = r.key.as_i64().and_then(|id| names.get(&id).cloned());
+        }
+    }
+    Ok((rows, zone))
 }
 
 /// Progress by H3 cell as a GeoJSON FeatureCollection of hexagons.
@@ -241,13 +258,8 @@ pub async fn heatmap(
     }
     let (_, filter, window) = parse_query(&query)?;
     let features = store::run(&state.db, move |conn| {
-        let (filter, _) = resolve(conn, &auth, filter, window)?;
-        let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Cell(resolution), &filter)?;
         let mut features = Vec::new();
-        for (key, f) in rows {
-            let Some(cell) = key.and_then(|k| k.parse::<i64>().ok()).and_then(cells::from_db) else {
-                continue;
-            };
+        for (cell, f) in cell_figures(conn, &auth, resolution, filter, window)? {
             // One hexagon is one Polygon (cell_polygon gives a MultiPolygon of one).
             let Some(hexagon) = tiling::cell_polygon(cell).0.into_iter().next() else {
                 continue;
@@ -265,6 +277,28 @@ pub async fn heatmap(
         .json(json!({ "type": "FeatureCollection", "features": features })))
 }
 
+/// The figures per H3 cell of `resolution` in the caller's scope, as the heatmap draws
+/// them (the dashboard's map reads the same).
+pub(crate) fn cell_figures(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    resolution: u8,
+    filter: Filter,
+    window: Window,
+) -> Result<Vec<(h3o::CellIndex, Figures)>, ApiError> {
+    let (filter, _) = resolve(conn, auth, filter, window)?;
+    let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Cell(resolution), &filter)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(key, f)| {
+            let cell = key
+                .and_then(|k| k.parse::<i64>().ok())
+                .and_then(cells::from_db)?;
+            Some((cell, f))
+        })
+        .collect())
+}
+
 /// The leaderboard takes no query parameters; naming one is a mistake worth a 422.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -276,51 +310,65 @@ pub async fn leaderboard(
     auth: AuthUser,
     _query: web::Query<LeaderboardQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (items, monday, zone) = store::run(&state.db, move |conn| {
-        let zone = db::campaigns::time_zone(conn, auth.campaign_id)?;
-        let today = crate::progress::local(zone, Utc::now().naive_utc()).date();
-        let monday = crate::progress::day_start(
-            zone,
-            today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday())),
-        );
-        let filter = scoped_filter(
-            conn,
-            &auth,
-            Filter {
-                from: Some(monday),
-                ..Filter::default()
-            },
-        )?;
-        let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Volunteer, &filter)?;
-        let volunteers: Vec<(i64, Figures)> = rows
-            .into_iter()
-            .filter(|(_, f)| f.attempts > 0)
-            .filter_map(|(key, f)| Some((key?.parse::<i64>().ok()?, f)))
-            .collect();
-        let names = names::of(
-            conn,
-            auth.campaign_id,
-            Named::User,
-            volunteers.iter().map(|v| v.0),
-        )?;
-        let mut items = Vec::new();
-        for (user_id, f) in volunteers {
-            items.push(json!({
-                "user_id": user_id,
-                "name": names.get(&user_id),
-                "doors": f.doors_knocked,
-                "contacts": f.contacts,
-            }));
-        }
-        items.sort_by_key(|i| std::cmp::Reverse(i["doors"].as_i64().unwrap_or(0)));
-        Ok((items, monday, zone))
-    })
-    .await?;
+    let (items, monday, zone) = store::run(&state.db, move |conn| leaders(conn, &auth)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "since": monday.and_utc(),
         "time_zone": zone.name(),
         "items": items,
     })))
+}
+
+/// One volunteer on the leaderboard.
+#[derive(Debug, Serialize)]
+pub struct Leader {
+    pub user_id: i64,
+    pub name: Option<String>,
+    pub doors: i64,
+    pub contacts: i64,
+}
+
+/// This week's leaderboard in the caller's scope, since when, and the campaign's zone.
+pub(crate) fn leaders(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+) -> Result<(Vec<Leader>, chrono::NaiveDateTime, Tz), ApiError> {
+    let zone = db::campaigns::time_zone(conn, auth.campaign_id)?;
+    let today = crate::progress::local(zone, Utc::now().naive_utc()).date();
+    let monday = crate::progress::day_start(
+        zone,
+        today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday())),
+    );
+    let filter = scoped_filter(
+        conn,
+        auth,
+        Filter {
+            from: Some(monday),
+            ..Filter::default()
+        },
+    )?;
+    let rows = db::progress::figures(conn, auth.campaign_id, GroupBy::Volunteer, &filter)?;
+    let volunteers: Vec<(i64, Figures)> = rows
+        .into_iter()
+        .filter(|(_, f)| f.attempts > 0)
+        .filter_map(|(key, f)| Some((key?.parse::<i64>().ok()?, f)))
+        .collect();
+    let names = names::of(
+        conn,
+        auth.campaign_id,
+        Named::User,
+        volunteers.iter().map(|v| v.0),
+    )?;
+    let mut items: Vec<Leader> = volunteers
+        .into_iter()
+        .map(|(user_id, f)| Leader {
+            user_id,
+            name: names.get(&user_id).cloned(),
+            doors: f.doors_knocked,
+            contacts: f.contacts,
+        })
+        .collect();
+    items.sort_by_key(|i| std::cmp::Reverse(i.doors));
+    Ok((items, monday, zone))
 }
 
 /// Most doors one volunteer plausibly knocks in an hour.
@@ -352,80 +400,87 @@ pub async fn quality_flags(
         turf_id: query.turf_id,
     };
     let (_, filter, window) = parse_query(&q)?;
-    let body = store::run(&state.db, move |conn| {
-        let (filter, _) = resolve(conn, &auth, filter, window)?;
-        let far = db::progress::far_knocks(conn, auth.campaign_id, &filter, 200)?;
-        let busy = db::progress::busy_hours(conn, auth.campaign_id, &filter, MAX_DOORS_PER_HOUR)?;
-        let per_volunteer =
-            db::progress::figures(conn, auth.campaign_id, GroupBy::Volunteer, &filter)?;
-        let volunteers: Vec<VolunteerRate> = per_volunteer
-            .iter()
-            .filter_map(|(key, f)| {
-                Some(VolunteerRate {
-                    user_id: key.as_deref()?.parse().ok()?,
-                    attempts: f.attempts,
-                    contacts: f.contacts,
-                })
-            })
-            .collect();
-        let unusual = unusual_contact_rates(&volunteers);
-        let users = names::of(
-            conn,
-            auth.campaign_id,
-            Named::User,
-            far.iter()
-                .map(|k| k.user_id)
-                .chain(busy.iter().map(|b| b.user_id))
-                .chain(unusual.iter().map(|u| u.user_id)),
-        )?;
-        let addresses = names::addresses(conn, auth.campaign_id, far.iter().map(|k| k.door_id))?;
-        let far: Vec<Value> = far
-            .into_iter()
-            .map(|k| {
-                json!({
-                    "knock_id": k.knock_id,
-                    "user_id": k.user_id,
-                    "user_name": users.get(&k.user_id),
-                    "door_id": k.door_id,
-                    "address": addresses.get(&k.door_id),
-                    "distance_m": k.distance_m,
-                    "location_quality": k.location_quality,
-                    "knocked_at": k.knocked_at.and_utc(),
-                })
-            })
-            .collect();
-        let busy: Vec<Value> = busy
-            .into_iter()
-            .map(|b| {
-                json!({
-                    "user_id": b.user_id,
-                    "user_name": users.get(&b.user_id),
-                    "hour": b.hour,
-                    "doors": b.doors,
-                })
-            })
-            .collect();
-        let round = |x: f64, places: f64| (x * places).round() / places;
-        let rates: Vec<Value> = unusual
-            .into_iter()
-            .map(|u| {
-                json!({
-                    "user_id": u.user_id,
-                    "user_name": users.get(&u.user_id),
-                    "attempts": u.attempts,
-                    "contact_rate": round(u.contact_rate, 1000.0),
-                    "others_rate": round(u.others_rate, 1000.0),
-                    "campaign_rate": round(u.campaign_rate, 1000.0),
-                    "z": round(u.z, 100.0),
-                })
-            })
-            .collect();
-        Ok(json!({
-            "far_from_door": far,
-            "too_many_doors_per_hour": busy,
-            "unusual_contact_rates": rates,
-        }))
-    })
-    .await?;
+    let body = store::run(&state.db, move |conn| flags(conn, &auth, filter, window)).await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// The body of `GET /quality-flags` for the caller's scope (the dashboard lists the
+/// same).
+pub(crate) fn flags(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    filter: Filter,
+    window: Window,
+) -> Result<Value, ApiError> {
+    let (filter, _) = resolve(conn, auth, filter, window)?;
+    let far = db::progress::far_knocks(conn, auth.campaign_id, &filter, 200)?;
+    let busy = db::progress::busy_hours(conn, auth.campaign_id, &filter, MAX_DOORS_PER_HOUR)?;
+    let per_volunteer = db::progress::figures(conn, auth.campaign_id, GroupBy::Volunteer, &filter)?;
+    let volunteers: Vec<VolunteerRate> = per_volunteer
+        .iter()
+        .filter_map(|(key, f)| {
+            Some(VolunteerRate {
+                user_id: key.as_deref()?.parse().ok()?,
+                attempts: f.attempts,
+                contacts: f.contacts,
+            })
+        })
+        .collect();
+    let unusual = unusual_contact_rates(&volunteers);
+    let users = names::of(
+        conn,
+        auth.campaign_id,
+        Named::User,
+        far.iter()
+            .map(|k| k.user_id)
+            .chain(busy.iter().map(|b| b.user_id))
+            .chain(unusual.iter().map(|u| u.user_id)),
+    )?;
+    let addresses = names::addresses(conn, auth.campaign_id, far.iter().map(|k| k.door_id))?;
+    let far: Vec<Value> = far
+        .into_iter()
+        .map(|k| {
+            json!({
+                "knock_id": k.knock_id,
+                "user_id": k.user_id,
+                "user_name": users.get(&k.user_id),
+                "door_id": k.door_id,
+                "address": addresses.get(&k.door_id),
+                "distance_m": k.distance_m,
+                "location_quality": k.location_quality,
+                "knocked_at": k.knocked_at.and_utc(),
+            })
+        })
+        .collect();
+    let busy: Vec<Value> = busy
+        .into_iter()
+        .map(|b| {
+            json!({
+                "user_id": b.user_id,
+                "user_name": users.get(&b.user_id),
+                "hour": b.hour,
+                "doors": b.doors,
+            })
+        })
+        .collect();
+    let round = |x: f64, places: f64| (x * places).round() / places;
+    let rates: Vec<Value> = unusual
+        .into_iter()
+        .map(|u| {
+            json!({
+                "user_id": u.user_id,
+                "user_name": users.get(&u.user_id),
+                "attempts": u.attempts,
+                "contact_rate": round(u.contact_rate, 1000.0),
+                "others_rate": round(u.others_rate, 1000.0),
+                "campaign_rate": round(u.campaign_rate, 1000.0),
+                "z": round(u.z, 100.0),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "far_from_door": far,
+        "too_many_doors_per_hour": busy,
+        "unusual_contact_rates": rates,
+    }))
 }
