@@ -198,6 +198,9 @@ fn load_settings(cli: &Cli, addr: Option<String>) -> anyhow::Result<Settings> {
     if let Some(v) = env_parse::<u64>("GROUNDSWELL_REFRESH_TOKEN_TTL_SECS")? {
         s.refresh_token_ttl = secs(v);
     }
+    if let Some(v) = env_parse::<String>("GROUNDSWELL_PUBLIC_URL")? {
+        s.public_url = v;
+    }
     if let Some(v) = cli.database_url.clone() {
         s.database_url = v;
     }
@@ -206,6 +209,9 @@ fn load_settings(cli: &Cli, addr: Option<String>) -> anyhow::Result<Settings> {
     }
     if s.workers == Some(0) {
         anyhow::bail!("workers must be at least 1");
+    }
+    if !(s.public_url.starts_with("http://") || s.public_url.starts_with("https://")) {
+        anyhow::bail!("public_url must start with http:// or https://");
     }
     Ok(s)
 }

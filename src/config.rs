@@ -53,6 +53,10 @@ pub struct Settings {
     pub statement_timeout: Duration,
     /// The push settings (FCM HTTP v1 and the outbox worker).
     pub push: PushSettings,
+    /// Where people reach this server (scheme, host, port; no trailing slash): the QR
+    /// codes of walk packets point here, and sign-in cookies are `Secure` when it is
+    /// https.
+    pub public_url: String,
 }
 
 /// Push over FCM HTTP v1. Without `credentials_file`, messages are still written to the
@@ -114,11 +118,17 @@ impl Default for Settings {
             profile_cache_ttl: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(30),
             push: PushSettings::default(),
+            public_url: "http://localhost:8080".into(),
         }
     }
 }
 
 impl Settings {
+    /// The public URL without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+
     /// The caps on one turf area.
     pub fn area_limits(&self) -> crate::spatial::tiling::AreaLimits {
         crate::spatial::tiling::AreaLimits {
@@ -165,6 +175,7 @@ pub struct FileSettings {
     pub import_jobs: Option<bool>,
     pub fcm_credentials_file: Option<PathBuf>,
     pub fcm_base_url: Option<String>,
+    pub public_url: Option<String>,
 }
 
 impl FileSettings {
@@ -243,6 +254,9 @@ impl FileSettings {
         }
         if let Some(v) = self.fcm_base_url {
             s.push.fcm_base_url = v;
+        }
+        if let Some(v) = self.public_url {
+            s.public_url = v;
         }
     }
 }

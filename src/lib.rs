@@ -15,6 +15,7 @@ pub mod extract;
 pub mod import;
 pub mod knock;
 pub mod lanes;
+pub mod pages;
 pub mod progress;
 pub mod push;
 pub mod routes;

@@ -16,7 +16,7 @@ use crate::config::{self, Settings};
 use crate::db::{self, Backend};
 use crate::error::{ApiError, error_body};
 use crate::state::AppState;
-use crate::{push, routes, telemetry};
+use crate::{pages, push, routes, telemetry};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -155,6 +155,7 @@ fn serve(
                 .into()
             }))
             .configure(routes::configure)
+            .configure(pages::configure)
             .default_service(web::to(routes::route_not_found))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))
             .wrap(from_fn(telemetry::record_metrics))
@@ -173,12 +174,13 @@ fn serve(
 fn json_error_body<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_json = res
+    // Ours already: JSON from the API, HTML from the pages.
+    let is_ours = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if is_ours {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

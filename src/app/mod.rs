@@ -10,6 +10,7 @@ pub mod experiments;
 pub mod goals;
 pub mod knocks;
 pub mod people;
+pub mod progress;
 pub mod questions;
 pub mod turf_edits;
 pub mod turfs;

@@ -280,9 +280,7 @@ pub fn check_point(field: &str, lat: f64, lng: f64) -> Result<LatLng, AppError> 
 
 /// The resolution-9 cell of a door's cell, as stored with its stop (0 when it has none).
 fn cell9(cell: i64) -> i64 {
-    cells::from_db(cell)
-        .and_then(|c| c.parent(NEARBY_RESOLUTION))
-        .map_or(0, cells::to_db)
+    cells::parent_of(cell, u8::from(NEARBY_RESOLUTION)).unwrap_or(0)
 }
 
 /// Lists to build, as asked for.

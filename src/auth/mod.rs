@@ -88,8 +88,13 @@ fn verify_token(req: &HttpRequest, state: &AppState) -> Result<(i64, i64), ApiEr
     Ok((user_id, claims.campaign_id))
 }
 
-/// The user's current role, or `None` when the account is deactivated or gone.
-async fn current_role(
+/// Sessions of the pages (a cookie, not a bearer token) are stored like refresh tokens,
+/// in families whose id starts with this; the API's refresh refuses them.
+pub const PAGE_FAMILY_PREFIX: &str = "page:";
+
+/// The user's current role, or `None` when the account is deactivated or gone: what
+/// every request, API or page, acts with.
+pub(crate) async fn current_role(
     state: &web::Data<AppState>,
     campaign_id: i64,
     user_id: i64,

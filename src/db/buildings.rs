@@ -111,7 +111,7 @@ pub fn on_lists_held_by(
         .filter(walk_list_stops::campaign_id.eq(campaign_id))
         .filter(doors::address_key.eq(address_key))
         .filter(walk_list_stops::live)
-        .filter(walk_lists::state.eq("active"))
+        .filter(walk_lists::state.eq(crate::walk::Stored::Active.as_str()))
         .filter(walk_lists::expires_at.gt(now))
         .filter(
             walk_lists::claimed_by

@@ -375,9 +375,9 @@ pub fn refresh_progress(
             walk_lists::table
                 .filter(walk_lists::campaign_id.eq(campaign_id))
                 .filter(walk_lists::id.eq(list_id))
-                .filter(walk_lists::state.eq("active")),
+                .filter(walk_lists::state.eq(crate::walk::Stored::Active.as_str())),
         )
-        .set(walk_lists::state.eq("done"))
+        .set(walk_lists::state.eq(crate::walk::Stored::Done.as_str()))
         .execute(conn)?;
         if n > 0 {
             diesel::update(stops)

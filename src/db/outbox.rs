@@ -17,6 +17,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use super::DbConnection;
 use super::people::on_backend;
 use super::schema::{devices, push_messages};
+use crate::domain::Delivery;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = push_messages)]
@@ -101,13 +102,13 @@ pub fn enqueue(conn: &mut DbConnection, msg: &NewPush) -> QueryResult<usize> {
     let rows: Vec<Row> = if device_ids.is_empty() {
         vec![row(
             None,
-            "skipped",
+            Delivery::Skipped.as_str(),
             Some("the user has no registered device"),
         )]
     } else {
         device_ids
             .iter()
-            .map(|&d| row(Some(d), "pending", None))
+            .map(|&d| row(Some(d), Delivery::Pending.as_str(), None))
             .collect()
     };
     // 13 parameters a row: 1,000 rows stay below SQLite's bound-parameter limit.
@@ -267,14 +268,14 @@ pub fn record(
             let target = push_messages::table
                 .filter(push_messages::campaign_id.eq(campaign_id))
                 .filter(push_messages::id.eq(id))
-                .filter(push_messages::state.eq("sending"))
+                .filter(push_messages::state.eq(Delivery::Sending.as_str()))
                 .filter(push_messages::locked_until.eq(lease));
             match outcome {
                 Outcome::Sent { .. } => {}
                 Outcome::Retry { at, error } => {
                     diesel::update(target)
                         .set((
-                            push_messages::state.eq("pending"),
+                            push_messages::state.eq(Delivery::Pending.as_str()),
                             push_messages::next_attempt_at.eq(at),
                             push_messages::locked_until.eq(None::<NaiveDateTime>),
                             push_messages::last_error.eq(error),
@@ -284,9 +285,9 @@ pub fn record(
                 }
                 Outcome::Failed { error: reason } | Outcome::Skipped { reason } => {
                     let state = if matches!(outcome, Outcome::Failed { .. }) {
-                        "failed"
+                        Delivery::Failed.as_str()
                     } else {
-                        "skipped"
+                        Delivery::Skipped.as_str()
                     };
                     diesel::update(target)
                         .set((

@@ -889,7 +889,7 @@ pub fn on_lists_held_by(
         )
         .filter(walk_list_people::campaign_id.eq(campaign_id))
         .filter(walk_list_people::person_id.eq(person_id))
-        .filter(walk_lists::state.eq("active"))
+        .filter(walk_lists::state.eq(crate::walk::Stored::Active.as_str()))
         .filter(walk_lists::expires_at.gt(now))
         .filter(
             walk_lists::claimed_by

@@ -19,10 +19,7 @@ use crate::spatial::cells;
 
 /// The resolution-8 cell (as stored) of a door's resolution-15 cell.
 pub fn pooling_cell(door_cell: i64) -> Option<i64> {
-    let res = h3o::Resolution::try_from(scores::CELL_RESOLUTION).ok()?;
-    cells::from_db(door_cell)
-        .and_then(|c| c.parent(res))
-        .map(cells::to_db)
+    cells::parent_of(door_cell, scores::CELL_RESOLUTION)
 }
 
 /// What the scores need to know of one stored knock.

@@ -18,9 +18,7 @@ pub const PAGE: usize = 10_000;
 /// The tally cell of a door's resolution-15 cell: its parent at [`TALLY_RESOLUTION`]
 /// (0 for a value that is no cell, which no group by cell shows).
 pub fn tally_cell(door_cell: i64) -> i64 {
-    crate::spatial::cells::from_db(door_cell)
-        .and_then(|c| c.parent(h3o::Resolution::try_from(TALLY_RESOLUTION).ok()?))
-        .map_or(0, crate::spatial::cells::to_db)
+    crate::spatial::cells::parent_of(door_cell, TALLY_RESOLUTION).unwrap_or(0)
 }
 
 fn corrupt(e: std::io::Error) -> diesel::result::Error {

@@ -18,7 +18,7 @@ use super::schema::{
     walk_list_people, walk_list_stops, walk_lists,
 };
 use super::turfs::turf_doors;
-use crate::walk::ListState;
+use crate::walk::{ListState, Stored};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = walk_lists)]
@@ -53,9 +53,9 @@ pub struct WalkList {
 }
 
 impl WalkList {
-    pub fn list_state(&self) -> ListState<'_> {
+    pub fn list_state(&self) -> ListState {
         ListState {
-            state: &self.state,
+            state: Stored::parse(&self.state),
             closed: self.closed_at.is_some(),
             expires_at: self.expires_at,
             assignee_count: self.assignee_count,
@@ -249,7 +249,7 @@ pub fn create(conn: &mut DbConnection, campaign_id: i64, list: &NewList) -> Quer
             walk_lists::campaign_id.eq(campaign_id),
             walk_lists::turf_id.eq(list.turf_id),
             walk_lists::name.eq(list.name),
-            walk_lists::state.eq("active"),
+            walk_lists::state.eq(Stored::Active.as_str()),
             walk_lists::universe.eq(list.universe),
             walk_lists::door_count.eq(count(list.stops.len())),
             walk_lists::people_count.eq(count(people_count)),
@@ -547,7 +547,7 @@ pub fn held_by(
         .select(walk_list_assignments::walk_list_id);
     walk_lists::table
         .filter(walk_lists::campaign_id.eq(campaign_id))
-        .filter(walk_lists::state.ne("expired"))
+        .filter(walk_lists::state.ne(Stored::Expired.as_str()))
         .filter(walk_lists::expires_at.gt(now))
         .filter(
             walk_lists::id.eq_any(assigned).or(walk_lists::claimed_by
@@ -590,7 +590,7 @@ pub fn claim(
         walk_lists::table
             .filter(walk_lists::campaign_id.eq(campaign_id))
             .filter(walk_lists::id.eq(list_id))
-            .filter(walk_lists::state.eq("active"))
+            .filter(walk_lists::state.eq(Stored::Active.as_str()))
             .filter(walk_lists::expires_at.gt(now))
             .filter(walk_lists::assignee_count.eq(0))
             .filter(
@@ -657,7 +657,7 @@ pub fn claimable_in_cells(
             )
             .filter(walk_list_cells::campaign_id.eq(campaign_id))
             .filter(walk_list_cells::cell.eq_any(chunk))
-            .filter(walk_lists::state.eq("active"))
+            .filter(walk_lists::state.eq(Stored::Active.as_str()))
             .filter(walk_lists::expires_at.gt(now))
             .filter(walk_lists::assignee_count.eq(0))
             .filter(
@@ -685,7 +685,7 @@ pub fn due_for_expiry(
     limit: i64,
 ) -> QueryResult<Vec<WalkList>> {
     walk_lists::table
-        .filter(walk_lists::state.eq("active"))
+        .filter(walk_lists::state.eq(Stored::Active.as_str()))
         .filter(walk_lists::expires_at.le(now))
         .order(walk_lists::expires_at)
         .limit(limit)
@@ -705,10 +705,10 @@ pub fn expire(
         walk_lists::table
             .filter(walk_lists::campaign_id.eq(campaign_id))
             .filter(walk_lists::id.eq(list_id))
-            .filter(walk_lists::state.eq("active")),
+            .filter(walk_lists::state.eq(Stored::Active.as_str())),
     )
     .set((
-        walk_lists::state.eq("expired"),
+        walk_lists::state.eq(Stored::Expired.as_str()),
         walk_lists::claimed_by.eq(None::<i64>),
         walk_lists::claimed_until.eq(None::<NaiveDateTime>),
         walk_lists::version.eq(walk_lists::version + 1),

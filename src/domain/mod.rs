@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no actix, no diesel. Every value with a rule is parsed
 //! into a type here once, at the edge, and trusted afterwards.
 
+mod delivery;
 mod email;
 pub mod ids;
 pub mod json;
@@ -10,6 +11,7 @@ mod role;
 mod text;
 mod when;
 
+pub use delivery::Delivery;
 pub use email::Email;
 pub use ids::{DoorId, KnockId, PersonId, ScriptId, TurfId, WalkListId};
 pub use page::{MAX_PAGE_LIMIT, PageRequest};

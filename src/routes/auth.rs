@@ -23,8 +23,10 @@ struct TokenResponse {
     user: UserView,
 }
 
-/// Stores a new refresh token for the user in `family` and returns the secret.
-fn store_refresh(
+/// Stores a new refresh token for the user in `family` and returns the secret. The
+/// pages' sign-in stores its session cookie the same way, in a family of its own kind
+/// (see [`crate::auth::PAGE_FAMILY_PREFIX`]).
+pub(crate) fn store_refresh(
     conn: &mut DbConnection,
     state: &AppState,
     user: &db::users::User,
@@ -88,8 +90,22 @@ pub async fn login(
     req: HttpRequest,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let email = Email::parse(&body.email)?;
-    if body.password.len() > NewPassword::MAX_CHARS * 4 {
+    let user =
+        check_credentials(&state, &req, &body.email, body.password, body.campaign_id).await?;
+    open_session(state, user).await
+}
+
+/// The active user these credentials name, under the sign-in throttle: the API's
+/// sign-in and the pages' sign-in form both come through here.
+pub(crate) async fn check_credentials(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    email: &str,
+    password: String,
+    campaign_id: Option<i64>,
+) -> Result<db::users::User, ApiError> {
+    let email = Email::parse(email)?;
+    if password.len() > NewPassword::MAX_CHARS * 4 {
         return Err(ApiError::validation("password", "password is too long"));
     }
     let address = req
@@ -113,14 +129,14 @@ pub async fn login(
             retry_after_secs,
         });
     }
-    sweep_throttle(&state);
+    sweep_throttle(state);
 
-    let (lookup, campaign) = (email.as_str().to_owned(), body.campaign_id);
+    let (lookup, campaign) = (email.as_str().to_owned(), campaign_id);
     let candidates = store::run(&state.db, move |conn| {
         Ok(db::users::find_active_by_email(conn, &lookup, campaign)?)
     })
     .await?;
-    let pw = body.password;
+    let pw = password;
     let mut matched = password::on_hashing_threads(move || {
         let with_hash: Vec<_> = candidates
             .into_iter()
@@ -161,7 +177,7 @@ pub async fn login(
         Ok(db::throttle::clear(conn, &account.0)?)
     })
     .await?;
-    open_session(state, user).await
+    Ok(user)
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,7 +214,10 @@ pub async fn refresh(
             }
             return Ok(Refreshed::Invalid);
         }
-        if row.expires_at <= db::now() {
+        if row.expires_at <= db::now() || row.family_id.starts_with(crate::auth::PAGE_FAMILY_PREFIX)
+        {
+            // A page session's cookie is not a refresh token: it never becomes a
+            // bearer token.
             return Ok(Refreshed::Invalid);
         }
         let user = match db::users::find(conn, campaign_id, row.user_id)? {

@@ -9,8 +9,9 @@ use futures_util::stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::progress::{Window, resolve};
 use super::store;
+use crate::app::Actor;
+use crate::app::progress::{Window, resolve};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::progress::Filter;
@@ -125,7 +126,7 @@ pub async fn knocks_csv(
         to: query.to,
     };
     let filter = store::run(&state.db, move |conn| {
-        Ok(resolve(conn, &auth, filter, window)?.0)
+        Ok(resolve(conn, Actor::from(&auth), filter, window)?.0)
     })
     .await?;
     let body = csv_stream(
@@ -356,7 +357,7 @@ pub async fn contacts_csv(
         to: query.to,
     };
     let (filter, codes, zone) = store::run(&state.db, move |conn| {
-        let (filter, zone) = resolve(conn, &auth, filter, window)?;
+        let (filter, zone) = resolve(conn, Actor::from(&auth), filter, window)?;
         let codes = std::sync::Arc::new(db::exports::codes(conn, auth.campaign_id)?);
         Ok((filter, codes, zone))
     })
@@ -545,7 +546,7 @@ pub async fn canvass_feed(
         to: query.to,
     };
     let items = store::run(&state.db, move |conn| {
-        let (filter, _) = resolve(conn, &auth, filter, window)?;
+        let (filter, _) = resolve(conn, Actor::from(&auth), filter, window)?;
         let after = page.after.unwrap_or(0);
         let rows = db::progress::export_page(conn, auth.campaign_id, &filter, after, page.fetch())?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

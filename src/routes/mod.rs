@@ -1,8 +1,10 @@
 //! HTTP only: every route is listed once in [`endpoints`], which both registers it and
-//! lets a test compare the served routes with `api-spec/openapi.yaml`.
+//! lets a test compare the served routes with `api-spec/openapi.yaml`. The pages people
+//! look at (`crate::pages`) list theirs apart, in `pages::routes`: they are not part of
+//! the API's contract.
 
 mod audit;
-mod auth;
+pub(crate) mod auth;
 mod buildings;
 mod campaign;
 mod experiments;
@@ -13,16 +15,16 @@ mod imports;
 mod knocks;
 mod me;
 mod people;
-mod progress;
+pub(crate) mod progress;
 mod questions;
 mod regions;
 mod scores;
 pub mod store;
 mod tags;
-mod turfs;
+pub(crate) mod turfs;
 mod users;
 mod views;
-mod walk_lists;
+pub(crate) mod walk_lists;
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
@@ -38,7 +40,8 @@ pub struct Endpoint {
     route: Route,
 }
 
-fn ep<F, Args>(method: Method, path: &'static str, handler: F) -> Endpoint
+/// One route of `handler` (the pages list theirs the same way, in `crate::pages`).
+pub(crate) fn ep<F, Args>(method: Method, path: &'static str, handler: F) -> Endpoint
 where
     F: Handler<Args>,
     Args: FromRequest + 'static,
@@ -191,8 +194,13 @@ pub fn route_table() -> Vec<(String, String)> {
 
 /// Registers all routes: one resource per path, so a wrong method is a JSON 405.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    register(cfg, endpoints());
+}
+
+/// Registers `endpoints`, one resource per path with a 405 naming the methods it has.
+pub(crate) fn register(cfg: &mut web::ServiceConfig, endpoints: Vec<Endpoint>) {
     let mut by_path: Vec<(&'static str, Vec<Method>, Vec<Route>)> = Vec::new();
-    for e in endpoints() {
+    for e in endpoints {
         match by_path.iter_mut().find(|(p, _, _)| *p == e.path) {
             Some((_, methods, routes)) => {
                 methods.push(e.method);

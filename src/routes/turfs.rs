@@ -240,9 +240,9 @@ pub async fn outlines(
     auth.require(Role::Organizer)?;
     let asked = query.region_id;
     let (turfs, cells, figures) = store::run(&state.db, move |conn| {
-        let filter = super::progress::scoped_filter(
+        let filter = crate::app::progress::scoped_filter(
             conn,
-            &auth,
+            Actor::from(&auth),
             Filter {
                 region_id: asked,
                 ..Filter::default()
@@ -288,7 +288,7 @@ pub async fn outlines(
                 });
                 if let (Some(p), Ok(serde_json::Value::Object(figures))) = (
                     properties.as_object_mut(),
-                    serde_json::to_value(super::progress::row(json!(turf.id), &f)),
+                    serde_json::to_value(crate::app::progress::row(json!(turf.id), &f)),
                 ) {
                     for (k, v) in figures {
                         if k != "key" {

@@ -97,7 +97,8 @@ fn summary(list: &WalkList, assignees: Vec<i64>, now: NaiveDateTime) -> WalkList
     }
 }
 
-fn summarise(
+/// The list's summary with its assignees, as every answer about a list shows it.
+pub(crate) fn summarise(
     conn: &mut DbConnection,
     list: &WalkList,
     now: NaiveDateTime,
@@ -401,22 +402,28 @@ pub async fn get(
             .insert_header((header::ETAG, tag))
             .finish());
     }
-    let view = store::run(&state.db, move |conn| {
-        let stops = stop_views(use_case::contents(conn, &list)?, now);
-        let universe = serde_json::from_str(&list.universe).unwrap_or(serde_json::Value::Null);
-        Ok(WalkListView {
-            summary: summarise(conn, &list, now)?,
-            universe,
-            stops,
-            questions: crate::app::questions::listed(conn, list.campaign_id, false)?,
-            result_codes: result_codes(),
-        })
-    })
-    .await?;
+    let view = store::run(&state.db, move |conn| view(conn, &list, now)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, tag))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .json(view))
+}
+
+/// The whole list as `GET /walk-lists/{id}` shows it (the walk packet prints the same).
+pub(crate) fn view(
+    conn: &mut DbConnection,
+    list: &WalkList,
+    now: NaiveDateTime,
+) -> Result<WalkListView, ApiError> {
+    let stops = stop_views(use_case::contents(conn, list)?, now);
+    let universe = serde_json::from_str(&list.universe).unwrap_or(serde_json::Value::Null);
+    Ok(WalkListView {
+        summary: summarise(conn, list, now)?,
+        universe,
+        stops,
+        questions: crate::app::questions::listed(conn, list.campaign_id, false)?,
+        result_codes: result_codes(),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -530,18 +537,30 @@ pub async fn assign(
     auth.require(Role::Organizer)?;
     let actor = Actor::from(&auth);
     let id = path.into_inner();
-    let (created, view) = store::transaction(&state.db, move |conn| {
-        let now = db::now();
-        let (created, list) = use_case::assign(conn, actor, id, (body.user_id, body.replace), now)?;
-        Ok((created, summarise(conn, &list, now)?))
-    })
-    .await?;
-    state.push_wakeup.notify_one();
+    let (created, view) = assign_list(&state, actor, id, (body.user_id, body.replace)).await?;
     Ok(if created {
         HttpResponse::Created().json(view)
     } else {
         HttpResponse::Ok().json(view)
     })
+}
+
+/// Assigns the list (see [`use_case::assign`]) and wakes the push worker: for the API
+/// and the organizer page alike.
+pub(crate) async fn assign_list(
+    state: &web::Data<AppState>,
+    actor: Actor,
+    id: i64,
+    (user_id, replace): (i64, bool),
+) -> Result<(bool, WalkListSummary), ApiError> {
+    let done = store::transaction(&state.db, move |conn| {
+        let now = db::now();
+        let (created, list) = use_case::assign(conn, actor, id, (user_id, replace), now)?;
+        Ok((created, summarise(conn, &list, now)?))
+    })
+    .await?;
+    state.push_wakeup.notify_one();
+    Ok(done)
 }
 
 pub async fn unassign(
@@ -660,7 +679,8 @@ pub async fn notifications(
             db::outbox::for_walk_list(conn, auth.campaign_id, id, page.after, page.fetch())?
                 .into_iter()
                 .map(|m| NotificationView {
-                    next_attempt_at: (m.state == "pending").then(|| utc(m.next_attempt_at)),
+                    next_attempt_at: (m.state == crate::domain::Delivery::Pending.as_str())
+                        .then(|| utc(m.next_attempt_at)),
                     id: m.id,
                     user_id: m.user_id,
                     device_id: m.device_id,
@@ -689,8 +709,17 @@ pub async fn close(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let actor = Actor::from(&auth);
-    let id = path.into_inner();
+    let summary = close_list(&state, Actor::from(&auth), path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// Closes the list (see [`use_case::close`]) and wakes the push worker: for the API and
+/// the organizer page alike.
+pub(crate) async fn close_list(
+    state: &web::Data<AppState>,
+    actor: Actor,
+    id: i64,
+) -> Result<WalkListSummary, ApiError> {
     let now = db::now();
     let summary = store::transaction(&state.db, move |conn| {
         let list = use_case::close(conn, actor, id, now)?;
@@ -698,7 +727,7 @@ pub async fn close(
     })
     .await?;
     state.push_wakeup.notify_one();
-    Ok(HttpResponse::Ok().json(summary))
+    Ok(summary)
 }
 
 /// `DELETE /api/v1/walk-lists/{id}`: a list nobody knocked on is deleted.
@@ -726,8 +755,17 @@ pub async fn recycle(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let actor = Actor::from(&auth);
-    let id = path.into_inner();
+    let summary = recycle_list(&state, Actor::from(&auth), path.into_inner()).await?;
+    Ok(HttpResponse::Created().json(summary))
+}
+
+/// Recycles the list: its unfinished doors become a new list, routed again outside any
+/// transaction, and the old one is closed. For the API and the organizer page alike.
+pub(crate) async fn recycle_list(
+    state: &web::Data<AppState>,
+    actor: Actor,
+    id: i64,
+) -> Result<WalkListSummary, ApiError> {
     let ttl = chrono::Duration::from_std(state.settings.walk_list_ttl)
         .unwrap_or(chrono::Duration::days(30));
     // Read, route outside any transaction, then store (planning again if a door was
@@ -758,7 +796,7 @@ pub async fn recycle(
         if let Some(summary) = stored {
             state.push_wakeup.notify_one();
             db::refresh_statistics_soon(&state.db);
-            return Ok(HttpResponse::Created().json(summary));
+            return Ok(summary);
         }
     }
     Err(ApiError::Conflict(

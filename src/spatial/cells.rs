@@ -23,6 +23,14 @@ pub fn from_db(value: i64) -> Option<CellIndex> {
         .and_then(|v| CellIndex::try_from(v).ok())
 }
 
+/// The parent at `resolution` (0–15) of a stored cell, as a stored cell: the one rule
+/// behind the tallies' cells, the score model's pooling cells and the lists' nearby
+/// cells. `None` for a value that is no cell or a resolution finer than the cell's.
+pub fn parent_of(value: i64, resolution: u8) -> Option<i64> {
+    let res = Resolution::try_from(resolution).ok()?;
+    from_db(value).and_then(|c| c.parent(res)).map(to_db)
+}
+
 /// A door's cell from its coordinates, or why they are not usable.
 pub fn door_cell(lat: f64, lng: f64) -> Result<CellIndex, &'static str> {
     if !lat.is_finite() || !lng.is_finite() {

@@ -46,11 +46,42 @@ impl Status {
     }
 }
 
+/// What a list row stores as its state (the status shown adds holders, claims, knocks
+/// and the clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Live: its doors are held by it.
+    Active,
+    /// Every door has a final result.
+    Done,
+    /// Past its expiry, or closed: its doors went back to the pool.
+    Expired,
+}
+
+impl Stored {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Stored::Active => "active",
+            Stored::Done => "done",
+            Stored::Expired => "expired",
+        }
+    }
+
+    /// The stored text read back; anything unknown counts as active (the clock and the
+    /// expiry still apply).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "done" => Stored::Done,
+            "expired" => Stored::Expired,
+            _ => Stored::Active,
+        }
+    }
+}
+
 /// The stored facts a status is derived from.
 #[derive(Debug, Clone, Copy)]
-pub struct ListState<'a> {
-    /// `active`, `done` or `expired` as stored.
-    pub state: &'a str,
+pub struct ListState {
+    pub state: Stored,
     /// Whether an organizer closed it (stored as expired).
     pub closed: bool,
     pub expires_at: NaiveDateTime,
@@ -59,7 +90,7 @@ pub struct ListState<'a> {
     pub knocked_doors: i64,
 }
 
-impl ListState<'_> {
+impl ListState {
     pub fn claim_active(&self, now: NaiveDateTime) -> bool {
         self.claimed_until.is_some_and(|until| until > now)
     }
@@ -67,8 +98,8 @@ impl ListState<'_> {
     pub fn status(&self, now: NaiveDateTime) -> Status {
         match self.state {
             _ if self.closed => Status::Closed,
-            "done" => Status::Done,
-            "expired" => Status::Expired,
+            Stored::Done => Status::Done,
+            Stored::Expired => Status::Expired,
             _ if self.expires_at <= now => Status::Expired,
             _ if self.knocked_doors > 0 => Status::InProgress,
             _ if self.assignee_count > 0 || self.claim_active(now) => Status::Assigned,
@@ -309,7 +340,7 @@ mod tests {
     #[test]
     fn status_follows_the_stored_facts_and_the_clock() {
         let base = ListState {
-            state: "active",
+            state: Stored::Active,
             closed: false,
             expires_at: at(1000),
             assignee_count: 0,
@@ -336,12 +367,12 @@ mod tests {
         assert_eq!(knocked.status(at(10)), Status::InProgress);
         assert_eq!(knocked.status(at(1000)), Status::Expired);
         let done = ListState {
-            state: "done",
+            state: Stored::Done,
             ..knocked
         };
         assert_eq!(done.status(at(5000)), Status::Done);
         let closed = ListState {
-            state: "expired",
+            state: Stored::Expired,
             closed: true,
             ..knocked
         };

@@ -46,6 +46,30 @@ fn every_served_route_is_in_the_spec_and_every_spec_route_is_served() {
     );
 }
 
+#[test]
+fn pages_are_served_apart_from_the_api_and_its_contract() {
+    // The pages (dashboard, packets, organizer) are for people in a browser: never
+    // under /api, never in the spec, never the same route as an API one.
+    let api: BTreeSet<_> = groundswell::routes::route_table().into_iter().collect();
+    let documented = spec_routes();
+    let pages = groundswell::pages::route_table();
+    assert!(pages.iter().any(|(m, p)| m == "GET" && p == "/"));
+    for route in pages {
+        assert!(
+            !route.1.starts_with("/api/"),
+            "a page under /api: {route:?}"
+        );
+        assert!(
+            !api.contains(&route),
+            "a page shadows an API route: {route:?}"
+        );
+        assert!(
+            !documented.contains(&route),
+            "a page in the spec: {route:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn every_spec_route_reaches_a_handler_on_the_live_server() {
     let app = spawn_app().await;

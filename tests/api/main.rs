@@ -12,6 +12,7 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod browser;
 mod cli;
 mod contract;
 mod devices;
@@ -23,6 +24,7 @@ mod isolation;
 mod knocks;
 mod layering;
 mod ops;
+mod pages;
 mod push;
 mod push_client;
 mod schema;
