@@ -7,6 +7,7 @@
 pub mod buildings;
 pub mod campaign;
 pub mod experiments;
+pub mod exports;
 pub mod goals;
 pub mod knocks;
 pub mod people;

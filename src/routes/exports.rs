@@ -10,8 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::store;
-use crate::app::Actor;
+use crate::app::exports::{PAGE, next_after};
 use crate::app::progress::{Window, resolve};
+use crate::app::{self, Actor};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::progress::Filter;
@@ -19,9 +20,6 @@ use crate::domain::{Role, When};
 use crate::error::ApiError;
 use crate::export::{self, cell_text, van_result};
 use crate::state::AppState;
-
-/// Knocks read per page while streaming.
-const PAGE: i64 = 2000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,12 +141,6 @@ pub async fn knocks_csv(
     Ok(csv_response("knocks.csv", body))
 }
 
-/// The next page's start: the last id of a full page, or `None` after the last page.
-fn next_after<T>(rows: &[T], id: impl Fn(&T) -> i64) -> Option<i64> {
-    let full = i64::try_from(rows.len()).is_ok_and(|n| n >= PAGE);
-    rows.last().filter(|_| full).map(id)
-}
-
 /// A CSV file streamed page by page, so an export never sits whole in memory: `page`
 /// gets the last id sent (0 first) and answers the page's bytes and where the next page
 /// starts (`None`: done).
@@ -219,34 +211,6 @@ pub struct PeopleExportQuery {
     bom: Option<bool>,
 }
 
-/// The people file's columns: the voter-file columns the import reads (so the file
-/// re-imports by `external_id`), then what the campaign learned.
-const PEOPLE_COLUMNS: [&str; 23] = [
-    "external_id",
-    "first_name",
-    "last_name",
-    "street",
-    "housenumber",
-    "unit",
-    "postcode",
-    "city",
-    "lat",
-    "lng",
-    "party",
-    "birth_year",
-    "phone",
-    "flags",
-    "support_score",
-    "turnout_score",
-    "current_score",
-    "latest_support_id",
-    "latest_support_id_at",
-    "last_result",
-    "van_last_result",
-    "last_result_at",
-    "tags",
-];
-
 /// `GET /api/v1/exports/people.csv`: every person of the campaign keyed by
 /// `external_id`, with the imported and current scores, the latest support ID, the
 /// door's last result and the flags; re-importing the file updates, never duplicates.
@@ -267,70 +231,7 @@ pub async fn people_csv(
         state.db.clone(),
         query.bom.unwrap_or(false),
         move |conn, after| {
-            let page = db::exports::people_page(conn, auth.campaign_id, after, PAGE)?;
-            let ids: Vec<i64> = page.iter().map(|p| p.person.id).collect();
-            let doors: Vec<i64> = page.iter().map(|p| p.person.door_id).collect();
-            let who: Vec<(i64, Option<f64>, i64)> = page
-                .iter()
-                .map(|p| (p.person.id, p.person.support_score, p.cell))
-                .collect();
-            let scores = db::scores::effective_with(conn, auth.campaign_id, &who, &model)?;
-            let support = db::exports::latest_support_ids(conn, auth.campaign_id, &ids)?;
-            let results = db::exports::last_results(conn, auth.campaign_id, &doors)?;
-            let tags = db::tags::of_people(conn, auth.campaign_id, &ids)?;
-            let number = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
-            let time = |t: Option<&chrono::NaiveDateTime>| {
-                t.map(|t| t.and_utc().to_rfc3339()).unwrap_or_default()
-            };
-            let mut records: Vec<Vec<String>> = Vec::with_capacity(page.len() + 1);
-            if after == 0 {
-                records.push(PEOPLE_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
-            }
-            for p in &page {
-                let person = &p.person;
-                let flags: Vec<&str> = [
-                    (person.do_not_walk, "do_not_walk"),
-                    (person.deceased, "deceased"),
-                    (person.moved, "moved"),
-                ]
-                .into_iter()
-                .filter_map(|(on, name)| on.then_some(name))
-                .collect();
-                let support_id = support.get(&person.id);
-                let result = results.get(&person.door_id);
-                records.push(vec![
-                    cell_text(&person.external_id),
-                    cell_text(&person.first_name),
-                    cell_text(&person.last_name),
-                    cell_text(&p.street),
-                    cell_text(&p.housenumber),
-                    cell_text(&p.unit),
-                    cell_text(&p.postcode),
-                    cell_text(&p.city),
-                    p.lat.to_string(),
-                    p.lng.to_string(),
-                    person.party.as_deref().map(cell_text).unwrap_or_default(),
-                    person.birth_year.map(|y| y.to_string()).unwrap_or_default(),
-                    person.phone.as_deref().map(cell_text).unwrap_or_default(),
-                    flags.join(";"),
-                    number(person.support_score),
-                    number(person.turnout_score),
-                    number(scores.get(&person.id).map(|s| (s * 10.0).round() / 10.0)),
-                    support_id
-                        .map(|s| export::answer_text(&s.0).join("|"))
-                        .unwrap_or_default(),
-                    time(support_id.map(|s| &s.1)),
-                    result.map(|r| r.0.clone()).unwrap_or_default(),
-                    result
-                        .map(|r| van_result(&r.0).to_owned())
-                        .unwrap_or_default(),
-                    time(result.map(|r| &r.1)),
-                    tags.get(&person.id)
-                        .map(|t| t.join(";"))
-                        .unwrap_or_default(),
-                ]);
-            }
-            let next = next_after(&page, |p| p.person.id);
+            let (records, next) = app::exports::people_page(conn, auth.campaign_id, &model, after)?;
             Ok((csv_bytes(records)?, next))
         },
     );
@@ -366,94 +267,8 @@ pub async fn contacts_csv(
         state.db.clone(),
         query.bom.unwrap_or(false),
         move |conn, after| {
-            let knocks = db::progress::export_page(conn, auth.campaign_id, &filter, after, PAGE)?;
-            let ids: Vec<i64> = knocks.iter().map(|k| k.id).collect();
-            let answers = db::knocks::answers_of(conn, auth.campaign_id, &ids)?;
-            let named: Vec<Vec<i64>> = knocks
-                .iter()
-                .map(|k| serde_json::from_str(&k.people).unwrap_or_default())
-                .collect();
-            let bare_doors: Vec<i64> = knocks
-                .iter()
-                .zip(&named)
-                .filter(|(_, n)| n.is_empty())
-                .map(|(k, _)| k.door_id)
-                .collect();
-            let residents = db::exports::residents(conn, auth.campaign_id, &bare_doors)?;
-            let mut tag_changes: BTreeMap<i64, Vec<(i64, String, bool)>> = BTreeMap::new();
-            for (knock, person, key, removed) in
-                db::tags::changes_of_knocks(conn, auth.campaign_id, &ids)?
-            {
-                tag_changes
-                    .entry(knock)
-                    .or_default()
-                    .push((person, key, removed));
-            }
-            let people: Vec<i64> = named.iter().flatten().copied().collect();
-            let external = db::exports::external_ids(conn, auth.campaign_id, &people)?;
-            let mut answer_texts: BTreeMap<i64, Vec<(i64, &str, String)>> = BTreeMap::new();
-            for (knock, person, question, stored) in &answers {
-                for a in export::answer_text(stored) {
-                    answer_texts
-                        .entry(*knock)
-                        .or_default()
-                        .push((*person, question.as_str(), a));
-                }
-            }
-            let mut records: Vec<Vec<String>> = Vec::new();
-            if after == 0 {
-                records.push(
-                    export::CONTACT_COLUMNS
-                        .iter()
-                        .map(|c| (*c).to_owned())
-                        .collect(),
-                );
-            }
-            for (k, named) in knocks.iter().zip(&named) {
-                let people: Vec<(i64, &str)> = if named.is_empty() {
-                    residents
-                        .get(&k.door_id)
-                        .map(|r| r.iter().map(|(id, e)| (*id, e.as_str())).collect())
-                        .unwrap_or_default()
-                } else {
-                    named
-                        .iter()
-                        .filter_map(|id| external.get(id).map(|e| (*id, e.as_str())))
-                        .collect()
-                };
-                // People added at the door have no voter-file id to upload against;
-                // they are in people.csv under their `door:` id.
-                let people: Vec<(i64, &str)> = people
-                    .into_iter()
-                    .filter(|(_, e)| !e.starts_with("door:"))
-                    .collect();
-                let knock = export::ContactKnock {
-                    date: crate::progress::local(zone, k.knocked_at)
-                        .date()
-                        .format("%Y-%m-%d")
-                        .to_string(),
-                    result: &k.result,
-                    people,
-                    answers: answer_texts
-                        .get(&k.id)
-                        .into_iter()
-                        .flatten()
-                        .map(|a| (a.0, a.1, a.2.as_str()))
-                        .collect(),
-                    tags: tag_changes
-                        .get(&k.id)
-                        .into_iter()
-                        .flatten()
-                        .map(|t| (t.0, t.1.as_str(), t.2))
-                        .collect(),
-                };
-                records.extend(
-                    export::contact_rows(&knock, &codes)
-                        .into_iter()
-                        .map(Vec::from),
-                );
-            }
-            let next = next_after(&knocks, |k| k.id);
+            let (records, next) =
+                app::exports::contact_page(conn, auth.campaign_id, (&filter, zone), &codes, after)?;
             Ok((csv_bytes(records)?, next))
         },
     );
@@ -548,47 +363,13 @@ pub async fn canvass_feed(
     let items = store::run(&state.db, move |conn| {
         let (filter, _) = resolve(conn, Actor::from(&auth), filter, window)?;
         let after = page.after.unwrap_or(0);
-        let rows = db::progress::export_page(conn, auth.campaign_id, &filter, after, page.fetch())?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let answers = db::knocks::answers_of(conn, auth.campaign_id, &ids)?;
-        let named: Vec<i64> = rows
-            .iter()
-            .flat_map(|r| serde_json::from_str::<Vec<i64>>(&r.people).unwrap_or_default())
-            .chain(answers.iter().map(|a| a.1))
-            .collect();
-        let external = db::exports::external_ids(conn, auth.campaign_id, &named)?;
-        let mut by_knock: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for (knock, person, question, stored) in &answers {
-            by_knock.entry(*knock).or_default().push(json!({
-                "person": external.get(person),
-                "question": question,
-                "responses": export::answer_text(stored),
-            }));
-        }
-        let items: Vec<(i64, Value)> = rows
-            .iter()
-            .map(|r| {
-                let people: Vec<i64> = serde_json::from_str(&r.people).unwrap_or_default();
-                let targets: Vec<&String> = people.iter().filter_map(|p| external.get(p)).collect();
-                let item = json!({
-                    "identifiers": [format!("groundswell:knock-{}", r.id)],
-                    "origin_system": "Groundswell",
-                    "action_date": r.knocked_at.and_utc(),
-                    "created_date": r.received_at.and_utc(),
-                    "contact_type": "in-person",
-                    "input_type": "mobile",
-                    "success": crate::knock::KnockResult::parse(&r.result)
-                        .is_some_and(crate::knock::KnockResult::is_contact),
-                    "status_code": r.result,
-                    "canvasser": r.user_id,
-                    "door_id": r.door_id,
-                    "target": targets,
-                    "answers": by_knock.remove(&r.id).unwrap_or_default(),
-                });
-                (r.id, item)
-            })
-            .collect();
-        Ok(items)
+        Ok(app::exports::canvass_items(
+            conn,
+            auth.campaign_id,
+            &filter,
+            after,
+            page.fetch(),
+        )?)
     })
     .await?;
     let (items, next_after) = page.finish(items, |i| i.0);
