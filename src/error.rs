@@ -175,6 +175,14 @@ impl From<crate::app::AppError> for ApiError {
         match err {
             AppError::NotFound(what) => ApiError::not_found(what),
             AppError::Absent(message) => ApiError::NotFound(message),
+            AppError::Unauthorized(message) => ApiError::Unauthorized(message),
+            AppError::Throttled {
+                message,
+                retry_after_secs,
+            } => ApiError::TooManyRequests {
+                message,
+                retry_after_secs,
+            },
             AppError::Forbidden(message) => ApiError::Forbidden(message),
             AppError::Invalid { field, message } => ApiError::Validation { field, message },
             AppError::TooLarge { message, details } => ApiError::TooLarge { message, details },

@@ -277,3 +277,122 @@ pub fn canvass_items(
         .collect();
     Ok(items)
 }
+
+/// One entry of the campaign's export codes, as sent.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeItem {
+    pub kind: String,
+    pub key: String,
+    pub code: String,
+}
+
+/// The codes as sent, checked: a known kind, a key and a code of 1 to
+/// `MAX_CODE_CHARS` characters, a result code that exists, an answer named
+/// `question_key:answer`, nothing mapped twice.
+pub fn check_codes(items: Vec<CodeItem>) -> Result<Codes, AppError> {
+    if items.len() > export::MAX_CODES {
+        return Err(AppError::TooLarge {
+            message: format!("at most {} codes", export::MAX_CODES),
+            details: json!({ "limit": export::MAX_CODES }),
+        });
+    }
+    let mut codes = Codes::default();
+    for (i, item) in items.into_iter().enumerate() {
+        let field = format!("items[{i}]");
+        let kind = export::CodeKind::parse(&item.kind).ok_or_else(|| {
+            AppError::invalid(&field, "kind is one of result, question, answer, tag")
+        })?;
+        let (key, code) = (item.key.trim().to_owned(), item.code.trim().to_owned());
+        for (name, text) in [("key", &key), ("code", &code)] {
+            if text.is_empty()
+                || text.chars().count() > export::MAX_CODE_CHARS
+                || text.contains('\0')
+            {
+                return Err(AppError::invalid(
+                    &field,
+                    format!("{name} is 1 to {} characters", export::MAX_CODE_CHARS),
+                ));
+            }
+        }
+        if kind == export::CodeKind::Result && crate::knock::KnockResult::parse(&key).is_none() {
+            return Err(AppError::invalid(
+                &field,
+                format!("{key:?} is not a result code"),
+            ));
+        }
+        if kind == export::CodeKind::Answer && !key.contains(':') {
+            return Err(AppError::invalid(
+                &field,
+                "an answer's key is question_key:answer",
+            ));
+        }
+        if codes.0.insert((kind, key.clone()), code).is_some() {
+            return Err(AppError::invalid(
+                &field,
+                format!("{} {key:?} is mapped twice", kind.as_str()),
+            ));
+        }
+    }
+    Ok(codes)
+}
+
+/// Replaces the campaign's export codes with the checked `items`.
+pub fn replace_codes(
+    conn: &mut DbConnection,
+    actor: super::Actor,
+    items: Vec<CodeItem>,
+) -> Result<Codes, AppError> {
+    let codes = check_codes(items)?;
+    db::exports::replace_codes(conn, actor.campaign_id, &codes)?;
+    actor.audit(
+        conn,
+        "export_codes.replace",
+        ("campaign", Some(actor.campaign_id)),
+        json!({ "count": codes.0.len() }),
+    )?;
+    Ok(codes)
+}
+
+/// Every knock at a person's door as OSDI canvasses (most recent first, as the store
+/// gives them), each with the person's answers and whether they were spoken to.
+pub fn person_canvasses(
+    conn: &mut DbConnection,
+    actor: super::Actor,
+    person_id: i64,
+) -> Result<Vec<Value>, AppError> {
+    let campaign_id = actor.campaign_id;
+    let door =
+        db::people::door_of(conn, campaign_id, person_id)?.ok_or(AppError::NotFound("person"))?;
+    let knocks = db::knocks::at_door(conn, campaign_id, door)?;
+    let ids: Vec<i64> = knocks.iter().map(|k| k.0).collect();
+    let answers = db::knocks::answers_of(conn, campaign_id, &ids)?;
+    Ok(knocks
+        .into_iter()
+        .map(|(knock_id, result, at, people)| {
+            let named: Vec<i64> = serde_json::from_str(&people).unwrap_or_default();
+            let spoke = crate::knock::KnockResult::parse(&result)
+                .is_some_and(crate::knock::KnockResult::is_contact)
+                && named.contains(&person_id);
+            let given: Vec<Value> = answers
+                .iter()
+                .filter(|a| a.0 == knock_id && a.1 == person_id)
+                .map(|a| {
+                    json!({
+                        "question": a.2,
+                        "answer": serde_json::from_str::<Value>(&a.3).unwrap_or(Value::Null),
+                    })
+                })
+                .collect();
+            json!({
+                "identifiers": [format!("groundswell:knock-{knock_id}")],
+                "action_date": at.and_utc(),
+                "contact_type": "in-person",
+                "input_type": "mobile",
+                "success": spoke,
+                "status_code": result,
+                "answers": given,
+            })
+        })
+        .collect())
+}

@@ -4,17 +4,23 @@
 //! with its own [`AppError`], and `crate::error` turns that into a response in one
 //! place.
 
+pub mod accounts;
 pub mod buildings;
 pub mod campaign;
 pub mod experiments;
 pub mod exports;
 pub mod goals;
+pub mod imports;
 pub mod knocks;
 pub mod people;
 pub mod progress;
 pub mod questions;
+pub mod regions;
+pub mod scores;
+pub mod tags;
 pub mod turf_edits;
 pub mod turfs;
+pub mod users;
 pub mod walk_lists;
 
 use crate::db::{QueryError, StoreError};
@@ -63,6 +69,15 @@ pub enum AppError {
     /// that does not exist; the message says which.
     #[error("{0}")]
     Absent(String),
+    /// The credentials or token do not name anyone who may act.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Too many attempts: try again after `retry_after_secs`.
+    #[error("{message}")]
+    Throttled {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The caller's role or region does not reach what was asked.
     #[error("{0}")]
     Forbidden(String),

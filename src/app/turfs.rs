@@ -6,6 +6,9 @@
 //! any transaction ([`tile`], [`area_cells`], [`cut`]), and a store step inside the
 //! caller's write transaction ([`create`], [`store_cut`]).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use geojson::GeometryValue;
 use h3o::{CellIndex, Resolution};
 use serde::{Deserialize, Serialize};
@@ -13,8 +16,9 @@ use serde_json::{Value, json};
 
 use super::{Actor, AppError};
 use crate::db::turfs::{NewTurf, Turf};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, DbPool};
 use crate::domain::DisplayName;
+use crate::lanes;
 use crate::spatial::autocut::{self as cutter, AutocutParams, CellLoad, Cut};
 use crate::spatial::overlap;
 use crate::spatial::tiling::{self, AreaError, AreaLimits};
@@ -291,6 +295,53 @@ fn audit(
     actor.audit(conn, action, ("turf", target_id), details)
 }
 
+/// Most turfs one map of outlines draws; a bigger campaign is drawn a region at a time.
+pub const MAX_MAP_TURFS: i64 = 10_000;
+
+/// The turfs of a map with their cells and their progress figures (all time).
+pub struct TurfMap {
+    pub turfs: Vec<Turf>,
+    pub cells: BTreeMap<i64, Vec<CellIndex>>,
+    pub figures: BTreeMap<Option<String>, db::progress::Figures>,
+}
+
+/// Every turf of the campaign or of one region, for a map; staff with a region see
+/// that region's turfs.
+pub fn outlines(
+    conn: &mut DbConnection,
+    actor: Actor,
+    region_id: Option<i64>,
+) -> Result<TurfMap, AppError> {
+    use crate::db::progress::{Filter, GroupBy};
+    let asked = Filter {
+        region_id,
+        ..Filter::default()
+    };
+    let filter = super::progress::scoped_filter(conn, actor, asked)?;
+    if let Some(region) = filter.region_id
+        && db::regions::find(conn, actor.campaign_id, region)?.is_none()
+    {
+        return Err(AppError::NotFound("region"));
+    }
+    let turfs = db::turfs::all(conn, actor.campaign_id, filter.region_id, MAX_MAP_TURFS + 1)?;
+    if turfs.len() > MAX_MAP_TURFS as usize {
+        return Err(AppError::TooLarge {
+            message: format!(
+                "a map draws at most {MAX_MAP_TURFS} turfs; ask for one region at a time"
+            ),
+            details: json!({ "limit": MAX_MAP_TURFS }),
+        });
+    }
+    let ids: Vec<i64> = turfs.iter().map(|t| t.id).collect();
+    let cells = db::turfs::cells_of_turfs(conn, actor.campaign_id, &ids)?;
+    let figures = db::progress::figures(conn, actor.campaign_id, GroupBy::Turf, &filter)?;
+    Ok(TurfMap {
+        turfs,
+        cells,
+        figures,
+    })
+}
+
 /// An area to cut into turfs, as asked.
 pub struct AutocutRequest {
     pub area: Option<GeometryValue>,
@@ -467,6 +518,45 @@ pub struct CutTurfs {
     pub turfs: Vec<Summary>,
     /// The turfs off the target, with why.
     pub unbalanced: Vec<Value>,
+}
+
+/// Cuts an area (drawn, or a region's) into turfs of about `target_doors` doors. The
+/// area's cells and the cut are computed outside any transaction (a large cut takes a
+/// moment of CPU); the turfs are stored under the campaign's turf lock after checking
+/// that no other turf took a cell meanwhile, and if one did, the free cells are read and
+/// cut again (three times at most).
+pub async fn autocut(
+    pool: &DbPool,
+    actor: Actor,
+    req: AutocutRequest,
+    limits: AreaLimits,
+) -> Result<CutTurfs, AppError> {
+    let (plan, area) = check_autocut(req)?;
+    let geometry = match area {
+        Area::Drawn(geometry) => geometry,
+        Area::OfRegion(region) => {
+            db::run(pool, move |conn| region_area(conn, actor, region)).await?
+        }
+    };
+    let resolution = plan.resolution;
+    let area = lanes::compute(move || area_cells(&geometry, resolution, &limits)).await??;
+    let (area, plan) = (Arc::new(area), Arc::new(plan));
+    let target = plan.target_doors;
+    for _attempt in 0..3 {
+        let cells = area.clone();
+        let free = db::run(pool, move |conn| autocut_input(conn, actor, &cells, target)).await?;
+        let cutting = lanes::compute(move || cut(free, target)).await??;
+        let plan = plan.clone();
+        let stored =
+            db::transaction(pool, move |conn| store_cut(conn, actor, &plan, &cutting)).await?;
+        if let Some(turfs) = stored {
+            db::refresh_statistics_soon(pool);
+            return Ok(turfs);
+        }
+    }
+    Err(AppError::conflict(
+        "other turfs kept taking cells of this area; try again",
+    ))
 }
 
 /// Stores the turfs of a cut under the campaign's turf lock, inside the caller's write

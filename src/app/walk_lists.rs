@@ -10,6 +10,7 @@
 //! answers `None` when a door was taken meanwhile (plan again).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use h3o::{CellIndex, LatLng};
@@ -19,8 +20,9 @@ use super::{Actor, AppError};
 use crate::db::experiments::Script;
 use crate::db::people::{Door, Person};
 use crate::db::walk_lists::{NewList, NewStop, StopProgress, WalkList};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, DbPool};
 use crate::domain::{DisplayName, Role};
+use crate::lanes;
 use crate::push::notify::{self, Event};
 use crate::routing::{self, RouteParams};
 use crate::spatial::{cells, tiling};
@@ -135,6 +137,43 @@ pub fn delete(
         json!({ "name": list.name, "turf_id": list.turf_id, "door_count": list.door_count }),
     )?;
     Ok(())
+}
+
+/// Recycles a list: its unfinished doors become a new list, routed again outside any
+/// transaction, and the old one is closed; read, route and store are tried again (three
+/// times at most) when a door was taken meanwhile. The caller wakes the push worker:
+/// the old list's holders are told.
+pub async fn recycle(
+    pool: &DbPool,
+    actor: Actor,
+    id: i64,
+    ttl: chrono::Duration,
+) -> Result<WalkList, AppError> {
+    for _attempt in 0..3 {
+        let input = db::run(pool, move |conn| recycle_input(conn, actor, id)).await?;
+        let (input, mut planned) = lanes::compute(move || {
+            let start = (input.list.start_lat, input.list.start_lng);
+            let all = input.doors.len();
+            let planned = walk::plan(&input.doors, start, all, &RouteParams::default());
+            (input, planned)
+        })
+        .await?;
+        let Some(route) = planned.pop() else {
+            return Err(AppError::Internal(anyhow::anyhow!("a route of no list")));
+        };
+        let now = db::now();
+        let stored = db::transaction(pool, move |conn| {
+            store_recycled(conn, actor, &input, &route, (now, now + ttl))
+        })
+        .await?;
+        if let Some(list) = stored {
+            db::refresh_statistics_soon(pool);
+            return Ok(list);
+        }
+    }
+    Err(AppError::conflict(
+        "the list kept changing while it was recycled; try again",
+    ))
 }
 
 /// What recycling a list starts from, read outside any transaction.
@@ -495,6 +534,44 @@ pub fn plan(c: Candidates, build: &Build) -> Planned {
         candidates: c,
         lists,
     }
+}
+
+/// Lists built from a turf, and how many of its doors other live lists hold.
+pub struct Built {
+    pub lists: Vec<WalkList>,
+    pub taken: i64,
+}
+
+/// Builds walk lists from a turf: reads the candidate doors, plans the lists outside
+/// any transaction, and stores them; tried again (three times at most) when another
+/// list took one of the doors meanwhile.
+pub async fn build(
+    pool: &DbPool,
+    actor: Actor,
+    req: BuildRequest,
+    ttl: chrono::Duration,
+) -> Result<Built, AppError> {
+    let build = Arc::new(check_build(req)?);
+    for _attempt in 0..3 {
+        let now = db::now();
+        let b = build.clone();
+        let c = db::run(pool, move |conn| candidates(conn, actor, &b, now)).await?;
+        let taken = c.taken();
+        let b = build.clone();
+        let planned = lanes::compute(move || plan(c, &b)).await?;
+        let b = build.clone();
+        let stored = db::transaction(pool, move |conn| {
+            store_built(conn, actor, &b, planned, now + ttl)
+        })
+        .await?;
+        if let Some(lists) = stored {
+            db::refresh_statistics_soon(pool);
+            return Ok(Built { lists, taken });
+        }
+    }
+    Err(AppError::conflict(
+        "other walk lists kept taking this turf's doors; try again",
+    ))
 }
 
 /// Stores the planned lists under the campaign's walk-list lock, inside the caller's

@@ -526,6 +526,14 @@ where
 /// A query's failure, as callers outside the store name it.
 pub type QueryError = diesel::result::Error;
 
+/// Whether a query failed because a row with the same unique key exists.
+pub fn is_unique_violation(e: &QueryError) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
 /// Why the store could not run a piece of work at all (as opposed to a query failing).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

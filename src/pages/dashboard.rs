@@ -684,7 +684,7 @@ pub async fn dashboard(
     let (u, s) = (user.clone(), scope.clone());
     let gathered = run(&state.db, move |conn| gather(conn, &u, &s)).await?;
     let s = scope.clone();
-    let (gathered, map) = crate::lanes::compute(move || {
+    let (mut gathered, map) = crate::lanes::compute(move || {
         let link = |region: i64| {
             s.link(&[
                 ("region_id", Some(region.to_string())),
@@ -697,37 +697,7 @@ pub async fn dashboard(
     })
     .await
     .map_err(ApiError::Internal)?;
-    let region_names: HashMap<i64, String> = gathered
-        .regions
-        .iter()
-        .map(|r| (r.id, r.name.clone()))
-        .collect();
-    let live = Live {
-        group_label: GROUPS
-            .iter()
-            .find(|(k, _)| *k == scope.group)
-            .map_or("Turf", |(_, l)| l),
-        zone: gathered.zone.clone(),
-        updated: chrono::Utc::now().format("%H:%M:%S UTC").to_string(),
-        totals: gathered.totals.as_ref().map(|t| table_row(t, &scope)),
-        map,
-        rows: gathered.rows.iter().map(|r| table_row(r, &scope)).collect(),
-        goals: gathered
-            .goals
-            .iter()
-            .filter(|g| {
-                gathered.scoped_region.is_none()
-                    || g.goal.region_id.is_none()
-                    || g.goal.region_id == gathered.scoped_region
-            })
-            .map(|g| goal_row(g, &region_names))
-            .collect(),
-        flags: flag_rows(&gathered.flags),
-        leaders: gathered.leaders.into_iter().take(10).collect(),
-        rate_link: scope.link(&[("color", Some("rate".into()))]),
-        doors_link: scope.link(&[("color", None)]),
-        colour_rate: scope.colour == Colour::Rate,
-    };
+    let live = live_part(&mut gathered, map, &scope);
     if scope.fragment {
         let mut response = render(StatusCode::OK, &live)?;
         response.headers_mut().insert(
@@ -739,34 +709,70 @@ pub async fn dashboard(
     let live = live
         .render()
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering the dashboard: {e}")))?;
-    let page = Dashboard {
+    render(StatusCode::OK, &whole_page(&user, &gathered, &scope, live))
+}
+
+/// The live part from what was gathered (it takes the leaderboard).
+fn live_part(gathered: &mut Gathered, map: MapView, scope: &Scope) -> Live {
+    let region_names: HashMap<i64, String> = gathered
+        .regions
+        .iter()
+        .map(|r| (r.id, r.name.clone()))
+        .collect();
+    Live {
+        group_label: GROUPS
+            .iter()
+            .find(|(k, _)| *k == scope.group)
+            .map_or("Turf", |(_, l)| l),
+        zone: gathered.zone.clone(),
+        updated: chrono::Utc::now().format("%H:%M:%S UTC").to_string(),
+        totals: gathered.totals.as_ref().map(|t| table_row(t, scope)),
+        map,
+        rows: gathered.rows.iter().map(|r| table_row(r, scope)).collect(),
+        goals: gathered
+            .goals
+            .iter()
+            .filter(|g| {
+                gathered.scoped_region.is_none()
+                    || g.goal.region_id.is_none()
+                    || g.goal.region_id == gathered.scoped_region
+            })
+            .map(|g| goal_row(g, &region_names))
+            .collect(),
+        flags: flag_rows(&gathered.flags),
+        leaders: std::mem::take(&mut gathered.leaders)
+            .into_iter()
+            .take(10)
+            .collect(),
+        rate_link: scope.link(&[("color", Some("rate".into()))]),
+        doors_link: scope.link(&[("color", None)]),
+        colour_rate: scope.colour == Colour::Rate,
+    }
+}
+
+/// The whole page around the rendered live part: the scope's form and choices.
+fn whole_page(user: &PageUser, gathered: &Gathered, scope: &Scope, live: String) -> Dashboard {
+    let choice = |value: String, label: &str, selected: bool| Choice {
+        value,
+        label: label.to_owned(),
+        selected,
+    };
+    Dashboard {
         title: "Dashboard",
         csrf: user.csrf.clone(),
         groups: GROUPS
             .iter()
-            .map(|(k, l)| Choice {
-                value: (*k).to_owned(),
-                label: (*l).to_owned(),
-                selected: *k == scope.group,
-            })
+            .map(|(k, l)| choice((*k).to_owned(), l, *k == scope.group))
             .collect(),
         regions: gathered
             .regions
             .iter()
-            .map(|r| Choice {
-                value: r.id.to_string(),
-                label: r.name.clone(),
-                selected: scope.region_id == Some(r.id),
-            })
+            .map(|r| choice(r.id.to_string(), &r.name, scope.region_id == Some(r.id)))
             .collect(),
         turfs: gathered
             .turfs
             .iter()
-            .map(|t| Choice {
-                value: t.id.to_string(),
-                label: t.name.clone(),
-                selected: scope.turf_id == Some(t.id),
-            })
+            .map(|t| choice(t.id.to_string(), &t.name, scope.turf_id == Some(t.id)))
             .collect(),
         from: scope
             .from
@@ -780,6 +786,5 @@ pub async fn dashboard(
             .unwrap_or_default(),
         colour_rate: scope.colour == Colour::Rate,
         live,
-    };
-    render(StatusCode::OK, &page)
+    }
 }

@@ -16,13 +16,17 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, web};
+use actix_web::{
+    FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError as _, web,
+};
 use askama::Template;
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::{PageError, render, see_other};
+use crate::app::AppError;
+use crate::app::accounts;
 use crate::auth::{AuthUser, PAGE_FAMILY_PREFIX, current_role, secret};
 use crate::db;
 use crate::domain::Role;
@@ -329,47 +333,57 @@ pub async fn login(
             Some("The sign-in form expired or came from another site; please try again.".into()),
         );
     }
-    let user = match crate::routes::auth::check_credentials(
+    let checked = crate::routes::auth::check_credentials(
         &state,
         &req,
-        &form.email,
+        form.email.clone(),
         form.password,
         None,
     )
-    .await
-    {
+    .await;
+    let user = match checked {
         Ok(user) => user,
-        Err(
-            e @ (ApiError::Unauthorized(_)
-            | ApiError::TooManyRequests { .. }
-            | ApiError::Validation { .. }),
-        ) => {
-            use actix_web::ResponseError as _;
-            let message = match &e {
-                ApiError::Unauthorized(_) => "Wrong email or password.".to_owned(),
-                other => capitalise(&other.to_string()),
-            };
-            return login_page(&state, e.status_code(), &next, &form.email, Some(message));
-        }
-        Err(e) => return Err(e.into()),
+        Err(e) => return refused(&state, e, &next, &form.email),
     };
-    let st = state.clone();
+    let ttl = state.settings.refresh_token_ttl;
     let token = crate::routes::store::run(&state.db, move |conn| {
         let family = format!("{PAGE_FAMILY_PREFIX}{}", uuid::Uuid::new_v4());
-        crate::routes::auth::store_refresh(conn, &st, &user, &family)
+        Ok(accounts::open_token(conn, ttl, &user, &family)?)
     })
     .await?;
+    Ok(signed_in(&state, &token, &next))
+}
+
+/// Sets the session cookie, clears the sign-in form's, and goes on to `next`.
+fn signed_in(state: &AppState, token: &str, next: &str) -> HttpResponse {
     let max_age = state.settings.refresh_token_ttl.as_secs();
-    let mut response = see_other(&next);
+    let mut response = see_other(next);
     for cookie in [
-        set_cookie(&state, COOKIE, &token, "/", max_age),
-        set_cookie(&state, LOGIN_COOKIE, "", "/login", 0),
+        set_cookie(state, COOKIE, token, "/", max_age),
+        set_cookie(state, LOGIN_COOKIE, "", "/login", 0),
     ] {
         if let Ok(value) = header::HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
-    Ok(response)
+    response
+}
+
+/// The sign-in form again with why the attempt was refused, for wrong credentials,
+/// too many attempts or malformed input; any other failure is the error page.
+fn refused(
+    state: &AppState,
+    e: AppError,
+    next: &str,
+    email: &str,
+) -> Result<HttpResponse, PageError> {
+    let message = match &e {
+        AppError::Unauthorized(_) => "Wrong email or password.".to_owned(),
+        AppError::Throttled { .. } | AppError::Invalid { .. } => capitalise(&e.to_string()),
+        _ => return Err(ApiError::from(e).into()),
+    };
+    let status = ApiError::from(e).status_code();
+    login_page(state, status, next, email, Some(message))
 }
 
 fn capitalise(text: &str) -> String {

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::store;
 use super::views::UserView;
-use crate::auth::{password, secret};
-use crate::db::{self, DbConnection};
-use crate::domain::{DisplayName, Email, NewPassword, Role};
+use crate::app::AppError;
+use crate::app::accounts::{self, Refreshed};
+use crate::db;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -21,29 +21,6 @@ struct TokenResponse {
     token_type: &'static str,
     expires_in: i64,
     user: UserView,
-}
-
-/// Stores a new refresh token for the user in `family` and returns the secret. The
-/// pages' sign-in stores its session cookie the same way, in a family of its own kind
-/// (see [`crate::auth::PAGE_FAMILY_PREFIX`]).
-pub(crate) fn store_refresh(
-    conn: &mut DbConnection,
-    state: &AppState,
-    user: &db::users::User,
-    family: &str,
-) -> Result<String, ApiError> {
-    let token = secret::generate(user.campaign_id)?;
-    let ttl = chrono::Duration::from_std(state.settings.refresh_token_ttl)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("refresh token ttl: {e}")))?;
-    db::sessions::insert(
-        conn,
-        user.campaign_id,
-        user.id,
-        family,
-        &secret::digest(&token),
-        db::now() + ttl,
-    )?;
-    Ok(token)
 }
 
 fn token_response(
@@ -62,21 +39,6 @@ fn token_response(
     }))
 }
 
-/// Signs a user in and opens a new session family.
-async fn open_session(
-    state: web::Data<AppState>,
-    user: db::users::User,
-) -> Result<HttpResponse, ApiError> {
-    let st = state.clone();
-    let (user, refresh) = store::run(&state.db, move |conn| {
-        let family = uuid::Uuid::new_v4().to_string();
-        let refresh = store_refresh(conn, &st, &user, &family)?;
-        Ok((user, refresh))
-    })
-    .await?;
-    token_response(&state, user, refresh)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
@@ -90,9 +52,10 @@ pub async fn login(
     req: HttpRequest,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let user =
-        check_credentials(&state, &req, &body.email, body.password, body.campaign_id).await?;
-    open_session(state, user).await
+    let user = check_credentials(&state, &req, body.email, body.password, body.campaign_id).await?;
+    let ttl = state.settings.refresh_token_ttl;
+    let (user, refresh) = accounts::open_session(&state.db, ttl, user).await?;
+    token_response(&state, user, refresh)
 }
 
 /// The active user these credentials name, under the sign-in throttle: the API's
@@ -100,84 +63,25 @@ pub async fn login(
 pub(crate) async fn check_credentials(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    email: &str,
+    email: String,
     password: String,
     campaign_id: Option<i64>,
-) -> Result<db::users::User, ApiError> {
-    let email = Email::parse(email)?;
-    if password.len() > NewPassword::MAX_CHARS * 4 {
-        return Err(ApiError::validation("password", "password is too long"));
-    }
+) -> Result<db::users::User, AppError> {
     let address = req
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    // Counted against the account before the password is checked, in the database:
-    // concurrent attempts, on this server or another, each spend one. The address is
-    // only checked here, and charged below if the attempt fails.
-    let account = state.login_limits.account(email.as_str());
-    let address_key = state.login_limits.address(&address);
-    let (spend, check) = ([account.clone()], [address_key.clone()]);
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let admitted = store::transaction(&state.db, move |conn| {
-        Ok(db::throttle::take(conn, &spend, &check, now_ms)?)
-    })
-    .await?;
-    if let Err(retry_after_secs) = admitted {
-        return Err(ApiError::TooManyRequests {
-            message: format!("too many sign-in attempts; retry in {retry_after_secs} s"),
-            retry_after_secs,
-        });
-    }
-    sweep_throttle(state);
-
-    let (lookup, campaign) = (email.as_str().to_owned(), campaign_id);
-    let candidates = store::run(&state.db, move |conn| {
-        Ok(db::users::find_active_by_email(conn, &lookup, campaign)?)
-    })
-    .await?;
-    let pw = password;
-    let mut matched = password::on_hashing_threads(move || {
-        let with_hash: Vec<_> = candidates
-            .into_iter()
-            .filter(|u| u.password_hash.is_some())
-            .collect();
-        if with_hash.is_empty() {
-            password::burn_time(&pw);
-        }
-        with_hash
-            .into_iter()
-            .filter(|u| {
-                u.password_hash
-                    .as_deref()
-                    .is_some_and(|h| password::verify(&pw, h))
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(ApiError::Internal)?;
-
-    if matched.len() > 1 {
-        return Err(ApiError::validation(
-            "campaign_id",
-            "this email belongs to several campaigns; give campaign_id",
-        ));
-    }
-    let Some(user) = matched.pop() else {
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        store::transaction(&state.db, move |conn| {
-            let (key, limit) = address_key;
-            Ok(db::throttle::charge(conn, &key, limit, now_ms)?)
-        })
-        .await?;
-        return Err(ApiError::Unauthorized("invalid email or password".into()));
+    let credentials = accounts::Credentials {
+        email,
+        password,
+        campaign_id,
+        address,
     };
-    // Signed in: the account starts afresh.
-    store::transaction(&state.db, move |conn| {
-        Ok(db::throttle::clear(conn, &account.0)?)
-    })
-    .await?;
-    Ok(user)
+    let checked = accounts::check_credentials(&state.db, state.login_limits, credentials).await;
+    if !matches!(checked, Err(AppError::Throttled { .. })) {
+        sweep_throttle(state);
+    }
+    checked
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,61 +90,19 @@ pub struct RefreshBody {
     refresh_token: String,
 }
 
-enum Refreshed {
-    Rotated(Box<db::users::User>, String),
-    Reused,
-    Invalid,
-}
-
 pub async fn refresh(
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let invalid =
-        || ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into());
-    let campaign_id = secret::campaign_of(&body.refresh_token).ok_or_else(invalid)?;
-    let hash = secret::digest(&body.refresh_token);
-    let st = state.clone();
-    // One transaction: find, rotate, issue. A token presented after it was rotated has
-    // leaked (or was replayed); the whole family is revoked and that revocation commits.
-    let outcome = store::transaction(&state.db, move |conn| {
-        let Some(row) = db::sessions::find_by_hash(conn, campaign_id, &hash)? else {
-            return Ok(Refreshed::Invalid);
-        };
-        if row.revoked_at.is_some() {
-            if row.rotated {
-                db::sessions::revoke_family(conn, campaign_id, &row.family_id)?;
-                return Ok(Refreshed::Reused);
-            }
-            return Ok(Refreshed::Invalid);
-        }
-        if row.expires_at <= db::now() || row.family_id.starts_with(crate::auth::PAGE_FAMILY_PREFIX)
-        {
-            // A page session's cookie is not a refresh token: it never becomes a
-            // bearer token.
-            return Ok(Refreshed::Invalid);
-        }
-        let user = match db::users::find(conn, campaign_id, row.user_id)? {
-            Some(u) if u.active => u,
-            _ => {
-                db::sessions::revoke_family(conn, campaign_id, &row.family_id)?;
-                return Ok(Refreshed::Invalid);
-            }
-        };
-        if !db::sessions::rotate(conn, campaign_id, row.id)? {
-            db::sessions::revoke_family(conn, campaign_id, &row.family_id)?;
-            return Ok(Refreshed::Reused);
-        }
-        let token = store_refresh(conn, &st, &user, &row.family_id)?;
-        Ok(Refreshed::Rotated(Box::new(user), token))
-    })
-    .await?;
-    match outcome {
+    let ttl = state.settings.refresh_token_ttl;
+    match accounts::refresh(&state.db, ttl, &body.refresh_token).await? {
         Refreshed::Rotated(user, token) => token_response(&state, *user, token),
         Refreshed::Reused => Err(ApiError::Unauthorized(
             "this refresh token was already used; the session has been revoked".into(),
         )),
-        Refreshed::Invalid => Err(invalid()),
+        Refreshed::Invalid => Err(ApiError::Unauthorized(
+            "the refresh token is invalid, expired or revoked".into(),
+        )),
     }
 }
 
@@ -248,16 +110,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(campaign_id) = secret::campaign_of(&body.refresh_token) {
-        let hash = secret::digest(&body.refresh_token);
-        store::transaction(&state.db, move |conn| {
-            if let Some(row) = db::sessions::find_by_hash(conn, campaign_id, &hash)? {
-                db::sessions::revoke_family(conn, campaign_id, &row.family_id)?;
-            }
-            Ok(())
-        })
-        .await?;
-    }
+    accounts::sign_out(&state.db, &body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -274,66 +127,13 @@ pub async fn accept_invite(
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<AcceptInviteBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let gone = || ApiError::NotFound("the invite code is unknown, used or expired".into());
-    let new_password = NewPassword::parse(body.password)?;
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| DisplayName::parse("name", n))
-        .transpose()?;
-    let campaign_id = secret::campaign_of(&body.invite_code).ok_or_else(gone)?;
-    let hash = secret::digest(&body.invite_code);
-
-    // Check the code before spending an Argon2 hash on it.
-    let h = hash.clone();
-    let usable = store::run(&state.db, move |conn| {
-        Ok(db::invites::find_usable(conn, campaign_id, &h)?.is_some())
-    })
-    .await?;
-    if !usable {
-        return Err(gone());
-    }
-    let phc = password::on_hashing_threads(move || password::hash(new_password.expose()))
-        .await
-        .map_err(ApiError::Internal)??;
-
-    let st = state.clone();
-    let accepted = store::transaction(&state.db, move |conn| {
-        let Some(invite) = db::invites::find_usable(conn, campaign_id, &hash)? else {
-            return Ok(None);
-        };
-        if !db::invites::mark_used(conn, campaign_id, invite.id)? {
-            return Ok(None);
-        }
-        let Some(user) = db::users::find(conn, campaign_id, invite.user_id)?.filter(|u| u.active)
-        else {
-            return Ok(None);
-        };
-        let changes = db::users::UserChanges {
-            name: name.map(DisplayName::into_string),
-            password_hash: Some(Some(phc)),
-            updated_at: Some(db::now()),
-            ..Default::default()
-        };
-        db::users::update(conn, campaign_id, user.id, &changes)?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id,
-                actor_id: Some(user.id),
-                action: "user.accept_invite",
-                target_type: "user",
-                target_id: Some(user.id),
-                details: serde_json::json!({}),
-            },
-        )?;
-        let user = db::users::find(conn, campaign_id, user.id)?.ok_or_else(gone)?;
-        let family = uuid::Uuid::new_v4().to_string();
-        let refresh = store_refresh(conn, &st, &user, &family)?;
-        Ok(Some((user, refresh)))
-    })
-    .await?;
-    let (user, refresh) = accepted.ok_or_else(gone)?;
+    let acceptance = accounts::Acceptance {
+        invite_code: body.invite_code,
+        password: body.password,
+        name: body.name,
+    };
+    let ttl = state.settings.refresh_token_ttl;
+    let (user, refresh) = accounts::accept_invite(&state.db, ttl, acceptance).await?;
     // The name may have changed.
     state.user_changed(user.campaign_id, user.id);
     token_response(&state, user, refresh)
@@ -361,11 +161,4 @@ fn sweep_throttle(state: &web::Data<AppState>) {
             tracing::warn!(error = %e, "sweeping the sign-in throttle failed");
         }
     });
-}
-
-/// Used by the role checks of other handlers: `Role` must parse from a stored row.
-pub fn stored_role(user: &db::users::User) -> Result<Role, ApiError> {
-    user.role
-        .parse()
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("user {} has unknown role", user.id)))
 }

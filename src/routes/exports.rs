@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::store;
 use crate::app::exports::{PAGE, next_after};
 use crate::app::progress::{Window, resolve};
-use crate::app::{self, Actor};
+use crate::app::{self, Actor, exports};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::progress::Filter;
@@ -283,41 +283,9 @@ pub async fn canvasses(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let id = path.into_inner();
+    let (actor, id) = (Actor::from(&auth), path.into_inner());
     let items = store::run(&state.db, move |conn| {
-        let door = db::people::door_of(conn, auth.campaign_id, id)?
-            .ok_or_else(|| ApiError::not_found("person"))?;
-        let knocks = db::knocks::at_door(conn, auth.campaign_id, door)?;
-        let ids: Vec<i64> = knocks.iter().map(|k| k.0).collect();
-        let answers = db::knocks::answers_of(conn, auth.campaign_id, &ids)?;
-        Ok(knocks
-            .into_iter()
-            .map(|(knock_id, result, at, people)| {
-                let named: Vec<i64> = serde_json::from_str(&people).unwrap_or_default();
-                let spoke = crate::knock::KnockResult::parse(&result)
-                    .is_some_and(crate::knock::KnockResult::is_contact)
-                    && named.contains(&id);
-                let given: Vec<Value> = answers
-                    .iter()
-                    .filter(|a| a.0 == knock_id && a.1 == id)
-                    .map(|a| {
-                        json!({
-                            "question": a.2,
-                            "answer": serde_json::from_str::<Value>(&a.3).unwrap_or(Value::Null),
-                        })
-                    })
-                    .collect();
-                json!({
-                    "identifiers": [format!("groundswell:knock-{knock_id}")],
-                    "action_date": at.and_utc(),
-                    "contact_type": "in-person",
-                    "input_type": "mobile",
-                    "success": spoke,
-                    "status_code": result,
-                    "answers": given,
-                })
-            })
-            .collect::<Vec<_>>())
+        Ok(exports::person_canvasses(conn, actor, id)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -351,25 +319,12 @@ pub async fn canvass_feed(
         after: query.after,
     }
     .page()?;
-    let filter = Filter {
-        region_id: query.region_id,
-        turf_id: query.turf_id,
-        ..Filter::default()
-    };
-    let window = Window {
-        from: query.from,
-        to: query.to,
-    };
+    let (filter, window) = query.scope();
     let items = store::run(&state.db, move |conn| {
         let (filter, _) = resolve(conn, Actor::from(&auth), filter, window)?;
         let after = page.after.unwrap_or(0);
-        Ok(app::exports::canvass_items(
-            conn,
-            auth.campaign_id,
-            &filter,
-            after,
-            page.fetch(),
-        )?)
+        let items = exports::canvass_items(conn, auth.campaign_id, &filter, after, page.fetch())?;
+        Ok(items)
     })
     .await?;
     let (items, next_after) = page.finish(items, |i| i.0);
@@ -385,6 +340,22 @@ pub async fn canvass_feed(
         "_links": links,
         "_embedded": { "osdi:canvasses": canvasses },
     })))
+}
+
+impl FeedQuery {
+    /// Which knocks the feed holds: the region or turf, and the window.
+    fn scope(&self) -> (Filter, Window) {
+        let filter = Filter {
+            region_id: self.region_id,
+            turf_id: self.turf_id,
+            ..Filter::default()
+        };
+        let window = Window {
+            from: self.from,
+            to: self.to,
+        };
+        (filter, window)
+    }
 }
 
 /// The feed's query for the page after `next`, keeping every filter of this one.
@@ -421,16 +392,8 @@ fn next_query(q: &FeedQuery, next: i64) -> String {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CodeItem {
-    kind: String,
-    key: String,
-    code: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CodesBody {
-    items: Vec<CodeItem>,
+    items: Vec<exports::CodeItem>,
 }
 
 fn codes_view(codes: &export::Codes) -> Value {
@@ -463,64 +426,9 @@ pub async fn put_codes(
     crate::extract::ApiJson(body): crate::extract::ApiJson<CodesBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    if body.items.len() > export::MAX_CODES {
-        return Err(ApiError::TooLarge {
-            message: format!("at most {} codes", export::MAX_CODES),
-            details: json!({ "limit": export::MAX_CODES }),
-        });
-    }
-    let mut codes = export::Codes::default();
-    for (i, item) in body.items.into_iter().enumerate() {
-        let field = format!("items[{i}]");
-        let kind = export::CodeKind::parse(&item.kind).ok_or_else(|| {
-            ApiError::validation(&field, "kind is one of result, question, answer, tag")
-        })?;
-        let (key, code) = (item.key.trim().to_owned(), item.code.trim().to_owned());
-        for (name, text) in [("key", &key), ("code", &code)] {
-            if text.is_empty()
-                || text.chars().count() > export::MAX_CODE_CHARS
-                || text.contains('\0')
-            {
-                return Err(ApiError::validation(
-                    &field,
-                    format!("{name} is 1 to {} characters", export::MAX_CODE_CHARS),
-                ));
-            }
-        }
-        let known_result = crate::knock::KnockResult::parse(&key).is_some();
-        if kind == export::CodeKind::Result && !known_result {
-            return Err(ApiError::validation(
-                &field,
-                format!("{key:?} is not a result code"),
-            ));
-        }
-        if kind == export::CodeKind::Answer && !key.contains(':') {
-            return Err(ApiError::validation(
-                &field,
-                "an answer's key is question_key:answer",
-            ));
-        }
-        if codes.0.insert((kind, key.clone()), code).is_some() {
-            return Err(ApiError::validation(
-                &field,
-                format!("{} {key:?} is mapped twice", kind.as_str()),
-            ));
-        }
-    }
+    let actor = Actor::from(&auth);
     let codes = store::transaction(&state.db, move |conn| {
-        db::exports::replace_codes(conn, auth.campaign_id, &codes)?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "export_codes.replace",
-                target_type: "campaign",
-                target_id: Some(auth.campaign_id),
-                details: json!({ "count": codes.0.len() }),
-            },
-        )?;
-        Ok(codes)
+        Ok(exports::replace_codes(conn, actor, body.items)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(codes_view(&codes)))

@@ -39,6 +39,12 @@ pub async fn get(
         Ok(app::people::profile(conn, actor, id, db::now())?)
     })
     .await?;
+    Ok(HttpResponse::Ok().json(profile_json(p)))
+}
+
+/// A person's profile as the API shows it: the person, their door, household, the
+/// door's history and their tags.
+fn profile_json(p: app::people::Profile) -> Value {
     let door = p.door.map(|d| {
         json!({
             "id": d.id,
@@ -71,7 +77,7 @@ pub async fn get(
         o.insert("history".into(), json!(history));
         o.insert("tags".into(), json!(p.tags));
     }
-    Ok(HttpResponse::Ok().json(body))
+    body
 }
 
 #[derive(Debug, Deserialize)]

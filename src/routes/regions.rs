@@ -6,9 +6,10 @@ use serde::Deserialize;
 use super::store;
 use super::views::RegionView;
 use super::{PageQuery, Paged};
+use crate::app::{Actor, regions};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::domain::{DisplayName, Role};
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -91,53 +92,14 @@ pub async fn create(
     ApiJson(body): ApiJson<NewRegionBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Director)?;
-    let name = DisplayName::parse("name", &body.name)?;
-    let director_id = body.director_id;
-    let area = match body.area {
-        Some(geometry) => {
-            let limits = state.settings.area_limits();
-            crate::spatial::tiling::parse_area(&geometry.value, &limits)
-                .map_err(|e| ApiError::validation("area", e.to_string()))?;
-            Some(serde_json::to_string(&geometry).map_err(|e| ApiError::Internal(e.into()))?)
-        }
-        None => None,
+    let region = regions::NewRegion {
+        name: body.name,
+        director_id: body.director_id,
+        area: body.area,
     };
+    let (actor, limits) = (Actor::from(&auth), state.settings.area_limits());
     let region = store::transaction(&state.db, move |conn| {
-        if let Some(director) = director_id {
-            let ok = db::users::find(conn, auth.campaign_id, director)?
-                .is_some_and(|u| u.active && (u.role == "director" || u.role == "admin"));
-            if !ok {
-                return Err(ApiError::validation(
-                    "director_id",
-                    "director_id must be an active director or admin of this campaign",
-                ));
-            }
-        }
-        if db::regions::name_taken(conn, auth.campaign_id, name.as_str())? {
-            return Err(ApiError::Conflict(format!(
-                "a region named {:?} already exists",
-                name.as_str()
-            )));
-        }
-        let region = db::regions::insert(
-            conn,
-            auth.campaign_id,
-            name.as_str(),
-            director_id,
-            area.as_deref(),
-        )?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "region.create",
-                target_type: "region",
-                target_id: Some(region.id),
-                details: serde_json::json!({ "name": region.name, "director_id": director_id }),
-            },
-        )?;
-        Ok(region)
+        Ok(regions::create(conn, actor, region, &limits)?)
     })
     .await?;
     Ok(HttpResponse::Created().json(RegionView::from(region)))

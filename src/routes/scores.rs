@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::store;
 use super::views::utc;
+use crate::app::{Actor, scores};
 use crate::auth::AuthUser;
-use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,18 +61,19 @@ pub async fn get(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let id = path.into_inner();
-    let view = store::run(&state.db, move |conn| {
-        let (prior, cell) = db::scores::person_with_cell(conn, auth.campaign_id, id)?
-            .ok_or_else(|| ApiError::not_found("person"))?;
-        let explained = db::scores::explain(conn, auth.campaign_id, &[(id, prior, cell)])?
-            .remove(&id)
-            .flatten();
-        let params = match explained {
-            Some(e) => e.params,
-            None => db::scores::model(conn, auth.campaign_id)?.0,
-        };
-        let history = db::scores::history_of(conn, auth.campaign_id, id)?
+    let (actor, id) = (Actor::from(&auth), path.into_inner());
+    let score = store::run(&state.db, move |conn| {
+        Ok(scores::of_person(conn, actor, id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ScoreView::from(score)))
+}
+
+impl From<scores::PersonScore> for ScoreView {
+    fn from(s: scores::PersonScore) -> Self {
+        let (explained, params) = (s.explained, s.params);
+        let history = s
+            .history
             .into_iter()
             .map(|h| Change {
                 rule: h.rule,
@@ -82,9 +83,9 @@ pub async fn get(
                 created_at: utc(h.created_at),
             })
             .collect();
-        Ok(ScoreView {
-            person_id: id,
-            imported_score: prior,
+        ScoreView {
+            person_id: s.person_id,
+            imported_score: s.imported,
             score: explained.map(|e| e.score),
             personal_score: explained.map(|e| e.personal),
             cell_shift: explained.map_or(0.0, |e| e.cell_shift),
@@ -97,8 +98,6 @@ pub async fn get(
                 lift: params.lift,
             },
             history,
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+        }
+    }
 }

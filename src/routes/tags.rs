@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 
 use super::store;
 use super::views::utc;
+use crate::app::{Actor, tags};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::domain::{DisplayName, Role};
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -28,9 +29,6 @@ pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-/// Most tags a campaign defines.
-pub const MAX_TAGS: usize = 500;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTagBody {
@@ -45,45 +43,9 @@ pub async fn create(
     ApiJson(body): ApiJson<NewTagBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let key_ok = !body.key.is_empty()
-        && body.key.len() <= 64
-        && body
-            .key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !key_ok {
-        return Err(ApiError::validation(
-            "key",
-            "key is 1 to 64 of a-z, 0-9 and _",
-        ));
-    }
-    let name = DisplayName::parse("name", &body.name)?;
+    let actor = Actor::from(&auth);
     let tag = store::transaction(&state.db, move |conn| {
-        if db::tags::key_taken(conn, auth.campaign_id, &body.key)? {
-            return Err(ApiError::Conflict(format!(
-                "a tag with key {:?} exists",
-                body.key
-            )));
-        }
-        if db::tags::list(conn, auth.campaign_id)?.len() >= MAX_TAGS {
-            return Err(ApiError::TooLarge {
-                message: format!("a campaign has at most {MAX_TAGS} tags"),
-                details: json!({ "limit": MAX_TAGS }),
-            });
-        }
-        let tag = db::tags::create(conn, auth.campaign_id, &body.key, name.as_str())?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "tag.create",
-                target_type: "tag",
-                target_id: Some(tag.id),
-                details: json!({ "key": tag.key }),
-            },
-        )?;
-        Ok(tag)
+        Ok(tags::create(conn, actor, &body.key, &body.name)?)
     })
     .await?;
     Ok(HttpResponse::Created().json(view(&tag)))

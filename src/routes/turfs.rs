@@ -10,8 +10,9 @@ use super::views::{DoorView, PersonView, utc};
 use super::{PageQuery, Paged};
 use crate::app::Actor;
 use crate::app::turf_edits as edits;
-use crate::app::turfs::{self as use_case, Area, Summary, Warning};
+use crate::app::turfs::{self as use_case, Summary, Warning};
 use crate::auth::AuthUser;
+use crate::db::turfs::Turf;
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
@@ -19,6 +20,7 @@ use crate::extract::ApiJson;
 use crate::lanes;
 use crate::spatial::tiling;
 use crate::state::AppState;
+use h3o::CellIndex;
 
 #[derive(Debug, Serialize)]
 pub struct TurfView {
@@ -192,35 +194,35 @@ pub async fn geojson(
     })
     .await?;
     let per_cell = query.cells.unwrap_or(false);
-    let body = lanes::compute(move || {
-        let properties = json!({ "id": turf.id, "name": turf.name, "resolution": turf.resolution, "cell_count": turf.cell_count });
-        if per_cell {
-            let features: Vec<serde_json::Value> = cells
-                .iter()
-                .map(|&cell| {
-                    let geometry = geojson::GeometryValue::from(&tiling::cell_polygon(cell));
-                    json!({
-                        "type": "Feature",
-                        "geometry": geojson::Geometry::new(geometry),
-                        "properties": { "cell": cell.to_string(), "turf_id": turf.id },
-                    })
-                })
-                .collect();
-            json!({ "type": "FeatureCollection", "features": features })
-        } else {
-            let geometry = geojson::GeometryValue::from(&tiling::outline(&cells));
-            json!({ "type": "Feature", "geometry": geojson::Geometry::new(geometry), "properties": properties })
-        }
-    })
-    .await
-    .map_err(ApiError::Internal)?;
+    let body = lanes::compute(move || turf_feature(&turf, &cells, per_cell))
+        .await
+        .map_err(ApiError::Internal)?;
     Ok(HttpResponse::Ok()
         .content_type("application/geo+json")
         .json(body))
 }
 
-/// Most turfs one map of outlines draws; a bigger campaign is drawn a region at a time.
-pub const MAX_MAP_TURFS: i64 = 10_000;
+/// A turf's outline as one Feature, or (`per_cell`) its cells as a FeatureCollection.
+fn turf_feature(turf: &Turf, cells: &[CellIndex], per_cell: bool) -> serde_json::Value {
+    if per_cell {
+        let features: Vec<serde_json::Value> = cells
+            .iter()
+            .map(|&cell| {
+                let geometry = geojson::GeometryValue::from(&tiling::cell_polygon(cell));
+                json!({
+                    "type": "Feature",
+                    "geometry": geojson::Geometry::new(geometry),
+                    "properties": { "cell": cell.to_string(), "turf_id": turf.id },
+                })
+            })
+            .collect();
+        json!({ "type": "FeatureCollection", "features": features })
+    } else {
+        let properties = json!({ "id": turf.id, "name": turf.name, "resolution": turf.resolution, "cell_count": turf.cell_count });
+        let geometry = geojson::GeometryValue::from(&tiling::outline(cells));
+        json!({ "type": "Feature", "geometry": geojson::Geometry::new(geometry), "properties": properties })
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -236,85 +238,65 @@ pub async fn outlines(
     auth: AuthUser,
     query: web::Query<OutlinesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::db::progress::{Filter, GroupBy};
     auth.require(Role::Organizer)?;
-    let asked = query.region_id;
-    let (turfs, cells, figures) = store::run(&state.db, move |conn| {
-        let filter = crate::app::progress::scoped_filter(
-            conn,
-            Actor::from(&auth),
-            Filter {
-                region_id: asked,
-                ..Filter::default()
-            },
-        )?;
-        if let Some(region) = filter.region_id
-            && db::regions::find(conn, auth.campaign_id, region)?.is_none()
-        {
-            return Err(ApiError::not_found("region"));
-        }
-        let turfs = db::turfs::all(conn, auth.campaign_id, filter.region_id, MAX_MAP_TURFS + 1)?;
-        if turfs.len() > MAX_MAP_TURFS as usize {
-            return Err(ApiError::TooLarge {
-                message: format!(
-                    "a map draws at most {MAX_MAP_TURFS} turfs; ask for one region at a time"
-                ),
-                details: json!({ "limit": MAX_MAP_TURFS }),
-            });
-        }
-        let ids: Vec<i64> = turfs.iter().map(|t| t.id).collect();
-        let cells = db::turfs::cells_of_turfs(conn, auth.campaign_id, &ids)?;
-        let figures = db::progress::figures(conn, auth.campaign_id, GroupBy::Turf, &filter)?;
-        Ok((turfs, cells, figures))
+    let (actor, region_id) = (Actor::from(&auth), query.region_id);
+    let map = store::run(&state.db, move |conn| {
+        Ok(use_case::outlines(conn, actor, region_id)?)
     })
     .await?;
-    let body = lanes::compute(move || {
-        let features: Vec<serde_json::Value> = turfs
-            .iter()
-            .map(|turf| {
-                let outline = cells
-                    .get(&turf.id)
-                    .map(|c| tiling::outline(c))
-                    .unwrap_or_else(|| geo::MultiPolygon(Vec::new()));
-                let f = figures
-                    .get(&Some(turf.id.to_string()))
-                    .cloned()
-                    .unwrap_or_default();
-                let mut properties = json!({
-                    "id": turf.id,
-                    "name": turf.name,
-                    "region_id": turf.region_id,
-                    "cell_count": turf.cell_count,
-                });
-                if let (Some(p), Ok(serde_json::Value::Object(figures))) = (
-                    properties.as_object_mut(),
-                    serde_json::to_value(crate::app::progress::row(json!(turf.id), &f)),
-                ) {
-                    for (k, v) in figures {
-                        if k != "key" {
-                            p.insert(k, v);
-                        }
-                    }
-                    p.insert(
-                        "doors_remaining".into(),
-                        json!(f.doors_remaining.unwrap_or(0)),
-                    );
-                }
-                json!({
-                    "type": "Feature",
-                    "id": turf.id,
-                    "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&outline)),
-                    "properties": properties,
-                })
-            })
-            .collect();
-        json!({ "type": "FeatureCollection", "features": features })
-    })
-    .await
-    .map_err(ApiError::Internal)?;
+    let body = lanes::compute(move || outline_features(&map))
+        .await
+        .map_err(ApiError::Internal)?;
     Ok(HttpResponse::Ok()
         .content_type("application/geo+json")
         .json(body))
+}
+
+/// The turfs of a map as a FeatureCollection: each outline with the turf's figures.
+fn outline_features(map: &use_case::TurfMap) -> serde_json::Value {
+    let features: Vec<serde_json::Value> = map
+        .turfs
+        .iter()
+        .map(|turf| {
+            let outline = map
+                .cells
+                .get(&turf.id)
+                .map(|c| tiling::outline(c))
+                .unwrap_or_else(|| geo::MultiPolygon(Vec::new()));
+            let f = map
+                .figures
+                .get(&Some(turf.id.to_string()))
+                .cloned()
+                .unwrap_or_default();
+            let mut properties = json!({
+                "id": turf.id,
+                "name": turf.name,
+                "region_id": turf.region_id,
+                "cell_count": turf.cell_count,
+            });
+            if let (Some(p), Ok(serde_json::Value::Object(figures))) = (
+                properties.as_object_mut(),
+                serde_json::to_value(crate::app::progress::row(json!(turf.id), &f)),
+            ) {
+                for (k, v) in figures {
+                    if k != "key" {
+                        p.insert(k, v);
+                    }
+                }
+                p.insert(
+                    "doors_remaining".into(),
+                    json!(f.doors_remaining.unwrap_or(0)),
+                );
+            }
+            json!({
+                "type": "Feature",
+                "id": turf.id,
+                "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&outline)),
+                "properties": properties,
+            })
+        })
+        .collect();
+    json!({ "type": "FeatureCollection", "features": features })
 }
 
 pub async fn delete(
@@ -441,54 +423,16 @@ pub async fn autocut_area(
     ApiJson(body): ApiJson<AutocutBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let actor = Actor::from(&auth);
-    let (plan, area) = use_case::check_autocut(use_case::AutocutRequest {
+    let req = use_case::AutocutRequest {
         area: body.area.map(|a| a.value),
         region_id: body.region_id,
         target_doors: body.target_doors,
         resolution: body.resolution,
         name_prefix: body.name_prefix,
-    })?;
-    let geometry = match area {
-        Area::Drawn(geometry) => geometry,
-        Area::OfRegion(region) => {
-            store::run(&state.db, move |conn| {
-                Ok(use_case::region_area(conn, actor, region)?)
-            })
-            .await?
-        }
     };
-    let (limits, resolution) = (state.settings.area_limits(), plan.resolution);
-    let area_cells = lanes::compute(move || use_case::area_cells(&geometry, resolution, &limits))
-        .await
-        .map_err(ApiError::Internal)??;
-    let (area_cells, plan) = (std::sync::Arc::new(area_cells), std::sync::Arc::new(plan));
-    let target = plan.target_doors;
-    // Read and cut outside any transaction (a large cut takes a moment of CPU), then
-    // store under the campaign's turf lock after checking that no other turf took a
-    // cell meanwhile; if one did, cut again.
-    for _attempt in 0..3 {
-        let cells = area_cells.clone();
-        let free = store::run(&state.db, move |conn| {
-            Ok(use_case::autocut_input(conn, actor, &cells, target)?)
-        })
-        .await?;
-        let cutting = lanes::compute(move || use_case::cut(free, target))
-            .await
-            .map_err(ApiError::Internal)??;
-        let plan = plan.clone();
-        let stored = store::transaction(&state.db, move |conn| {
-            Ok(use_case::store_cut(conn, actor, &plan, &cutting)?)
-        })
-        .await?;
-        if let Some(result) = stored {
-            db::refresh_statistics_soon(&state.db);
-            return Ok(HttpResponse::Created().json(AutocutView::from(result)));
-        }
-    }
-    Err(ApiError::Conflict(
-        "other turfs kept taking cells of this area; try again".into(),
-    ))
+    let limits = state.settings.area_limits();
+    let cut = use_case::autocut(&state.db, Actor::from(&auth), req, limits).await?;
+    Ok(HttpResponse::Created().json(AutocutView::from(cut)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,13 +5,13 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::auth::stored_role;
 use super::store;
 use super::views::{UserView, utc};
 use super::{PageQuery, Paged};
-use crate::auth::{AuthUser, secret};
-use crate::db::{self, DbConnection};
-use crate::domain::{DisplayName, Email, Role};
+use crate::app::{Actor, users};
+use crate::auth::AuthUser;
+use crate::db;
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -59,16 +59,6 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Paged { items, next_after }))
 }
 
-fn check_region(conn: &mut DbConnection, campaign_id: i64, region_id: i64) -> Result<(), ApiError> {
-    match db::regions::find(conn, campaign_id, region_id)? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::validation(
-            "region_id",
-            "no such region in this campaign",
-        )),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
@@ -91,68 +81,19 @@ pub async fn create(
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let email = Email::parse(&body.email)?;
-    let name = DisplayName::parse("name", &body.name)?;
-    if !auth.role.may_grant(body.role) {
-        return Err(ApiError::forbidden(format!(
-            "a {} cannot create a {}",
-            auth.role, body.role
-        )));
-    }
-    let (role, region_id) = (body.role, body.region_id);
-    let ttl = chrono::Duration::from_std(state.settings.invite_ttl)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("invite ttl: {e}")))?;
-    let (user, code, expires) = store::transaction(&state.db, move |conn| {
-        if let Some(region) = region_id {
-            check_region(conn, auth.campaign_id, region)?;
-        }
-        let now = db::now();
-        let id = db::users::insert(
-            conn,
-            &db::users::NewUser {
-                campaign_id: auth.campaign_id,
-                email: email.as_str(),
-                name: name.as_str(),
-                role: role.as_str(),
-                region_id,
-                password_hash: None,
-                active: true,
-                created_at: now,
-                updated_at: now,
-            },
-        )
-        .map_err(|e| match e {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            ) => ApiError::Conflict(format!(
-                "{} already has an account in this campaign",
-                email.as_str()
-            )),
-            other => other.into(),
-        })?;
-        let code = secret::generate(auth.campaign_id)?;
-        let expires = now + ttl;
-        db::invites::insert(conn, auth.campaign_id, id, &secret::digest(&code), Some(auth.user_id), expires)?;
-        db::audit::record(
-            conn,
-            db::audit::Change {
-                campaign_id: auth.campaign_id,
-                actor_id: Some(auth.user_id),
-                action: "user.create",
-                target_type: "user",
-                target_id: Some(id),
-                details: serde_json::json!({ "email": email.as_str(), "role": role, "region_id": region_id }),
-            },
-        )?;
-        let user = db::users::find(conn, auth.campaign_id, id)?.ok_or_else(|| ApiError::not_found("user"))?;
-        Ok((user, code, expires))
-    })
-    .await?;
+    let who = users::Invitee {
+        email: body.email,
+        name: body.name,
+        role: body.role,
+        region_id: body.region_id,
+    };
+    let (actor, ttl) = (Actor::from(&auth), state.settings.invite_ttl);
+    let invited =
+        store::transaction(&state.db, move |c| Ok(users::invite(c, actor, who, ttl)?)).await?;
     Ok(HttpResponse::Created().json(Invited {
-        user: UserView::try_from(user)?,
-        invite_code: code,
-        invite_expires_at: utc(expires),
+        user: UserView::try_from(invited.user)?,
+        invite_code: invited.invite_code,
+        invite_expires_at: utc(invited.expires_at),
     }))
 }
 
@@ -201,73 +142,15 @@ pub struct UpdateUserBody {
     active: Option<bool>,
 }
 
-/// Applies a change to another user under the rank rules, with its audit row.
-fn change_user(
-    conn: &mut DbConnection,
-    auth: AuthUser,
-    id: i64,
-    body: UpdateUserBody,
-    action: &str,
-) -> Result<db::users::User, ApiError> {
-    let target =
-        db::users::find(conn, auth.campaign_id, id)?.ok_or_else(|| ApiError::not_found("user"))?;
-    let target_role = stored_role(&target)?;
-    if target_role > auth.role {
-        return Err(ApiError::forbidden(
-            "you cannot change a user who outranks you",
-        ));
+impl From<UpdateUserBody> for users::Changes {
+    fn from(body: UpdateUserBody) -> Self {
+        users::Changes {
+            name: body.name,
+            role: body.role,
+            region_id: body.region_id,
+            active: body.active,
+        }
     }
-    if id == auth.user_id && (body.role.is_some() || body.active.is_some()) {
-        return Err(ApiError::forbidden(
-            "you cannot change your own role or deactivate yourself",
-        ));
-    }
-    if let Some(role) = body.role
-        && !auth.role.may_grant(role)
-    {
-        return Err(ApiError::forbidden(format!(
-            "a {} cannot grant the {} role",
-            auth.role, role
-        )));
-    }
-    if let Some(Some(region)) = body.region_id {
-        check_region(conn, auth.campaign_id, region)?;
-    }
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| DisplayName::parse("name", n))
-        .transpose()?;
-    let details = serde_json::json!({
-        "name": name.as_ref().map(DisplayName::as_str),
-        "role": body.role,
-        "region_id": body.region_id,
-        "active": body.active,
-    });
-    let changes = db::users::UserChanges {
-        name: name.map(DisplayName::into_string),
-        role: body.role.map(|r| r.as_str().to_owned()),
-        region_id: body.region_id,
-        active: body.active,
-        password_hash: None,
-        updated_at: Some(db::now()),
-    };
-    db::users::update(conn, auth.campaign_id, id, &changes)?;
-    if body.active == Some(false) {
-        db::sessions::revoke_user(conn, auth.campaign_id, id)?;
-    }
-    db::audit::record(
-        conn,
-        db::audit::Change {
-            campaign_id: auth.campaign_id,
-            actor_id: Some(auth.user_id),
-            action,
-            target_type: "user",
-            target_id: Some(id),
-            details,
-        },
-    )?;
-    db::users::find(conn, auth.campaign_id, id)?.ok_or_else(|| ApiError::not_found("user"))
 }
 
 pub async fn update(
@@ -278,8 +161,9 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
+    let actor = Actor::from(&auth);
     let user = store::transaction(&state.db, move |conn| {
-        change_user(conn, auth, id, body, "user.update")
+        Ok(users::change(conn, actor, id, body.into(), "user.update")?)
     })
     .await?;
     state.user_changed(auth.campaign_id, id);
@@ -293,12 +177,13 @@ pub async fn deactivate(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
     let id = path.into_inner();
-    let body = UpdateUserBody {
+    let changes = users::Changes {
         active: Some(false),
         ..Default::default()
     };
+    let actor = Actor::from(&auth);
     store::transaction(&state.db, move |conn| {
-        change_user(conn, auth, id, body, "user.deactivate")
+        Ok(users::change(conn, actor, id, changes, "user.deactivate")?)
     })
     .await?;
     state.user_changed(auth.campaign_id, id);

@@ -3,7 +3,6 @@
 //! The use cases are in `crate::app::walk_lists`; here are the requests and the views.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,7 +21,6 @@ use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routing::RouteParams;
 use crate::state::AppState;
 use crate::walk::{self, Status, Universe};
 
@@ -129,49 +127,31 @@ pub async fn create(
     ApiJson(body): ApiJson<NewWalkListBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let actor = Actor::from(&auth);
-    let build = Arc::new(use_case::check_build(use_case::BuildRequest {
+    let req = use_case::BuildRequest {
         turf_id: body.turf_id,
         universe: body.universe,
         max_doors: body.max_doors,
         start: body.start.map(|p| (p.lat, p.lng)),
         name: body.name,
-    })?);
-    let ttl = chrono::Duration::from_std(state.settings.walk_list_ttl)
-        .unwrap_or(chrono::Duration::days(30));
-    for _attempt in 0..3 {
-        let now = db::now();
-        let b = build.clone();
-        let c = store::run(&state.db, move |conn| {
-            Ok(use_case::candidates(conn, actor, &b, now)?)
-        })
-        .await?;
-        let taken = c.taken();
-        let b = build.clone();
-        let planned = crate::lanes::compute(move || use_case::plan(c, &b))
-            .await
-            .map_err(ApiError::Internal)?;
-        let b = build.clone();
-        let stored = store::transaction(&state.db, move |conn| {
-            Ok(use_case::store_built(conn, actor, &b, planned, now + ttl)?)
-        })
-        .await?;
-        if let Some(lists) = stored {
-            db::refresh_statistics_soon(&state.db);
-            let now = db::now();
-            let doors: i64 = lists.iter().map(|l| l.door_count).sum();
-            let items: Vec<WalkListSummary> =
-                lists.iter().map(|l| summary(l, Vec::new(), now)).collect();
-            return Ok(HttpResponse::Created().json(json!({
-                "items": items,
-                "door_count": doors,
-                "doors_on_other_lists": taken,
-            })));
-        }
-    }
-    Err(ApiError::Conflict(
-        "other walk lists kept taking this turf's doors; try again".into(),
-    ))
+    };
+    let built = use_case::build(&state.db, Actor::from(&auth), req, list_ttl(&state)).await?;
+    let now = db::now();
+    let doors: i64 = built.lists.iter().map(|l| l.door_count).sum();
+    let items: Vec<WalkListSummary> = built
+        .lists
+        .iter()
+        .map(|l| summary(l, Vec::new(), now))
+        .collect();
+    Ok(HttpResponse::Created().json(json!({
+        "items": items,
+        "door_count": doors,
+        "doors_on_other_lists": built.taken,
+    })))
+}
+
+/// How long a new list lives.
+fn list_ttl(state: &AppState) -> chrono::Duration {
+    chrono::Duration::from_std(state.settings.walk_list_ttl).unwrap_or(chrono::Duration::days(30))
 }
 
 /// A person as a canvasser needs them at the door.
@@ -759,47 +739,14 @@ pub async fn recycle(
     Ok(HttpResponse::Created().json(summary))
 }
 
-/// Recycles the list: its unfinished doors become a new list, routed again outside any
-/// transaction, and the old one is closed. For the API and the organizer page alike.
+/// Recycles the list (see [`use_case::recycle`]) and tells its holders; for the API
+/// and the organizer page alike.
 pub(crate) async fn recycle_list(
     state: &web::Data<AppState>,
     actor: Actor,
     id: i64,
 ) -> Result<WalkListSummary, ApiError> {
-    let ttl = chrono::Duration::from_std(state.settings.walk_list_ttl)
-        .unwrap_or(chrono::Duration::days(30));
-    // Read, route outside any transaction, then store (planning again if a door was
-    // taken meanwhile).
-    for _attempt in 0..3 {
-        let input = store::run(&state.db, move |conn| {
-            Ok(use_case::recycle_input(conn, actor, id)?)
-        })
-        .await?;
-        let planned = crate::lanes::compute(move || {
-            let start = (input.list.start_lat, input.list.start_lng);
-            let all = input.doors.len();
-            let planned = walk::plan(&input.doors, start, all, &RouteParams::default());
-            (input, planned)
-        })
-        .await
-        .map_err(ApiError::Internal)?;
-        let (input, mut planned) = planned;
-        let Some(route) = planned.pop() else {
-            return Err(ApiError::Internal(anyhow::anyhow!("a route of no list")));
-        };
-        let now = db::now();
-        let stored = store::transaction(&state.db, move |conn| {
-            let list = use_case::store_recycled(conn, actor, &input, &route, (now, now + ttl))?;
-            list.map(|l| summarise(conn, &l, now)).transpose()
-        })
-        .await?;
-        if let Some(summary) = stored {
-            state.push_wakeup.notify_one();
-            db::refresh_statistics_soon(&state.db);
-            return Ok(summary);
-        }
-    }
-    Err(ApiError::Conflict(
-        "the list kept changing while it was recycled; try again".into(),
-    ))
+    let list = use_case::recycle(&state.db, actor, id, list_ttl(state)).await?;
+    state.push_wakeup.notify_one();
+    store::run(&state.db, move |conn| summarise(conn, &list, db::now())).await
 }

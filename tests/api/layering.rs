@@ -116,3 +116,44 @@ fn store_modules_do_not_import_each_other_in_a_circle() {
     let found = mentions("db/tallies.rs", &["super::progress", "db::progress"]);
     assert!(found.is_empty(), "{found:#?}");
 }
+
+/// The length in lines of every `async fn` in `layer` (a handler or a helper it
+/// awaits), from its signature to its closing brace at the same indentation.
+fn async_fn_lengths(layer: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for file in sources(layer) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.trim_start();
+            let indent = line.len() - code.len();
+            let is_async_fn = code.starts_with("async fn ")
+                || (code.starts_with("pub") && code.contains(" async fn "));
+            if !is_async_fn {
+                continue;
+            }
+            let close = format!("{}}}", " ".repeat(indent));
+            if let Some(end) = lines[i..].iter().position(|l| *l == close) {
+                let name = code.split('(').next().unwrap_or(code).to_owned();
+                out.push((format!("{}: {name}", file.display()), end + 1));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn handlers_only_parse_call_and_shape_the_answer() {
+    // A handler longer than this is doing a use case's work: move it to `src/app`.
+    const MOST_LINES: usize = 40;
+    for layer in ["routes", "pages"] {
+        let long: Vec<_> = async_fn_lengths(layer)
+            .into_iter()
+            .filter(|(_, n)| *n > MOST_LINES)
+            .collect();
+        assert!(
+            long.is_empty(),
+            "handlers over {MOST_LINES} lines: {long:#?}"
+        );
+    }
+}
