@@ -215,6 +215,83 @@ pub fn tally<'a, K: Ord>(
     out
 }
 
+/// What to group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Everything in scope as one group (key `campaign`).
+    Campaign,
+    Region,
+    Turf,
+    WalkList,
+    Volunteer,
+    /// Days of campaign time.
+    Day,
+    /// H3 cells of this resolution (0–15).
+    Cell(u8),
+}
+
+/// The figures of one group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub attempts: i64,
+    pub doors_knocked: i64,
+    pub contacts: i64,
+    /// Hours in which at least one knock happened.
+    pub active_hours: i64,
+    /// Support IDs by answer 1..=5.
+    pub support_ids: [i64; 5],
+    /// Choice answers to the campaign's questions: (question key, choice) → count.
+    pub answers: crate::progress::Answers,
+    /// Doors on live lists not finished yet (`None` where it has no meaning: by day).
+    pub doors_remaining: Option<i64>,
+}
+
+/// The group of a knock or tally: its day, list, turf (with the turf's region),
+/// volunteer and cell (any resolution from [`TALLY_RESOLUTION`] to 15; its parent is
+/// taken).
+pub fn group_key(
+    group: GroupBy,
+    day: NaiveDate,
+    (walk_list_id, turf_id, region_id): (i64, i64, Option<i64>),
+    user_id: i64,
+    cell: i64,
+) -> Option<String> {
+    match group {
+        GroupBy::Campaign => Some("campaign".to_owned()),
+        GroupBy::Region => region_id.map(|r| r.to_string()),
+        GroupBy::Turf => Some(turf_id.to_string()),
+        GroupBy::WalkList => Some(walk_list_id.to_string()),
+        GroupBy::Volunteer => Some(user_id.to_string()),
+        GroupBy::Day => Some(day.format("%Y-%m-%d").to_string()),
+        GroupBy::Cell(res) => {
+            let res = h3o::Resolution::try_from(res).ok()?;
+            crate::spatial::cells::from_db(cell)
+                .and_then(|c| c.parent(res))
+                .map(|c| crate::spatial::cells::to_db(c).to_string())
+        }
+    }
+}
+
+/// The figures of each group's totals (the doors still to knock are the store's to
+/// add).
+pub fn figures_of(totals: BTreeMap<Option<String>, Totals>) -> BTreeMap<Option<String>, Figures> {
+    totals
+        .into_iter()
+        .map(|(key, t)| {
+            let figures = Figures {
+                attempts: t.attempts,
+                doors_knocked: t.doors_knocked(),
+                contacts: t.contacts,
+                active_hours: t.active_hours(),
+                support_ids: t.support_ids,
+                answers: t.answers.clone(),
+                doors_remaining: None,
+            };
+            (key, figures)
+        })
+        .collect()
+}
+
 /// The figures of one group: tallies of any days added together, with the hours kept
 /// per day so that distinct hours stay exact.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -528,6 +605,28 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn a_knock_falls_in_its_day_region_and_parent_cell() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 3).expect("a date");
+        let cell = h3o::LatLng::new(47.14, 9.52)
+            .expect("a point")
+            .to_cell(h3o::Resolution::Fifteen);
+        let stored = crate::spatial::cells::to_db(cell);
+        let key = |group| group_key(group, day, (3, 2, Some(1)), 9, stored);
+        assert_eq!(key(GroupBy::Day).as_deref(), Some("2026-11-03"));
+        assert_eq!(key(GroupBy::Region).as_deref(), Some("1"));
+        assert_eq!(key(GroupBy::WalkList).as_deref(), Some("3"));
+        assert_eq!(key(GroupBy::Volunteer).as_deref(), Some("9"));
+        let parent = cell.parent(h3o::Resolution::Eight).expect("a coarser cell");
+        let parent = crate::spatial::cells::to_db(parent).to_string();
+        assert_eq!(key(GroupBy::Cell(8)), Some(parent));
+        // A turf outside every region has no region group.
+        assert_eq!(
+            group_key(GroupBy::Region, day, (3, 2, None), 9, stored),
+            None
+        );
+    }
 
     fn at(day: u32, hour: u32, minute: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 11, day)

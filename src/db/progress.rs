@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
@@ -16,39 +16,9 @@ use super::people::on_backend;
 use super::tallies;
 use crate::progress::{TALLY_RESOLUTION, Totals};
 
-/// What to group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupBy {
-    /// Everything in scope as one group (key `campaign`).
-    Campaign,
-    Region,
-    Turf,
-    WalkList,
-    Volunteer,
-    /// Days of campaign time.
-    Day,
-    /// H3 cells of this resolution (0–15).
-    Cell(u8),
-}
-
-/// Which knocks count (defined with the rules in [`crate::progress`]).
-pub use crate::progress::Filter;
-
-/// The figures of one group.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Figures {
-    pub attempts: i64,
-    pub doors_knocked: i64,
-    pub contacts: i64,
-    /// Hours in which at least one knock happened.
-    pub active_hours: i64,
-    /// Support IDs by answer 1..=5.
-    pub support_ids: [i64; 5],
-    /// Choice answers to the campaign's questions: (question key, choice) → count.
-    pub answers: crate::progress::Answers,
-    /// Doors on live lists not finished yet (`None` where it has no meaning: by day).
-    pub doors_remaining: Option<i64>,
-}
+/// Which knocks count, what to group by and a group's figures, defined with the rules
+/// in [`crate::progress`].
+pub use crate::progress::{Figures, Filter, GroupBy};
 
 #[derive(QueryableByName)]
 struct RemainingRow {
@@ -148,50 +118,6 @@ pub fn figures_from_knocks(
     Ok(out)
 }
 
-/// The group of a knock or tally: its day, list, turf (with the turf's region),
-/// volunteer and cell (any resolution from [`TALLY_RESOLUTION`] to 15; its parent is
-/// taken).
-fn group_key(
-    group: GroupBy,
-    day: NaiveDate,
-    (walk_list_id, turf_id, region_id): (i64, i64, Option<i64>),
-    user_id: i64,
-    cell: i64,
-) -> Option<String> {
-    match group {
-        GroupBy::Campaign => Some("campaign".to_owned()),
-        GroupBy::Region => region_id.map(|r| r.to_string()),
-        GroupBy::Turf => Some(turf_id.to_string()),
-        GroupBy::WalkList => Some(walk_list_id.to_string()),
-        GroupBy::Volunteer => Some(user_id.to_string()),
-        GroupBy::Day => Some(day.format("%Y-%m-%d").to_string()),
-        GroupBy::Cell(res) => {
-            let res = h3o::Resolution::try_from(res).ok()?;
-            crate::spatial::cells::from_db(cell)
-                .and_then(|c| c.parent(res))
-                .map(|c| crate::spatial::cells::to_db(c).to_string())
-        }
-    }
-}
-
-fn into_figures(totals: BTreeMap<Option<String>, Totals>) -> BTreeMap<Option<String>, Figures> {
-    totals
-        .into_iter()
-        .map(|(key, t)| {
-            let figures = Figures {
-                attempts: t.attempts,
-                doors_knocked: t.doors_knocked(),
-                contacts: t.contacts,
-                active_hours: t.active_hours(),
-                support_ids: t.support_ids,
-                answers: t.answers.clone(),
-                doors_remaining: None,
-            };
-            (key, figures)
-        })
-        .collect()
-}
-
 /// Adds the knocks of `window` (read a page at a time) to their groups' totals.
 fn add_knocks(
     conn: &mut DbConnection,
@@ -207,7 +133,7 @@ fn add_knocks(
         for c in &page {
             let day = c.knock.knocked_at.date();
             let place = (c.walk_list_id, c.turf_id, c.region_id);
-            let key = group_key(group, day, place, c.user_id, c.door_cell);
+            let key = crate::progress::group_key(group, day, place, c.user_id, c.door_cell);
             totals.entry(key).or_default().add_knock(&c.knock);
         }
         match page.last() {
@@ -234,7 +160,7 @@ fn tally_figures(
         for row in tallies::read(conn, campaign_id, days, f)? {
             let k = row.key;
             let place = (k.walk_list_id, k.turf_id, row.region_id);
-            let key = group_key(group, k.day, place, k.user_id, k.cell);
+            let key = crate::progress::group_key(group, k.day, place, k.user_id, k.cell);
             totals.entry(key).or_default().add(k.day, &row.tally);
         }
     }
@@ -242,7 +168,7 @@ fn tally_figures(
         let window = Filter { from, to, ..*f };
         add_knocks(conn, campaign_id, zone, group, &window, &mut totals)?;
     }
-    Ok(into_figures(totals))
+    Ok(crate::progress::figures_of(totals))
 }
 
 /// The figures counted from every knock of the window, in campaign time.
@@ -255,7 +181,7 @@ fn knock_figures(
 ) -> QueryResult<BTreeMap<Option<String>, Figures>> {
     let mut totals: BTreeMap<Option<String>, Totals> = BTreeMap::new();
     add_knocks(conn, campaign_id, zone, group, f, &mut totals)?;
-    Ok(into_figures(totals))
+    Ok(crate::progress::figures_of(totals))
 }
 
 /// Fills in the doors remaining of each group (none by day), adding the groups that

@@ -14,6 +14,7 @@ use super::schema::{
     score_rebuilds,
 };
 use crate::knock::SUPPORT_ID;
+use crate::scores::replay::{self, Step, Subject};
 use crate::scores::{self, CellEvidence, Delta, Kind, Params, PersonEvidence, Tally};
 use crate::spatial::cells;
 
@@ -129,19 +130,6 @@ fn all_cells(
     Ok(cells)
 }
 
-/// Adds one change to the sums per (person, kind).
-fn sum_into(sums: &mut BTreeMap<(i64, Kind), Delta>, d: &Delta) {
-    let sum = sums.entry((d.person, d.kind)).or_insert(Delta {
-        own: 0,
-        mates: 0,
-        mates_sum: 0,
-        ..*d
-    });
-    sum.own += d.own;
-    sum.mates += d.mates;
-    sum.mates_sum += d.mates_sum;
-}
-
 /// The evidence of a batch of knocks, in knock order: per person (knock, change) and per
 /// cell (knock, cell, kind, tally).
 type BatchEvidence = (Vec<(i64, Delta)>, Vec<(i64, i64, Kind, Tally)>);
@@ -205,21 +193,24 @@ pub fn apply_knocks(
     // every score later, and `explain` shows by how much.
     let defaults = Params::default();
     let mut history = Vec::with_capacity(personal.len() + pooled.len());
-    let row = |person_id, cell, knock_id, rule, old_score, new_score| NewHistoryRow {
-        campaign_id,
-        person_id,
-        cell,
-        knock_id: Some(knock_id),
-        rule,
-        old_score,
-        new_score,
-        created_at: now,
+    let row = |step: &Step| {
+        let (person_id, cell) = match step.subject {
+            Subject::Person(p) => (Some(p), None),
+            Subject::Cell(c) => (None, Some(c)),
+        };
+        NewHistoryRow {
+            campaign_id,
+            person_id,
+            cell,
+            knock_id: Some(step.knock_id),
+            rule: step.rule,
+            old_score: step.old,
+            new_score: step.new,
+            created_at: now,
+        }
     };
 
-    let mut added: BTreeMap<(i64, Kind), Delta> = BTreeMap::new();
-    for (_, d) in &personal {
-        sum_into(&mut added, d);
-    }
+    let added = replay::sum_people(&personal);
     if !added.is_empty() {
         let rows: Vec<_> = added
             .values()
@@ -254,35 +245,13 @@ pub fn apply_knocks(
         }
         let mut touched: Vec<i64> = added.keys().map(|k| k.0).collect();
         touched.dedup();
-        let mut running = evidence_of(conn, campaign_id, &touched)?;
-        for d in added.values() {
-            if let Some(e) = running.get_mut(&d.person) {
-                e.add(&Delta {
-                    own: -d.own,
-                    mates: -d.mates,
-                    mates_sum: -d.mates_sum,
-                    ..*d
-                });
-            }
-        }
-        for (knock, d) in &personal {
-            let (Some(evidence), Some(&prior)) =
-                (running.get_mut(&d.person), priors.get(&d.person))
-            else {
-                return Err(diesel::result::Error::NotFound);
-            };
-            let old = scores::score(&defaults, prior, evidence, defaults.no_pull());
-            evidence.add(d);
-            let new = scores::score(&defaults, prior, evidence, defaults.no_pull());
-            history.push(row(Some(d.person), None, *knock, d.rule(), Some(old), new));
-        }
+        let after = evidence_of(conn, campaign_id, &touched)?;
+        let steps = replay::replay_people(after, &added, &priors, &personal, &defaults)
+            .ok_or(diesel::result::Error::NotFound)?;
+        history.extend(steps.iter().map(row));
     }
 
-    let mut cells: BTreeMap<(i64, Kind), Tally> = BTreeMap::new();
-    for &(_, cell, kind, t) in &pooled {
-        let sum = cells.entry((cell, kind)).or_default();
-        *sum = *sum + t;
-    }
+    let cells = replay::sum_cells(&pooled);
     if !cells.is_empty() {
         let rows: Vec<_> = cells
             .iter()
@@ -325,26 +294,15 @@ pub fn apply_knocks(
         }
         // Only the kinds this batch touched come back: the residual mean in the history
         // is over those kinds' totals before and after, which is what the knock moved.
-        let mut running: HashMap<i64, CellEvidence> = HashMap::new();
-        for (cell, kind, n, sum, sum_sq) in totals {
-            let Some(kind) = Kind::from_code(kind) else {
-                continue;
-            };
-            let batch = cells.get(&(cell, kind)).copied().unwrap_or_default();
-            running
-                .entry(cell)
-                .or_default()
-                .add(kind, Tally { n, sum, sum_sq } - batch);
-        }
-        for &(knock, cell, kind, t) in &pooled {
-            let Some(evidence) = running.get_mut(&cell) else {
-                return Err(diesel::result::Error::NotFound);
-            };
-            let old = evidence.mean_residual(&defaults);
-            evidence.add(kind, t);
-            let new = evidence.mean_residual(&defaults).unwrap_or_default();
-            history.push(row(None, Some(cell), knock, scores::rule::CELL, old, new));
-        }
+        let after: Vec<(i64, Kind, Tally)> = totals
+            .into_iter()
+            .filter_map(|(cell, kind, n, sum, sum_sq)| {
+                Kind::from_code(kind).map(|kind| (cell, kind, Tally { n, sum, sum_sq }))
+            })
+            .collect();
+        let steps = replay::replay_cells(&after, &cells, &pooled, &defaults)
+            .ok_or(diesel::result::Error::NotFound)?;
+        history.extend(steps.iter().map(row));
     }
 
     for chunk in history.chunks(super::ROWS_PER_STATEMENT) {
@@ -423,13 +381,8 @@ pub fn recompute(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<(usiz
             residents: at_door,
         };
         let (personal, pooled) = batch_evidence(&[facts], &priors);
-        for (_, d) in &personal {
-            sum_into(&mut by_person, d);
-        }
-        for (_, cell, kind, t) in pooled {
-            let sum = by_cell.entry((cell, kind)).or_default();
-            *sum = *sum + t;
-        }
+        replay::add_people(&mut by_person, &personal);
+        replay::add_cells(&mut by_cell, &pooled);
     }
     diesel::delete(person_evidence::table.filter(person_evidence::campaign_id.eq(campaign_id)))
         .execute(conn)?;

@@ -44,6 +44,7 @@
 //! The personal part (steps 2–3 without the cell shift) uses fixed defaults only, so the
 //! score history can record it exactly as each knock arrives.
 
+pub mod replay;
 pub mod simulate;
 
 /// Fixed-point scale of the logits kept in sums.
