@@ -984,58 +984,58 @@ pub fn check_move(mut door_ids: Vec<i64>, from: i64, to: i64) -> Result<Vec<i64>
     Ok(door_ids)
 }
 
-/// Re-routes a list's remaining doors from its start and stores the new order. The
-/// routing runs here, inside the caller's transaction (a list holds at most
-/// [`MAX_DOORS_PER_LIST`] doors).
-fn reroute(conn: &mut DbConnection, list: &WalkList) -> Result<(), AppError> {
-    let doors = db::walk_lists::stops(conn, list.campaign_id, list.id)?;
-    let plan_doors: Vec<PlanDoor> = doors
-        .into_iter()
-        .map(|d| PlanDoor {
-            door_id: d.id,
-            lat: d.lat,
-            lng: d.lng,
-            street: d.street,
-            housenumber: d.housenumber,
-            building: d.address_key,
-            unit: d.unit,
-            people: Vec::new(),
-        })
-        .collect();
-    let params = RouteParams::default();
-    let planned = walk::plan(
-        &plan_doors,
-        (list.start_lat, list.start_lng),
-        plan_doors.len().max(1),
-        &params,
-    );
-    let (order, route) = match planned.first() {
+/// A door as routing sees it.
+fn plan_door(d: Door) -> PlanDoor {
+    PlanDoor {
+        door_id: d.id,
+        lat: d.lat,
+        lng: d.lng,
+        street: d.street,
+        housenumber: d.housenumber,
+        building: d.address_key,
+        unit: d.unit,
+        people: Vec::new(),
+    }
+}
+
+/// A list's new walking order from its start: door ids, and (metres, seconds).
+type Route = (Vec<i64>, (f64, f64));
+
+fn route_of(doors: &[PlanDoor], start: (f64, f64)) -> Route {
+    let planned = walk::plan(doors, start, doors.len().max(1), &RouteParams::default());
+    match planned.first() {
         Some(p) => (
-            p.doors
-                .iter()
-                .map(|&k| plan_doors[k].door_id)
-                .collect::<Vec<_>>(),
+            p.doors.iter().map(|&k| doors[k].door_id).collect(),
             (p.distance_m, p.walking_seconds),
         ),
         None => (Vec::new(), (0.0, 0.0)),
-    };
-    db::walk_lists::reorder(conn, list.campaign_id, list.id, &order, route)?;
-    Ok(())
+    }
 }
 
-/// Moves checked doors ([`check_move`]) from one live list to another of the campaign,
-/// under the campaign's walk-list lock inside the caller's write transaction; both are
-/// re-routed, and the phones holding either are told. Answers both lists (from, then
-/// to), each with its assignees. Audited.
-pub fn move_doors(
+/// What moving doors starts from, read outside any transaction: both lists, the doors
+/// each held when read, and the doors each will hold.
+pub struct MoveInput {
+    pub from: WalkList,
+    pub to: WalkList,
+    pub door_ids: Vec<i64>,
+    /// The stops of each list when read (door ids), to see that nothing changed since.
+    pub held: (Vec<i64>, Vec<i64>),
+    /// The doors of each list after the move, for routing.
+    pub after: (Vec<PlanDoor>, Vec<PlanDoor>),
+    /// The resolution-9 cell of each moved door, in `door_ids` order.
+    pub cells9: Vec<i64>,
+}
+
+/// Reads and checks a move of checked doors ([`check_move`]): both lists live and of
+/// the campaign, every door on the first, room on the second.
+pub fn move_input(
     conn: &mut DbConnection,
     actor: Actor,
     (from, to): (i64, i64),
-    door_ids: &[i64],
+    door_ids: Vec<i64>,
     now: NaiveDateTime,
-) -> Result<Vec<(WalkList, Vec<i64>)>, AppError> {
+) -> Result<MoveInput, AppError> {
     let campaign_id = actor.campaign_id;
-    db::lock_campaign(conn, db::CampaignLock::WalkLists, campaign_id)?;
     let source = find(conn, actor, from)?;
     require_live(&source, now)?;
     let target = db::walk_lists::get(conn, campaign_id, to)?.ok_or_else(|| {
@@ -1045,11 +1045,12 @@ pub fn move_doors(
         )
     })?;
     require_live(&target, now)?;
-    let present = db::walk_lists::stops_among(conn, campaign_id, from, door_ids)?;
+    let from_stops = db::walk_lists::stops(conn, campaign_id, from)?;
+    let to_stops = db::walk_lists::stops(conn, campaign_id, to)?;
     let missing: Vec<i64> = door_ids
         .iter()
         .copied()
-        .filter(|d| !present.contains(d))
+        .filter(|d| !from_stops.iter().any(|s| s.id == *d))
         .collect();
     if !missing.is_empty() {
         return Err(AppError::invalid(
@@ -1057,26 +1058,79 @@ pub fn move_doors(
             format!("doors {missing:?} are not on walk list {from}"),
         ));
     }
-    if target.door_count + i64::try_from(door_ids.len()).unwrap_or(i64::MAX)
-        > i64::from(MAX_DOORS_PER_LIST)
-    {
+    if to_stops.len() + door_ids.len() > MAX_DOORS_PER_LIST as usize {
         return Err(AppError::invalid(
             "door_ids",
             format!("walk list {to} would hold more than {MAX_DOORS_PER_LIST} doors"),
         ));
     }
-    // Each moved door with its own cell (door_ids is sorted, and so are these).
-    let cell_of: HashMap<i64, i64> = db::walk_lists::stops(conn, campaign_id, from)?
-        .into_iter()
-        .map(|d| (d.id, cell9(d.cell)))
-        .collect();
-    let cells9: Vec<i64> = door_ids
+    let held = (
+        from_stops.iter().map(|d| d.id).collect(),
+        to_stops.iter().map(|d| d.id).collect(),
+    );
+    let cell_of: HashMap<i64, i64> = from_stops.iter().map(|d| (d.id, cell9(d.cell))).collect();
+    let cells9 = door_ids
         .iter()
         .map(|d| cell_of.get(d).copied().unwrap_or(0))
         .collect();
-    db::walk_lists::move_stops(conn, campaign_id, from, to, door_ids, &cells9)?;
-    reroute(conn, &source)?;
-    reroute(conn, &target)?;
+    let (moved, stay): (Vec<Door>, Vec<Door>) = from_stops
+        .into_iter()
+        .partition(|d| door_ids.binary_search(&d.id).is_ok());
+    let after = (
+        stay.into_iter().map(plan_door).collect(),
+        to_stops.into_iter().chain(moved).map(plan_door).collect(),
+    );
+    Ok(MoveInput {
+        from: source,
+        to: target,
+        door_ids,
+        held,
+        after,
+        cells9,
+    })
+}
+
+/// Both lists' new walking orders (pure; run outside any transaction).
+pub fn route_move(input: &MoveInput) -> (Route, Route) {
+    (
+        route_of(&input.after.0, (input.from.start_lat, input.from.start_lng)),
+        route_of(&input.after.1, (input.to.start_lat, input.to.start_lng)),
+    )
+}
+
+/// Both lists of a move (from, then to), each with its assignees.
+pub type Moved = Vec<(WalkList, Vec<i64>)>;
+
+/// Stores a routed move under the campaign's walk-list lock, inside the caller's write
+/// transaction: `None` when either list changed since it was read (read and route
+/// again). The phones holding either list are told. Answers both lists (from, then to),
+/// each with its assignees. Audited.
+pub fn store_move(
+    conn: &mut DbConnection,
+    actor: Actor,
+    input: &MoveInput,
+    routes: &(Route, Route),
+    now: NaiveDateTime,
+) -> Result<Option<Moved>, AppError> {
+    let campaign_id = actor.campaign_id;
+    let (from, to) = (input.from.id, input.to.id);
+    db::lock_campaign(conn, db::CampaignLock::WalkLists, campaign_id)?;
+    for id in [from, to] {
+        require_live(&find(conn, actor, id)?, now)?;
+    }
+    let holds = |conn: &mut DbConnection, id| -> Result<Vec<i64>, AppError> {
+        Ok(db::walk_lists::stops(conn, campaign_id, id)?
+            .into_iter()
+            .map(|d| d.id)
+            .collect())
+    };
+    if holds(conn, from)? != input.held.0 || holds(conn, to)? != input.held.1 {
+        return Ok(None);
+    }
+    db::walk_lists::move_stops(conn, campaign_id, from, to, &input.door_ids, &input.cells9)?;
+    let ((from_order, from_route), (to_order, to_route)) = routes;
+    db::walk_lists::reorder(conn, campaign_id, from, from_order, *from_route)?;
+    db::walk_lists::reorder(conn, campaign_id, to, to_order, *to_route)?;
     let mut out = Vec::new();
     for id in [from, to] {
         let list = find(conn, actor, id)?;
@@ -1096,7 +1150,41 @@ pub fn move_doors(
         actor,
         "walk_list.move_doors",
         from,
-        json!({ "to": to, "door_ids": door_ids }),
+        json!({ "to": to, "door_ids": input.door_ids }),
     )?;
-    Ok(out)
+    Ok(Some(out))
+}
+
+/// Moves checked doors ([`check_move`]) from one live list to another of the campaign:
+/// read, route both lists outside any transaction, store (three tries when either list
+/// changes meanwhile). The caller wakes the push worker.
+pub async fn move_doors(
+    pool: &DbPool,
+    actor: Actor,
+    (from, to): (i64, i64),
+    door_ids: Vec<i64>,
+) -> Result<Moved, AppError> {
+    for _attempt in 0..3 {
+        let ids = door_ids.clone();
+        let now = db::now();
+        let input = db::run(pool, move |conn| {
+            move_input(conn, actor, (from, to), ids, now)
+        })
+        .await?;
+        let (input, routes) = lanes::compute(move || {
+            let routes = route_move(&input);
+            (input, routes)
+        })
+        .await?;
+        let stored = db::transaction(pool, move |conn| {
+            store_move(conn, actor, &input, &routes, now)
+        })
+        .await?;
+        if let Some(lists) = stored {
+            return Ok(lists);
+        }
+    }
+    Err(AppError::conflict(
+        "the lists kept changing while the doors were moved; try again",
+    ))
 }

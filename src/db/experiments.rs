@@ -334,15 +334,11 @@ pub fn arm_counts(
     question_key: &str,
     success_answers: &[String],
 ) -> QueryResult<Vec<(i64, [u64; 4])>> {
-    let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let p = |i: usize| {
-        if postgres {
-            format!("${i}")
-        } else {
-            format!("?{i}")
-        }
-    };
-    let answers: Vec<String> = (0..success_answers.len()).map(|i| p(i + 5)).collect();
+    // Bound in this order: campaign, question, start, end, the answers, experiment.
+    let mut next = super::placeholders(conn);
+    let [p1a, p2, p3, p4] = std::array::from_fn(|_| next());
+    let answers: Vec<String> = success_answers.iter().map(|_| next()).collect();
+    let p5a = next();
     let in_answers = if answers.is_empty() {
         "NULL".to_owned()
     } else {
@@ -374,11 +370,6 @@ pub fn arm_counts(
           WHERE ed.campaign_id = {p1a} AND ed.experiment_id = {p5a}
           GROUP BY ed.arm
           ORDER BY ed.arm",
-        p1a = p(1),
-        p2 = p(2),
-        p3 = p(3),
-        p4 = p(4),
-        p5a = p(5 + success_answers.len()),
     );
     let rows: Vec<ArmRow> = on_backend!(conn, |c| {
         let mut q = diesel::sql_query(sql.clone())

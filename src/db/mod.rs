@@ -578,6 +578,25 @@ pub(crate) fn placeholders(conn: &DbConnection) -> impl FnMut() -> String + use<
     }
 }
 
+/// `N` numbered placeholders as [`placeholders`] gives them, each cast to its SQL type
+/// on PostgreSQL, which must know a parameter's type where it is only compared with
+/// NULL.
+pub(crate) fn typed_placeholders<const N: usize>(
+    conn: &DbConnection,
+    types: [&str; N],
+) -> [String; N] {
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    let mut next = placeholders(conn);
+    types.map(|ty| {
+        let p = next();
+        if postgres {
+            format!("CAST({p} AS {ty})")
+        } else {
+            p
+        }
+    })
+}
+
 /// Waits for this process's turn to write to a SQLite database; `None` on PostgreSQL,
 /// whose writers lock rows, not the database.
 ///

@@ -169,11 +169,12 @@ pub fn lease_due(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<Leased>> {
-    let (p, lock) = match conn {
-        DbConnection::Postgresql(_) => (["$1", "$2", "$3", "$4"], "FOR UPDATE SKIP LOCKED"),
-        DbConnection::Sqlite(_) => (["?1", "?2", "?3", "?4"], ""),
+    let lock = match conn {
+        DbConnection::Postgresql(_) => "FOR UPDATE SKIP LOCKED",
+        DbConnection::Sqlite(_) => "",
     };
-    let [p1, p2, p3, p4] = p;
+    let mut next = super::placeholders(conn);
+    let [p1, p2, p3, p4] = std::array::from_fn(|_| next());
     let sql = format!(
         "UPDATE push_messages
             SET state = 'sending', locked_until = {p1}, attempts = attempts + 1,

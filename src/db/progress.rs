@@ -213,13 +213,7 @@ fn remaining(
     f: &Filter,
 ) -> QueryResult<Vec<(Option<String>, i64)>> {
     let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let p: [String; 4] = std::array::from_fn(|i| {
-        if postgres {
-            format!("CAST(${} AS BIGINT)", i + 1)
-        } else {
-            format!("?{}", i + 1)
-        }
-    });
+    let p = super::typed_placeholders(conn, ["BIGINT"; 4]);
     let (key, assignments) = match group {
         // A volunteer's own scope names only them, never the other assignees.
         GroupBy::Volunteer => (
@@ -311,8 +305,7 @@ pub fn far_knocks(
     f: &Filter,
     limit: i64,
 ) -> QueryResult<Vec<FarKnock>> {
-    let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let p = placeholders(postgres);
+    let p = filter_placeholders(conn);
     let sql = format!(
         "SELECT k.id AS knock_id, k.user_id, k.door_id, k.distance_m, k.location_quality,
                 k.knocked_at
@@ -348,7 +341,7 @@ pub fn busy_hours(
     max_doors: i64,
 ) -> QueryResult<Vec<BusyHour>> {
     let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let p = placeholders(postgres);
+    let p = filter_placeholders(conn);
     let hour = if postgres {
         "to_char(k.knocked_at, 'YYYY-MM-DD HH24:00')"
     } else {
@@ -371,22 +364,19 @@ pub fn busy_hours(
     .load::<BusyHour>(c))
 }
 
-fn placeholders(postgres: bool) -> [String; 6] {
-    std::array::from_fn(|i| {
-        if postgres {
-            format!(
-                "CAST(${} AS {})",
-                i + 1,
-                if i == 1 || i == 2 {
-                    "TIMESTAMP"
-                } else {
-                    "BIGINT"
-                }
-            )
-        } else {
-            format!("?{}", i + 1)
-        }
-    })
+/// The six placeholders of `bind_filter!`: campaign, from, to, region, turf, user.
+fn filter_placeholders(conn: &DbConnection) -> [String; 6] {
+    super::typed_placeholders(
+        conn,
+        [
+            "BIGINT",
+            "TIMESTAMP",
+            "TIMESTAMP",
+            "BIGINT",
+            "BIGINT",
+            "BIGINT",
+        ],
+    )
 }
 
 /// One knock as exported.
@@ -435,8 +425,7 @@ pub fn export_page(
     after: i64,
     limit: i64,
 ) -> QueryResult<Vec<ExportRow>> {
-    let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let p = placeholders(postgres);
+    let p = filter_placeholders(conn);
     let sql = format!(
         "SELECT k.id, k.client_id, k.knocked_at, k.received_at, k.user_id, k.walk_list_id,
                 wl.turf_id, k.door_id, d.street, d.housenumber, d.city, k.result, k.notes,

@@ -613,15 +613,12 @@ pub async fn move_doors(
     let from = path.into_inner();
     let to = body.to_walk_list_id;
     let door_ids = use_case::check_move(body.door_ids, from, to)?;
-    let views = store::transaction(&state.db, move |conn| {
-        let now = db::now();
-        let moved = use_case::move_doors(conn, actor, (from, to), &door_ids, now)?;
-        Ok(moved
-            .into_iter()
-            .map(|(list, assignees)| summary(&list, assignees, now))
-            .collect::<Vec<_>>())
-    })
-    .await?;
+    let moved = use_case::move_doors(&state.db, actor, (from, to), door_ids).await?;
+    let now = db::now();
+    let views: Vec<WalkListSummary> = moved
+        .into_iter()
+        .map(|(list, assignees)| summary(&list, assignees, now))
+        .collect();
     state.push_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(json!({ "items": views })))
 }

@@ -735,6 +735,10 @@ async fn an_organizer_moves_doors_between_lists() {
     assert_eq!(src.len() + 5, stop_doors(&source).len());
     assert_eq!(dst.len(), stop_doors(&target).len() + 5);
     assert!(source_after["version"].as_i64() > source["version"].as_i64());
+    // Both lists are routed again from their starts: each walk's length changed.
+    let metres = |list: &serde_json::Value| list["distance_m"].as_f64().unwrap();
+    assert_ne!(metres(&target_after), metres(&target));
+    assert_ne!(metres(&source_after), metres(&source));
     // The moved doors keep their people.
     let moved_stop = target_after["stops"]
         .as_array()
