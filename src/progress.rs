@@ -263,12 +263,7 @@ pub fn group_key(
         GroupBy::WalkList => Some(walk_list_id.to_string()),
         GroupBy::Volunteer => Some(user_id.to_string()),
         GroupBy::Day => Some(day.format("%Y-%m-%d").to_string()),
-        GroupBy::Cell(res) => {
-            let res = h3o::Resolution::try_from(res).ok()?;
-            crate::spatial::cells::from_db(cell)
-                .and_then(|c| c.parent(res))
-                .map(|c| crate::spatial::cells::to_db(c).to_string())
-        }
+        GroupBy::Cell(res) => crate::spatial::cells::parent_of(cell, res).map(|c| c.to_string()),
     }
 }
 
