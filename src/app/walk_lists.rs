@@ -209,14 +209,8 @@ pub fn recycle_input(
     let doors = unfinished
         .into_iter()
         .map(|(d, people)| PlanDoor {
-            door_id: d.id,
-            lat: d.lat,
-            lng: d.lng,
-            street: d.street,
-            housenumber: d.housenumber,
-            building: d.address_key,
-            unit: d.unit,
             people,
+            ..plan_door(d)
         })
         .collect();
     Ok(RecycleInput {
@@ -984,7 +978,7 @@ pub fn check_move(mut door_ids: Vec<i64>, from: i64, to: i64) -> Result<Vec<i64>
     Ok(door_ids)
 }
 
-/// A door as routing sees it.
+/// A door as routing sees it (nobody to ask for yet).
 fn plan_door(d: Door) -> PlanDoor {
     PlanDoor {
         door_id: d.id,

@@ -114,15 +114,7 @@ pub async fn knocks_csv(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let filter = Filter {
-        region_id: query.region_id,
-        turf_id: query.turf_id,
-        ..Filter::default()
-    };
-    let window = Window {
-        from: query.from,
-        to: query.to,
-    };
+    let (filter, window) = scope(query.region_id, query.turf_id, query.from, query.to);
     let filter = store::run(&state.db, move |conn| {
         Ok(resolve(conn, Actor::from(&auth), filter, window)?.0)
     })
@@ -248,15 +240,7 @@ pub async fn contacts_csv(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
-    let filter = Filter {
-        region_id: query.region_id,
-        turf_id: query.turf_id,
-        ..Filter::default()
-    };
-    let window = Window {
-        from: query.from,
-        to: query.to,
-    };
+    let (filter, window) = scope(query.region_id, query.turf_id, query.from, query.to);
     let (filter, codes, zone) = store::run(&state.db, move |conn| {
         let (filter, zone) = resolve(conn, Actor::from(&auth), filter, window)?;
         let codes = std::sync::Arc::new(db::exports::codes(conn, auth.campaign_id)?);
@@ -319,7 +303,7 @@ pub async fn canvass_feed(
         after: query.after,
     }
     .page()?;
-    let (filter, window) = query.scope();
+    let (filter, window) = scope(query.region_id, query.turf_id, query.from, query.to);
     let items = store::run(&state.db, move |conn| {
         let (filter, _) = resolve(conn, Actor::from(&auth), filter, window)?;
         let after = page.after.unwrap_or(0);
@@ -342,20 +326,19 @@ pub async fn canvass_feed(
     })))
 }
 
-impl FeedQuery {
-    /// Which knocks the feed holds: the region or turf, and the window.
-    fn scope(&self) -> (Filter, Window) {
-        let filter = Filter {
-            region_id: self.region_id,
-            turf_id: self.turf_id,
-            ..Filter::default()
-        };
-        let window = Window {
-            from: self.from,
-            to: self.to,
-        };
-        (filter, window)
-    }
+/// Which knocks an export holds: a region or turf, and a window.
+fn scope(
+    region_id: Option<i64>,
+    turf_id: Option<i64>,
+    from: Option<When>,
+    to: Option<When>,
+) -> (Filter, Window) {
+    let filter = Filter {
+        region_id,
+        turf_id,
+        ..Filter::default()
+    };
+    (filter, Window { from, to })
 }
 
 /// The feed's query for the page after `next`, keeping every filter of this one.
