@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod buildings;
 pub mod campaign;
+pub mod devices;
 pub mod experiments;
 pub mod exports;
 pub mod goals;

@@ -10,6 +10,7 @@
 //! transaction, and a store step ([`store_split`]) that checks nothing changed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use h3o::CellIndex;
 use serde_json::json;
@@ -17,8 +18,9 @@ use serde_json::json;
 use super::turfs::{Summary, find, summary};
 use super::{Actor, AppError};
 use crate::db::turfs::{NewTurf, Turf};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, DbPool};
 use crate::domain::DisplayName;
+use crate::lanes;
 use crate::spatial::autocut::{self as cutter, AutocutParams, CellLoad};
 use crate::spatial::edit::{self, MAX_EDIT_CELLS};
 use crate::spatial::{overlap, tiling};
@@ -195,6 +197,30 @@ fn audit(
     details: serde_json::Value,
 ) -> Result<(), AppError> {
     actor.audit(conn, action, ("turf", Some(target_id)), details)
+}
+
+/// Splits a turf (into pieces by auto-cut, or along a line): read, split on the compute
+/// lane outside any transaction, store if the turf did not change meanwhile (three
+/// tries).
+pub async fn split(
+    pool: &DbPool,
+    actor: Actor,
+    id: i64,
+    how: SplitHow,
+) -> Result<Vec<Summary>, AppError> {
+    let how = Arc::new(how);
+    for _attempt in 0..3 {
+        let input = db::run(pool, move |conn| split_input(conn, actor, id)).await?;
+        let h = how.clone();
+        let (input, pieces) =
+            lanes::compute(move || split_cells(&input, &h).map(|pieces| (input, pieces))).await??;
+        let stored =
+            db::transaction(pool, move |conn| store_split(conn, actor, &input, &pieces)).await?;
+        if let Some(made) = stored {
+            return Ok(made);
+        }
+    }
+    Err(AppError::conflict("the turf kept changing; try again"))
 }
 
 /// Stores a split under the campaign's turf lock, inside the caller's write

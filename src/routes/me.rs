@@ -9,9 +9,10 @@ use serde::Deserialize;
 
 use super::store;
 use super::views::{DeviceView, UserView};
+use crate::app::{Actor, devices};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::domain::{DeviceToken, Platform, Role};
+use crate::db::devices::Registered;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -78,36 +79,15 @@ pub async fn register_device(
     auth: AuthUser,
     ApiJson(body): ApiJson<DeviceBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = DeviceToken::parse(&body.token)?;
-    let platform = Platform::parse(&body.platform)?;
+    let actor = Actor::from(&auth);
     let (registered, device) = store::transaction(&state.db, move |conn| {
-        let result = db::devices::register(
-            conn,
-            auth.campaign_id,
-            auth.user_id,
-            token.as_str(),
-            platform.as_str(),
-        )?;
-        if auth.role >= Role::Organizer && result.0 == db::devices::Registered::Created {
-            db::audit::record(
-                conn,
-                db::audit::Change {
-                    campaign_id: auth.campaign_id,
-                    actor_id: Some(auth.user_id),
-                    action: "device.register",
-                    target_type: "device",
-                    target_id: Some(result.1.id),
-                    details: serde_json::json!({ "platform": platform.as_str() }),
-                },
-            )?;
-        }
-        Ok(result)
+        Ok(devices::register(conn, actor, &body.token, &body.platform)?)
     })
     .await?;
     let view = DeviceView::from(device);
     Ok(match registered {
-        db::devices::Registered::Created => HttpResponse::Created().json(view),
-        db::devices::Registered::Refreshed => HttpResponse::Ok().json(view),
+        Registered::Created => HttpResponse::Created().json(view),
+        Registered::Refreshed => HttpResponse::Ok().json(view),
     })
 }
 
@@ -116,23 +96,9 @@ pub async fn delete_device(
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = path.into_inner();
+    let (actor, token) = (Actor::from(&auth), path.into_inner());
     let deleted = store::transaction(&state.db, move |conn| {
-        let deleted = db::devices::delete_for_user(conn, auth.campaign_id, auth.user_id, &token)?;
-        if deleted && auth.role >= Role::Organizer {
-            db::audit::record(
-                conn,
-                db::audit::Change {
-                    campaign_id: auth.campaign_id,
-                    actor_id: Some(auth.user_id),
-                    action: "device.delete",
-                    target_type: "device",
-                    target_id: None,
-                    details: serde_json::json!({}),
-                },
-            )?;
-        }
-        Ok(deleted)
+        Ok(devices::remove(conn, actor, &token)?)
     })
     .await?;
     if deleted {

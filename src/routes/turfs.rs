@@ -459,30 +459,10 @@ pub async fn split(
         }
         Some(_) => return Err(ApiError::validation("line", "line is a GeoJSON LineString")),
     };
-    let how = std::sync::Arc::new(edits::check_split(body.pieces, line)?);
-    // Split outside any transaction; store after checking the turf did not change.
-    for _attempt in 0..3 {
-        let input = store::run(&state.db, move |conn| {
-            Ok(edits::split_input(conn, actor, id)?)
-        })
-        .await?;
-        let h = how.clone();
-        let (input, pieces) =
-            lanes::compute(move || edits::split_cells(&input, &h).map(|pieces| (input, pieces)))
-                .await
-                .map_err(ApiError::Internal)??;
-        let stored = store::transaction(&state.db, move |conn| {
-            Ok(edits::store_split(conn, actor, &input, &pieces)?)
-        })
-        .await?;
-        if let Some(made) = stored {
-            let items: Vec<TurfView> = made.into_iter().map(TurfView::from).collect();
-            return Ok(HttpResponse::Created().json(json!({ "items": items })));
-        }
-    }
-    Err(ApiError::Conflict(
-        "the turf kept changing; try again".into(),
-    ))
+    let how = edits::check_split(body.pieces, line)?;
+    let made = edits::split(&state.db, actor, id, how).await?;
+    let items: Vec<TurfView> = made.into_iter().map(TurfView::from).collect();
+    Ok(HttpResponse::Created().json(json!({ "items": items })))
 }
 
 #[derive(Debug, Deserialize)]
