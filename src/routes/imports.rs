@@ -73,7 +73,7 @@ pub async fn create_people(
     }
     let actor = Actor::from(&auth);
     let run = store::run(&state.db, move |c| Ok(imports::open(c, actor, "people")?)).await?;
-    let opened = run.clone();
+    let id = run.id;
     let queued = match receive(&state, &run, &mut payload, limit).await {
         Ok(total) => {
             store::run(&state.db, move |c| {
@@ -89,7 +89,7 @@ pub async fn create_people(
     };
     state.import_wakeup.notify_one();
     Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, format!("/api/v1/imports/{}", opened.id)))
+        .insert_header((header::LOCATION, format!("/api/v1/imports/{id}")))
         .json(ImportView::from(queued)))
 }
 
