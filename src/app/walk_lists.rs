@@ -141,14 +141,14 @@ pub fn delete(
 
 /// Recycles a list: its unfinished doors become a new list, routed again outside any
 /// transaction, and the old one is closed; read, route and store are tried again (three
-/// times at most) when a door was taken meanwhile. The caller wakes the push worker:
-/// the old list's holders are told.
+/// times at most) when a door was taken meanwhile. Answers the new list with its
+/// assignees. The caller wakes the push worker: the old list's holders are told.
 pub async fn recycle(
     pool: &DbPool,
     actor: Actor,
     id: i64,
     ttl: chrono::Duration,
-) -> Result<WalkList, AppError> {
+) -> Result<(WalkList, Vec<i64>), AppError> {
     for _attempt in 0..3 {
         let input = db::run(pool, move |conn| recycle_input(conn, actor, id)).await?;
         let (input, mut planned) = lanes::compute(move || {
@@ -163,12 +163,16 @@ pub async fn recycle(
         };
         let now = db::now();
         let stored = db::transaction(pool, move |conn| {
-            store_recycled(conn, actor, &input, &route, (now, now + ttl))
+            let Some(list) = store_recycled(conn, actor, &input, &route, (now, now + ttl))? else {
+                return Ok(None);
+            };
+            let assignees = db::walk_lists::assignees(conn, actor.campaign_id, list.id)?;
+            Ok::<_, AppError>(Some((list, assignees)))
         })
         .await?;
-        if let Some(list) = stored {
+        if let Some(recycled) = stored {
             db::refresh_statistics_soon(pool);
-            return Ok(list);
+            return Ok(recycled);
         }
     }
     Err(AppError::conflict(
@@ -1067,9 +1071,12 @@ pub fn move_input(
         .iter()
         .map(|d| cell_of.get(d).copied().unwrap_or(0))
         .collect();
-    let (moved, stay): (Vec<Door>, Vec<Door>) = from_stops
+    let (mut moved, stay): (Vec<Door>, Vec<Door>) = from_stops
         .into_iter()
         .partition(|d| door_ids.binary_search(&d.id).is_ok());
+    // The target takes them after its own stops in door order, as the store appends
+    // them, and is routed from that order.
+    moved.sort_by_key(|d| d.id);
     let after = (
         stay.into_iter().map(plan_door).collect(),
         to_stops.into_iter().chain(moved).map(plan_door).collect(),
@@ -1109,9 +1116,14 @@ pub fn store_move(
     let campaign_id = actor.campaign_id;
     let (from, to) = (input.from.id, input.to.id);
     db::lock_campaign(conn, db::CampaignLock::WalkLists, campaign_id)?;
-    for id in [from, to] {
-        require_live(&find(conn, actor, id)?, now)?;
-    }
+    require_live(&find(conn, actor, from)?, now)?;
+    let target = db::walk_lists::get(conn, campaign_id, to)?.ok_or_else(|| {
+        AppError::invalid(
+            "to_walk_list_id",
+            "to_walk_list_id is not a walk list of this campaign",
+        )
+    })?;
+    require_live(&target, now)?;
     let holds = |conn: &mut DbConnection, id| -> Result<Vec<i64>, AppError> {
         Ok(db::walk_lists::stops(conn, campaign_id, id)?
             .into_iter()

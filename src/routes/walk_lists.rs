@@ -743,7 +743,7 @@ pub(crate) async fn recycle_list(
     actor: Actor,
     id: i64,
 ) -> Result<WalkListSummary, ApiError> {
-    let list = use_case::recycle(&state.db, actor, id, list_ttl(state)).await?;
+    let (list, assignees) = use_case::recycle(&state.db, actor, id, list_ttl(state)).await?;
     state.push_wakeup.notify_one();
-    store::run(&state.db, move |conn| summarise(conn, &list, db::now())).await
+    Ok(summary(&list, assignees, db::now()))
 }
