@@ -1024,6 +1024,26 @@ pub struct MoveInput {
     pub cells9: Vec<i64>,
 }
 
+/// The two lists of a move, both live: the source one the actor may read, the target
+/// one of the campaign.
+fn live_pair(
+    conn: &mut DbConnection,
+    actor: Actor,
+    (from, to): (i64, i64),
+    now: NaiveDateTime,
+) -> Result<(WalkList, WalkList), AppError> {
+    let source = find(conn, actor, from)?;
+    require_live(&source, now)?;
+    let target = db::walk_lists::get(conn, actor.campaign_id, to)?.ok_or_else(|| {
+        AppError::invalid(
+            "to_walk_list_id",
+            "to_walk_list_id is not a walk list of this campaign",
+        )
+    })?;
+    require_live(&target, now)?;
+    Ok((source, target))
+}
+
 /// Reads and checks a move of checked doors ([`check_move`]): both lists live and of
 /// the campaign, every door on the first, room on the second.
 pub fn move_input(
@@ -1034,15 +1054,7 @@ pub fn move_input(
     now: NaiveDateTime,
 ) -> Result<MoveInput, AppError> {
     let campaign_id = actor.campaign_id;
-    let source = find(conn, actor, from)?;
-    require_live(&source, now)?;
-    let target = db::walk_lists::get(conn, campaign_id, to)?.ok_or_else(|| {
-        AppError::invalid(
-            "to_walk_list_id",
-            "to_walk_list_id is not a walk list of this campaign",
-        )
-    })?;
-    require_live(&target, now)?;
+    let (source, target) = live_pair(conn, actor, (from, to), now)?;
     let from_stops = db::walk_lists::stops(conn, campaign_id, from)?;
     let to_stops = db::walk_lists::stops(conn, campaign_id, to)?;
     let missing: Vec<i64> = door_ids
@@ -1116,14 +1128,7 @@ pub fn store_move(
     let campaign_id = actor.campaign_id;
     let (from, to) = (input.from.id, input.to.id);
     db::lock_campaign(conn, db::CampaignLock::WalkLists, campaign_id)?;
-    require_live(&find(conn, actor, from)?, now)?;
-    let target = db::walk_lists::get(conn, campaign_id, to)?.ok_or_else(|| {
-        AppError::invalid(
-            "to_walk_list_id",
-            "to_walk_list_id is not a walk list of this campaign",
-        )
-    })?;
-    require_live(&target, now)?;
+    live_pair(conn, actor, (from, to), now)?;
     let holds = |conn: &mut DbConnection, id| -> Result<Vec<i64>, AppError> {
         Ok(db::walk_lists::stops(conn, campaign_id, id)?
             .into_iter()
