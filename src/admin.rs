@@ -60,11 +60,12 @@ pub fn create_user(conn: &mut DbConnection, account: NewAccount<'_>) -> anyhow::
         )?;
         Ok::<_, diesel::result::Error>(id)
     })
-    .map_err(|e| match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+    .map_err(|e| {
+        if db::is_unique_violation(&e) {
             anyhow::anyhow!("{} already has an account in campaign {}", email.as_str(), account.campaign_id)
+        } else {
+            anyhow::Error::new(e)
         }
-        other => anyhow::Error::new(other),
     })?;
     Ok(id)
 }

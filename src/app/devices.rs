@@ -1,22 +1,19 @@
 //! A phone's push registration: the app registers its FCM token after sign-in and
-//! removes it on sign-out. Staff registrations are audited (a volunteer's phone is
-//! routine; a staff member's device receives campaign-wide notices).
+//! removes it on sign-out. Registrations by organizers and above are audited.
 
 use super::{Actor, AppError};
 use crate::db::devices::{Device, Registered};
 use crate::db::{self, DbConnection};
 use crate::domain::{DeviceToken, Platform, Role};
 
-/// Registers the actor's device token, moving it from whoever held it before in the
-/// campaign.
+/// Registers the actor's device token (checked before any transaction), moving it
+/// from whoever held it before in the campaign.
 pub fn register(
     conn: &mut DbConnection,
     actor: Actor,
-    token: &str,
-    platform: &str,
+    token: &DeviceToken,
+    platform: Platform,
 ) -> Result<(Registered, Device), AppError> {
-    let token = DeviceToken::parse(token)?;
-    let platform = Platform::parse(platform)?;
     let (registered, device) = db::devices::register(
         conn,
         actor.campaign_id,

@@ -337,13 +337,12 @@ pub fn check_codes(items: Vec<CodeItem>) -> Result<Codes, AppError> {
     Ok(codes)
 }
 
-/// Replaces the campaign's export codes with the checked `items`.
+/// Replaces the campaign's export codes with codes checked by [`check_codes`].
 pub fn replace_codes(
     conn: &mut DbConnection,
     actor: super::Actor,
-    items: Vec<CodeItem>,
+    codes: Codes,
 ) -> Result<Codes, AppError> {
-    let codes = check_codes(items)?;
     db::exports::replace_codes(conn, actor.campaign_id, &codes)?;
     actor.audit(
         conn,

@@ -14,16 +14,19 @@ pub struct NewRegion {
     pub area: Option<geojson::Geometry>,
 }
 
-/// Creates a region; its name is unique in the campaign and its director, if named, is
-/// an active director or admin of the campaign.
-pub fn create(
-    conn: &mut DbConnection,
-    actor: Actor,
-    region: NewRegion,
-    limits: &AreaLimits,
-) -> Result<Region, AppError> {
+/// A region whose name and area were checked, ready to store.
+#[derive(Debug)]
+pub struct CheckedRegion {
+    name: DisplayName,
+    director_id: Option<i64>,
+    /// The area as GeoJSON text.
+    area: Option<String>,
+}
+
+/// Checks a region's name and area before any transaction (an area is parsed against
+/// `limits`, which takes a moment of CPU for a large one).
+pub fn check(region: NewRegion, limits: &AreaLimits) -> Result<CheckedRegion, AppError> {
     let name = DisplayName::parse("name", &region.name)?;
-    let director_id = region.director_id;
     let area = match region.area {
         Some(geometry) => {
             tiling::parse_area(&geometry.value, limits)
@@ -32,6 +35,25 @@ pub fn create(
         }
         None => None,
     };
+    Ok(CheckedRegion {
+        name,
+        director_id: region.director_id,
+        area,
+    })
+}
+
+/// Creates a checked region; its name is unique in the campaign and its director, if
+/// named, is an active director or admin of the campaign.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: Actor,
+    region: CheckedRegion,
+) -> Result<Region, AppError> {
+    let CheckedRegion {
+        name,
+        director_id,
+        area,
+    } = region;
     if let Some(director) = director_id {
         let directs = db::users::find(conn, actor.campaign_id, director)?
             .is_some_and(|u| u.active && u.role.parse::<Role>().is_ok_and(|r| r >= Role::Director));

@@ -17,17 +17,26 @@ fn key_ok(key: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Defines a tag; its key is unique in the campaign.
-pub fn create(
-    conn: &mut DbConnection,
-    actor: Actor,
-    key: &str,
-    name: &str,
-) -> Result<Tag, AppError> {
-    if !key_ok(key) {
+/// A tag whose key and name were checked, ready to store.
+#[derive(Debug)]
+pub struct NewTag {
+    key: String,
+    name: DisplayName,
+}
+
+/// Checks a tag's key and name before any transaction.
+pub fn check(key: String, name: &str) -> Result<NewTag, AppError> {
+    if !key_ok(&key) {
         return Err(AppError::invalid("key", "key is 1 to 64 of a-z, 0-9 and _"));
     }
     let name = DisplayName::parse("name", name)?;
+    Ok(NewTag { key, name })
+}
+
+/// Defines a checked tag; its key is unique in the campaign.
+pub fn create(conn: &mut DbConnection, actor: Actor, tag: NewTag) -> Result<Tag, AppError> {
+    let NewTag { key, name } = tag;
+    let key = key.as_str();
     if db::tags::key_taken(conn, actor.campaign_id, key)? {
         return Err(AppError::conflict(format!("a tag with key {key:?} exists")));
     }

@@ -45,13 +45,19 @@ pub struct Invited {
     pub expires_at: NaiveDateTime,
 }
 
-/// Creates a user without a password and an invite code valid for `ttl`.
-pub fn invite(
-    conn: &mut DbConnection,
-    actor: Actor,
-    who: Invitee,
-    ttl: Duration,
-) -> Result<Invited, AppError> {
+/// Someone to invite whose email and name were checked, and whom the actor may
+/// create.
+#[derive(Debug)]
+pub struct CheckedInvitee {
+    email: Email,
+    name: DisplayName,
+    role: Role,
+    region_id: Option<i64>,
+}
+
+/// Checks an invitation before any transaction: the email, the name, and that the
+/// actor may grant the role.
+pub fn check_invite(actor: Actor, who: Invitee) -> Result<CheckedInvitee, AppError> {
     let email = Email::parse(&who.email)?;
     let name = DisplayName::parse("name", &who.name)?;
     if !actor.role.may_grant(who.role) {
@@ -60,9 +66,30 @@ pub fn invite(
             actor.role, who.role
         )));
     }
+    Ok(CheckedInvitee {
+        email,
+        name,
+        role: who.role,
+        region_id: who.region_id,
+    })
+}
+
+/// Creates a checked invitee as a user without a password, with an invite code valid
+/// for `ttl`.
+pub fn invite(
+    conn: &mut DbConnection,
+    actor: Actor,
+    who: CheckedInvitee,
+    ttl: Duration,
+) -> Result<Invited, AppError> {
     let ttl = chrono::Duration::from_std(ttl)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("invite ttl: {e}")))?;
-    let (role, region_id) = (who.role, who.region_id);
+    let CheckedInvitee {
+        email,
+        name,
+        role,
+        region_id,
+    } = who;
     if let Some(region) = region_id {
         check_region(conn, actor.campaign_id, region)?;
     }

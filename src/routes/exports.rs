@@ -409,9 +409,10 @@ pub async fn put_codes(
     crate::extract::ApiJson(body): crate::extract::ApiJson<CodesBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
+    let codes = exports::check_codes(body.items)?;
     let actor = Actor::from(&auth);
     let codes = store::transaction(&state.db, move |conn| {
-        Ok(exports::replace_codes(conn, actor, body.items)?)
+        Ok(exports::replace_codes(conn, actor, codes)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(codes_view(&codes)))

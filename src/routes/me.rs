@@ -13,6 +13,7 @@ use crate::app::{Actor, devices};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::devices::Registered;
+use crate::domain::{DeviceToken, Platform};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -79,9 +80,11 @@ pub async fn register_device(
     auth: AuthUser,
     ApiJson(body): ApiJson<DeviceBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let token = DeviceToken::parse(&body.token)?;
+    let platform = Platform::parse(&body.platform)?;
     let actor = Actor::from(&auth);
     let (registered, device) = store::transaction(&state.db, move |conn| {
-        Ok(devices::register(conn, actor, &body.token, &body.platform)?)
+        Ok(devices::register(conn, actor, &token, platform)?)
     })
     .await?;
     let view = DeviceView::from(device);

@@ -97,9 +97,10 @@ pub async fn create(
         director_id: body.director_id,
         area: body.area,
     };
-    let (actor, limits) = (Actor::from(&auth), state.settings.area_limits());
+    let region = regions::check(region, &state.settings.area_limits())?;
+    let actor = Actor::from(&auth);
     let region = store::transaction(&state.db, move |conn| {
-        Ok(regions::create(conn, actor, region, &limits)?)
+        Ok(regions::create(conn, actor, region)?)
     })
     .await?;
     Ok(HttpResponse::Created().json(RegionView::from(region)))

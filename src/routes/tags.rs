@@ -43,10 +43,9 @@ pub async fn create(
     ApiJson(body): ApiJson<NewTagBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Organizer)?;
+    let tag = tags::check(body.key, &body.name)?;
     let actor = Actor::from(&auth);
-    let tag = store::transaction(&state.db, move |conn| {
-        Ok(tags::create(conn, actor, &body.key, &body.name)?)
-    })
-    .await?;
+    let tag =
+        store::transaction(&state.db, move |conn| Ok(tags::create(conn, actor, tag)?)).await?;
     Ok(HttpResponse::Created().json(view(&tag)))
 }

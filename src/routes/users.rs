@@ -88,6 +88,7 @@ pub async fn create(
         region_id: body.region_id,
     };
     let (actor, ttl) = (Actor::from(&auth), state.settings.invite_ttl);
+    let who = users::check_invite(actor, who)?;
     let invited =
         store::transaction(&state.db, move |c| Ok(users::invite(c, actor, who, ttl)?)).await?;
     Ok(HttpResponse::Created().json(Invited {

@@ -83,10 +83,9 @@ pub fn replay_people(
             });
         }
     }
-    let mut running = after;
     let mut steps = Vec::with_capacity(personal.len());
     for (knock, d) in personal {
-        let evidence = running.get_mut(&d.person)?;
+        let evidence = after.get_mut(&d.person)?;
         let prior = *priors.get(&d.person)?;
         let old = super::score(params, prior, evidence, params.no_pull());
         evidence.add(d);

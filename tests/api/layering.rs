@@ -133,10 +133,14 @@ fn async_fn_lengths(layer: &str) -> Vec<(String, usize)> {
                 continue;
             }
             let close = format!("{}}}", " ".repeat(indent));
-            if let Some(end) = lines[i..].iter().position(|l| *l == close) {
-                let name = code.split('(').next().unwrap_or(code).to_owned();
-                out.push((format!("{}: {name}", file.display()), end + 1));
-            }
+            let name = code.split('(').next().unwrap_or(code).to_owned();
+            // A function whose end cannot be found counts as endless, so the check
+            // never passes by not seeing it.
+            let end = lines[i..]
+                .iter()
+                .position(|l| *l == close)
+                .map_or(usize::MAX, |end| end + 1);
+            out.push((format!("{}: {name}", file.display()), end));
         }
     }
     out
